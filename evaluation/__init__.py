@@ -1,0 +1,1 @@
+"""Evaluation: metrics (incl. early detection), thresholds, baselines, HTML/JSON reports."""

@@ -1,0 +1,83 @@
+"""Evaluation settings: the schema of configs/eval.yaml (defaults live in the YAML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from groomguard.config import default_config_path
+from serving.engine_config import EngineConfig
+
+DEFAULT_EVAL_CONFIG = default_config_path("eval.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LatencyConfig(_Strict):
+    p: float = Field(default=0.0078, gt=0.0)
+
+
+class CalibrationConfig(_Strict):
+    bins: int = Field(default=10, ge=1)
+
+
+class BootstrapConfig(_Strict):
+    resamples: int = Field(default=1000, ge=1)
+    seed: int = 0
+    level: float = Field(default=0.95, gt=0.0, lt=1.0)
+
+
+class SlicesConfig(_Strict):
+    length_buckets: list[int] = Field(default_factory=lambda: [10, 25, 50, 100])
+    min_size: int = Field(default=5, ge=1)
+    worst_errors: int = Field(default=5, ge=0)
+
+
+class TfidfConfig(_Strict):
+    enabled: bool = True
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_windows_per_conversation: int = Field(default=4, ge=1)
+    max_train_windows: int = Field(default=20000, ge=10)
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (3, 5)
+    max_features: int = Field(default=50000, ge=10)
+    c: float = Field(default=4.0, gt=0.0)
+    seed: int = 0
+
+
+class KeywordsConfig(_Strict):
+    enabled: bool = True
+    path: Path | None = None
+    threshold: float = Field(default=0.75, ge=0.0, le=1.0)
+
+
+class BaselinesConfig(_Strict):
+    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
+    keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
+
+
+class ReportConfig(_Strict):
+    context_messages: int = Field(default=12, ge=1)
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str | None = None
+    experiment: str = "groomguard-eval"
+
+
+class EvalConfig(_Strict):
+    stride: int = Field(default=1, ge=1)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    extra_thresholds: list[float] = Field(default_factory=list)
+    target_precision: float | None = Field(default=None, gt=0.0, le=1.0)
+    target_recall: float | None = Field(default=None, gt=0.0, le=1.0)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    slices: SlicesConfig = Field(default_factory=SlicesConfig)
+    baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)

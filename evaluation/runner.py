@@ -1,0 +1,215 @@
+"""`evaluate_bundle`: score a labelled set through the serving engine and write the report.
+
+Outputs in `out_dir`: `metrics.json` (model + baselines), `scores.jsonl` (per-conversation risks,
+no text) and `report.html` (one self-contained file; contains message text — an analyst's document).
+`groomguard evaluate` and the end of `groomguard train` both call this.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from evaluation.baselines import DEFAULT_KEYWORDS, TfidfSettings, keyword_baseline, tfidf_baseline
+from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
+from evaluation.metrics import MetricError
+from evaluation.slices import slice_table, worst_errors
+from evaluation.summary import EvalSettings, ScoredSet, summarise
+from evaluation.thresholds import threshold_for_precision, threshold_for_recall
+from groomguard.bundle import Bundle
+from groomguard.config import load_config
+from groomguard.errors import DataError
+from groomguard.jsonl import iter_jsonl
+from groomguard.schema import Conversation
+from groomguard.scores import Thresholds
+
+METRICS_FILE = "metrics.json"
+SCORES_FILE = "scores.jsonl"
+REPORT_FILE = "report.html"
+
+
+def load_labelled(path: Path) -> list[Conversation]:
+    """All conversations of a labelled JSONL file; every one must carry a label."""
+    convs = list(iter_jsonl(path))
+    if not convs:
+        raise DataError(f"{path}: no conversations to evaluate")
+    unlabelled = sum(c.label is None for c in convs)
+    if unlabelled:
+        raise DataError(f"{path}: {unlabelled} of {len(convs)} conversations have no label; evaluation needs labels")
+    return convs
+
+
+def _resolve_train(train_path: Path | None, bundle: Bundle) -> tuple[Path | None, str | None]:
+    """The training split for the TF-IDF baseline: --train, else bundle.json's path; or why it is skipped."""
+    if train_path is not None:
+        if not train_path.is_file():
+            raise DataError(f"{train_path}: training split not found")
+        return train_path, None
+    recorded = bundle.manifest.training_data.train_path
+    if not recorded:
+        return None, "bundle.json records no training split; pass --train to add the TF-IDF baseline"
+    for candidate in (Path(recorded), bundle.path / recorded):
+        if candidate.is_file():
+            return candidate, None
+    return None, f"training split recorded in bundle.json ({recorded}) is not on this machine; pass --train"
+
+
+def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfig,
+                 thresholds: Thresholds | None, extra: Sequence[float], show_progress: bool) -> ScoredSet:
+    """Score through the serving engine: exactly what `groomguard serve` computes."""
+    from serving.engine import build_engine
+
+    engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
+    try:
+        n_windows = sum(len(engine.windower.window_ends(len(c.messages), cfg.stride)) for c in convs)
+        t0 = time.perf_counter()
+        if show_progress:
+            from groomguard.cli.progress import progress_bar
+
+            with progress_bar() as bar:
+                task = bar.add_task("scoring windows (model)", total=n_windows)
+                scores = engine.score_conversations(convs, stride=cfg.stride,
+                                                    progress=lambda n: bar.advance(task, n))
+        else:
+            scores = engine.score_conversations(convs, stride=cfg.stride)
+        seconds = time.perf_counter() - t0
+        ends = [engine.windower.window_ends(len(c.messages), cfg.stride) for c in convs]
+        t = engine.thresholds
+        named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
+        scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], ends,
+                           seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{cfg.engine.variant}"])
+        return scored
+    finally:
+        engine.close()
+
+
+def _threshold_helper(scored: ScoredSet, convs: Sequence[Conversation], precision: float | None,
+                      recall: float | None) -> dict[str, Any]:
+    labels = [int(c.label or 0) for c in convs]
+    risk = scored.conversation_risk.tolist()
+    out: dict[str, Any] = {}
+    for key, target, fn in (("target_precision", precision, threshold_for_precision),
+                            ("target_recall", recall, threshold_for_recall)):
+        if target is None:
+            continue
+        try:
+            point = fn(labels, risk, target)
+        except MetricError as exc:
+            out[key] = {"target": target, "achievable": False, "reason": str(exc)}
+            continue
+        out[key] = ({"target": target, "achievable": True, **point.as_dict()} if point is not None
+                    else {"target": target, "achievable": False, "reason": "no threshold reaches it on this data"})
+    return out
+
+
+def _summary_sentence(m: dict[str, Any]) -> str:
+    model = m["models"]["model"]
+    p = model["thresholds"]["review"]
+    n, pos = model["n_conversations"], model["n_positive"]
+    k = model["early_detection"]["review"]["messages_to_detection"]["median"]
+    when = f", typically after {k:.0f} messages" if k is not None else ""
+    if pos == 0:
+        return (f"On {n} labelled conversations (none grooming, so recall and AUCs are undefined), at its review "
+                f"threshold ({p['threshold']:.2f}) the model raises {p['alerts_per_1000']:.0f} alerts per 1,000 "
+                "conversations, all of them false alarms.")
+    text = (f"On {n} labelled conversations ({pos} grooming), at its review threshold ({p['threshold']:.2f}) the model "
+            f"catches {p['recall']:.0%} of grooming conversations ({p['tp']} of {pos}){when}, and raises "
+            f"{p['alerts_per_1000']:.0f} alerts per 1,000 conversations, {p['precision']:.0%} of them correct.")
+    others = [(b["label"], b["roc_auc"]) for name, b in m["models"].items()
+              if name != "model" and "headline" in b and b["roc_auc"] is not None]
+    if others and model["roc_auc"] is not None:
+        best = max(others, key=lambda x: x[1])
+        text += f" ROC-AUC {model['roc_auc']:.3f} against {best[1]:.3f} for the best baseline ({best[0]})."
+    return text
+
+
+def evaluate_bundle(
+    bundle_dir: Path,
+    data_path: Path,
+    out_dir: Path,
+    train_path: Path | None = None,
+    *,
+    thresholds_override: Thresholds | None = None,
+    target_precision: float | None = None,
+    target_recall: float | None = None,
+    mlflow_run: bool | str = False,
+    config: EvalConfig | Path | None = None,
+    extra_thresholds: Sequence[float] = (),
+    tracking_uri: str | None = None,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate a bundle on a labelled JSONL; writes metrics.json, scores.jsonl, report.html; returns metrics.
+
+    `mlflow_run`: False = no MLflow; True = log into the active run (or a new one); a string = that run id.
+    """
+    bundle_dir, data_path, out_dir = Path(bundle_dir), Path(data_path), Path(out_dir)
+    cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config or DEFAULT_EVAL_CONFIG)
+    bundle = Bundle.load(bundle_dir)
+    convs = load_labelled(data_path)
+    extra = [*cfg.extra_thresholds, *extra_thresholds]
+    model = _score_model(bundle_dir, convs, cfg, thresholds_override, extra, show_progress)
+    windower = bundle.windower()
+
+    scored_sets = [model]
+    skipped: dict[str, dict[str, Any]] = {}
+    tf = cfg.baselines.tfidf
+    if tf.enabled:
+        train_file, why = _resolve_train(train_path, bundle)
+        if train_file is None:
+            skipped["tfidf_logreg"] = {"label": "TF-IDF + logistic regression", "skipped": why}
+        else:
+            settings = TfidfSettings(tf.threshold, tf.max_windows_per_conversation, tf.max_train_windows,
+                                     tf.word_ngrams, tf.char_ngrams, tf.max_features, tf.c, tf.seed)
+            scored_sets.append(tfidf_baseline(windower, list(iter_jsonl(train_file)), convs, cfg.stride, settings))
+    kw = cfg.baselines.keywords
+    if kw.enabled:
+        scored_sets.append(keyword_baseline(windower, convs, cfg.stride, kw.threshold, kw.path or DEFAULT_KEYWORDS))
+
+    settings_ = EvalSettings(cfg.latency.p, cfg.calibration.bins, cfg.bootstrap.resamples, cfg.bootstrap.seed,
+                             cfg.bootstrap.level)
+    models: dict[str, Any] = {s.name: summarise(s, convs, settings_) for s in scored_sets}
+    models.update(skipped)
+    m = bundle.manifest
+    metrics: dict[str, Any] = {
+        "meta": {
+            "model": m.model_ref, "bundle": str(bundle_dir), "bundle_created_at": m.created_at.isoformat(),
+            "base_model": m.base_model, "groomguard_version": m.groomguard_version, "data": str(data_path),
+            "n_conversations": len(convs), "n_positive": sum(int(c.label or 0) for c in convs),
+            "synthetic": bool(m.training_data.synthetic or any(c.source == "synthetic" for c in convs)),
+            "sources": sorted({c.source or "(none)" for c in convs}),
+            "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "engine": {"backend": cfg.engine.backend, "variant": cfg.engine.variant},
+            "stride": cfg.stride, "latency_p": cfg.latency.p,
+            "thresholds": model.thresholds, "train_path": str(train_path or m.training_data.train_path or ""),
+        },
+        "models": models,
+        "threshold_helper": _threshold_helper(model, convs, target_precision or cfg.target_precision,
+                                              target_recall or cfg.target_recall),
+        "slices": slice_table(model, convs, cfg.slices.length_buckets, cfg.slices.min_size),
+        "worst_errors": worst_errors(model, convs, cfg.slices.worst_errors),
+    }
+    metrics["summary"] = _summary_sentence(metrics)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    with (out_dir / SCORES_FILE).open("w", encoding="utf-8") as fh:
+        for i, conv in enumerate(convs):
+            row: dict[str, Any] = {"conversation_id": conv.conversation_id, "label": conv.label}
+            for s in scored_sets:
+                row[s.name] = {"risk": max(s.risk_by_message[i]), "risk_by_message": s.risk_by_message[i]}
+            fh.write(json.dumps(row) + "\n")
+
+    from evaluation.report import render_report
+
+    (out_dir / REPORT_FILE).write_text(render_report(metrics, scored_sets, convs, cfg), encoding="utf-8")
+    if mlflow_run or tracking_uri:
+        from evaluation.mlflow_log import log_to_mlflow
+
+        files = [out_dir / METRICS_FILE, out_dir / REPORT_FILE]
+        metrics["meta"]["mlflow_run_id"] = log_to_mlflow(metrics, files, mlflow_run or True,
+                                                         tracking_uri or cfg.mlflow.tracking_uri, cfg.mlflow.experiment)
+    return metrics

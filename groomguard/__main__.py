@@ -1,0 +1,3 @@
+from groomguard.cli import main
+
+main()

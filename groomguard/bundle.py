@@ -1,0 +1,180 @@
+"""The model bundle: the one artefact that moves from training to evaluation to serving.
+
+Layout (DESIGN.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
+``model.int8.onnx`` / ``model.fp16.onnx``), ``model_card.md``. Every consumer loads it through
+`Bundle.load`, which verifies sha256s and refuses versions it cannot honour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from tokenizers import Tokenizer
+
+from groomguard.errors import BundleError
+from groomguard.normalise import SUPPORTED_NORMALISATION_VERSIONS, NormalisationConfig
+from groomguard.scores import Thresholds
+from groomguard.windowing import WindowConfig, Windower
+
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST = "bundle.json"
+TOKENIZER = "tokenizer.json"
+MODEL_FILES: dict[str, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
+Variant = Literal["fp32", "int8", "fp16"]
+
+
+class NormalisationInfo(BaseModel):
+    version: int
+    deobfuscate: bool
+
+
+class Calibration(BaseModel):
+    method: Literal["temperature", "none"] = "temperature"
+    temperature: float = Field(default=1.0, gt=0.0)
+
+
+class OnnxSignature(BaseModel):
+    """Tensor names of the exported graph; Triton's config.pbtxt and the engine both read them."""
+
+    inputs: list[str] = Field(default_factory=lambda: ["input_ids", "attention_mask"])
+    output: str = "logits"
+    positive_index: int = 1
+    opset: int = 17
+
+
+class VariantInfo(BaseModel):
+    file: str
+    max_abs_delta_prob: float | None = None  # against fp32 on held-out windows
+
+
+class TrainingDataInfo(BaseModel):
+    fingerprint: str = ""
+    train_path: str | None = None
+    val_path: str | None = None
+    test_path: str | None = None
+    synthetic: bool = False
+    n_train_conversations: int | None = None
+
+
+class BundleManifest(BaseModel):
+    """Contents of bundle.json."""
+
+    format_version: int = BUNDLE_FORMAT_VERSION
+    name: str
+    version: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    groomguard_version: str = ""
+    base_model: str
+    max_length: int
+    stride: int = 1
+    normalisation: NormalisationInfo
+    thresholds: Thresholds
+    calibration: Calibration = Field(default_factory=Calibration)
+    onnx: OnnxSignature = Field(default_factory=OnnxSignature)
+    variants: dict[str, VariantInfo] = Field(default_factory=dict)
+    pad_token_id: int = 0
+    files: dict[str, str] = Field(default_factory=dict)  # file name -> sha256
+    training_data: TrainingDataInfo = Field(default_factory=TrainingDataInfo)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def window_config(self) -> WindowConfig:
+        return WindowConfig(
+            max_length=self.max_length,
+            stride=self.stride,
+            normalisation=NormalisationConfig(self.normalisation.version, self.normalisation.deobfuscate),
+        )
+
+    @property
+    def model_ref(self) -> str:
+        """`name@version`: what scores, cases and reports record as the model that produced them."""
+        return f"{self.name}@{self.version}"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Bundle:
+    """A verified bundle on disk."""
+
+    def __init__(self, path: Path, manifest: BundleManifest) -> None:
+        self.path = path
+        self.manifest = manifest
+
+    @classmethod
+    def load(cls, path: str | Path, *, verify: bool = True) -> Bundle:
+        path = Path(path)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            raise BundleError(
+                f"{path}: not a model bundle (no {MANIFEST}); build one with `make model` or `groomguard train`"
+            )
+        try:
+            manifest = BundleManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise BundleError(f"{manifest_path}: {loc}: {first['msg']}") from None
+        if manifest.format_version != BUNDLE_FORMAT_VERSION:
+            raise BundleError(
+                f"{manifest_path}: bundle format {manifest.format_version} is not supported by this "
+                f"groomguard (supports {BUNDLE_FORMAT_VERSION}); re-export the bundle or upgrade"
+            )
+        if manifest.normalisation.version not in SUPPORTED_NORMALISATION_VERSIONS:
+            raise BundleError(
+                f"{manifest_path}: text normalisation v{manifest.normalisation.version} is not supported "
+                f"(supports {sorted(SUPPORTED_NORMALISATION_VERSIONS)})"
+            )
+        bundle = cls(path, manifest)
+        if verify:
+            bundle.verify()
+        return bundle
+
+    def verify(self) -> None:
+        """Check every listed file's sha256; the fp32 model and tokenizer are mandatory."""
+        for required in (MODEL_FILES["fp32"], TOKENIZER):
+            if required not in self.manifest.files:
+                raise BundleError(f"{self.path}: {MANIFEST} does not list {required}")
+        for name, expected in self.manifest.files.items():
+            file = self.path / name
+            if not file.is_file():
+                raise BundleError(f"{self.path}: {name} is missing")
+            actual = sha256_file(file)
+            if actual != expected:
+                raise BundleError(
+                    f"{file}: sha256 mismatch (bundle.json says {expected[:12]}…, file is {actual[:12]}…); "
+                    "the file was modified or corrupted — re-export the bundle"
+                )
+
+    def model_path(self, variant: Variant = "fp32") -> Path:
+        name = MODEL_FILES[variant]
+        if name not in self.manifest.files:
+            raise BundleError(f"{self.path}: bundle has no {variant} model ({name}); export it or choose fp32")
+        return self.path / name
+
+    def tokenizer(self) -> Tokenizer:
+        return Tokenizer.from_file(str(self.path / TOKENIZER))
+
+    def windower(self) -> Windower:
+        return Windower(self.tokenizer(), self.manifest.window_config)
+
+
+def write_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest:
+    """Hash every artefact present in `path` and write bundle.json. Returns the manifest written."""
+    path = Path(path)
+    files = {}
+    for name in [TOKENIZER, *MODEL_FILES.values(), "model_card.md"]:
+        if (path / name).is_file():
+            files[name] = sha256_file(path / name)
+    manifest = manifest.model_copy(update={"files": files})
+    (path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return manifest

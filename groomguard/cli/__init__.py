@@ -1,0 +1,60 @@
+"""The `groomguard` command line.
+
+The CLI is the top layer: each submodule here is a thin typer wrapper over training/, serving/ or
+evaluation/, importing heavy libraries inside the command so `groomguard serve` never loads torch.
+Errors become one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from groomguard.errors import GroomguardError
+
+app = typer.Typer(
+    name="groomguard",
+    help="Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation."""
+
+EXIT_BAD_INPUT = 2
+
+
+def _register() -> None:
+    from groomguard.cli import data, evaluate, keys_store, score, serve, train, triton
+
+    for module in (data, train, score, evaluate, serve, keys_store, triton):
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _register()
+    try:
+        rc = app(args=argv, prog_name="groomguard", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except GroomguardError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        err.print(f"error: {exc.filename}: {exc.strerror}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(rc if isinstance(rc, int) else 0)

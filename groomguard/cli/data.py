@@ -1,0 +1,268 @@
+"""`groomguard data ...`: load, inspect, convert and split conversation data.
+
+Thin wrappers over `training.loaders`, `training.stats` and `training.split`. Inputs may be
+canonical JSONL, CSV/TSV (one message per row), PAN12 XML or a Hugging Face dataset directory;
+defaults (column names, split ratios, seed) come from `configs/data.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from groomguard.config import default_config_path
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from groomguard.jsonl import ReadReport
+    from groomguard.schema import Conversation
+    from training.loaders import DataConfig, LoadProgress
+
+data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
+
+InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory.")]
+FormatOpt = Annotated[
+    Optional[str], typer.Option("--format", "-f", help="jsonl, csv, pan12 or hf (default: guessed from the path).")
+]
+PredatorsOpt = Annotated[
+    Optional[Path], typer.Option(help="PAN12 predator-ids file (one author id per line); sets labels.")
+]
+Problem2Opt = Annotated[
+    Optional[Path], typer.Option(help="PAN12 problem-2 file (conversation_id<TAB>line); sets first_risk_index.")
+]
+LenientOpt = Annotated[bool, typer.Option(help="Skip malformed records (counted, first errors shown) instead of stopping.")]
+ConfigOpt = Annotated[Path, typer.Option(help="Data config (CSV/HF column names, split defaults).")]
+SetOpt = Annotated[
+    Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. csv.columns.author=user_id.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    from groomguard.cli import data_synth
+
+    data_app.command("stats", no_args_is_help=True)(stats)
+    data_app.command("convert", no_args_is_help=True)(convert)
+    data_app.command("split", no_args_is_help=True)(split)
+    data_synth.register(data_app)  # `data synth` and `data audit` live in their own module
+    app.add_typer(data_app, name="data")
+
+
+class _Source:
+    """One configured input: `open()` streams it afresh each time (split reads it twice)."""
+
+    def __init__(self, path: Path, fmt: str | None, lenient: bool, predators: Path | None,
+                 problem2: Path | None, config: Path, overrides: list[str] | None) -> None:
+        from training.loaders import ReadReport, guess_format, load_data_config, read_predator_ids, read_problem2
+
+        self.path = path
+        self.fmt = fmt or guess_format(path)
+        self.strict = not lenient
+        self.config: DataConfig = load_data_config(config, overrides)
+        self.predators = read_predator_ids(predators) if predators else None
+        self.problem2 = read_problem2(problem2) if problem2 else None
+        self.report: ReadReport = ReadReport()
+
+    def open(self, progress: LoadProgress | None = None) -> Iterator[Conversation]:
+        from training.loaders import load
+
+        self.report.read = self.report.skipped = 0  # same object each pass: callers may hold it
+        self.report.errors.clear()
+        return load(self.path, self.fmt, strict=self.strict, report=self.report, config=self.config,
+                    predators=self.predators, problem2=self.problem2, progress=progress)
+
+    def print_skipped(self) -> None:
+        from groomguard.cli import err
+
+        if self.report.skipped:
+            err.print(f"skipped {self.report.skipped} malformed record(s); first errors:", markup=False)
+            for message in self.report.errors:
+                err.print(f"  {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _tracked(convs: Iterator[Conversation], bar: Progress, task: TaskID, progress: LoadProgress,
+             verb: str) -> Iterator[Conversation]:
+    """Advance the bar by input position (bytes/rows) when known, else by conversations."""
+    n = 0
+    for conv in convs:
+        n += 1
+        if n % 200 == 0:
+            bar.update(task, completed=progress.done if progress.total else n, total=progress.total,
+                       description=f"{verb} {n:,} conversations")
+        yield conv
+    bar.update(task, completed=progress.total or n, total=progress.total or n,
+               description=f"{verb} {n:,} conversations")
+
+
+def stats(
+    input: InputOpt,
+    format: FormatOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    predators: PredatorsOpt = None,
+    problem2: Problem2Opt = None,
+    lenient: LenientOpt = False,
+    config: ConfigOpt = default_config_path("data.yaml"),
+    set_: SetOpt = None,
+) -> None:
+    """Count conversations, messages, authors and labels; length distributions; sources/langs/tags.
+
+    Reads the input once, streaming. Author handles are counted, never printed.
+    """
+    import json
+
+    from groomguard.cli.progress import progress_bar
+    from training.loaders import LoadProgress
+    from training.stats import compute_stats
+
+    src = _Source(input, format, lenient, predators, problem2, config, set_)
+    progress = LoadProgress()
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        summary = compute_stats(_tracked(src.open(progress), bar, task, progress, "read")).summary()
+    summary["input"] = {"path": str(input), "format": src.fmt, "skipped_records": src.report.skipped}
+    src.print_skipped()
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _print_stats(summary)
+
+
+def _print_stats(s: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    overview = Table(title=f"{s['input']['path']} ({s['input']['format']})", show_header=False)
+    overview.add_column("what")
+    overview.add_column("value", justify="right")
+    rate = "n/a" if s["positive_rate"] is None else f"{s['positive_rate']:.2%}"
+    for key, value in [
+        ("conversations", f"{s['conversations']:,}"), ("messages", f"{s['messages']:,}"),
+        ("authors", f"{s['authors']:,}"), ("predator authors", f"{s['predator_authors']:,}"),
+        ("label 1 (grooming)", f"{s['labels']['1']:,}"), ("label 0", f"{s['labels']['0']:,}"),
+        ("unlabelled", f"{s['labels']['unlabelled']:,}"), ("positive rate (labelled)", rate),
+        ("with first_risk_index", f"{s['with_first_risk_index']:,}"), ("empty messages", f"{s['empty_messages']:,}"),
+        ("skipped records", f"{s['input']['skipped_records']:,}"),
+    ]:
+        overview.add_row(key, value)
+    console.print(overview)
+    lengths = Table(title="lengths")
+    for col in ("", "min", "median", "p95", "max", "mean"):
+        lengths.add_column(col, justify="right" if col else "left")
+    for key, label in (("messages_per_conversation", "messages / conversation"), ("chars_per_message", "chars / message")):
+        d = s[key]
+        lengths.add_row(label, *(f"{d[k]:g}" for k in ("min", "median", "p95", "max", "mean")))
+    console.print(lengths)
+    for key in ("sources", "langs", "tags"):
+        if s[key]:
+            t = Table(title=key)
+            t.add_column(key[:-1])
+            t.add_column("conversations", justify="right")
+            for name, count in s[key].items():
+                t.add_row(name, f"{count:,}")
+            console.print(t)
+
+
+def convert(
+    input: InputOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Canonical JSONL file to write.")],
+    format: FormatOpt = None,
+    predators: PredatorsOpt = None,
+    problem2: Problem2Opt = None,
+    lenient: LenientOpt = False,
+    config: ConfigOpt = default_config_path("data.yaml"),
+    set_: SetOpt = None,
+) -> None:
+    """Convert PAN12 XML, CSV/TSV, a HF dataset or JSONL into canonical conversation JSONL.
+
+    Example: groomguard data convert -i pan12.xml --predators predators.txt --problem2 diff.txt -o data/pan12.jsonl
+    The output appears only when the whole input converted (it is written to OUT.tmp, then renamed).
+    """
+    from groomguard.cli import err
+    from groomguard.cli.progress import progress_bar
+    from groomguard.errors import DataError
+    from groomguard.jsonl import write_jsonl_to
+    from training.loaders import LoadProgress
+
+    if out.resolve() == input.resolve():
+        raise DataError(f"{out}: output would overwrite the input")
+    src = _Source(input, format, lenient, predators, problem2, config, set_)
+    progress = LoadProgress()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh, progress_bar() as bar:
+            task = bar.add_task("converting", total=None)
+            n = write_jsonl_to(fh, _tracked(src.open(progress), bar, task, progress, "converted"))
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    src.print_skipped()
+    err.print(f"wrote {n:,} conversations to {out}", markup=False, highlight=False)
+
+
+def split(
+    input: InputOpt,
+    out_dir: Annotated[Path, typer.Option(help="Directory for train/val/test.jsonl and manifest.json.")],
+    by: Annotated[Optional[str], typer.Option(help="author (no author in two splits) or conversation.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed + input = same split).")] = None,
+    ratios: Annotated[Optional[str], typer.Option(help="train,val,test shares summing to 1, e.g. 0.8,0.1,0.1.")] = None,
+    format: FormatOpt = None,
+    predators: PredatorsOpt = None,
+    problem2: Problem2Opt = None,
+    lenient: LenientOpt = False,
+    config: ConfigOpt = default_config_path("data.yaml"),
+    set_: SetOpt = None,
+) -> None:
+    """Split into train/val/test, stratified by label; `--by author` keeps every author on one side.
+
+    Conversations sharing an author are kept together (connected components). Fails with a clear
+    message when handles are reused across conversations so an author split is impossible.
+    Writes train.jsonl, val.jsonl, test.jsonl and manifest.json (input sha256, seed, ratios,
+    per-split counts and sha256s, author-disjointness check). Defaults: configs/data.yaml `split:`.
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from groomguard.cli.progress import progress_bar
+    from groomguard.errors import DataError
+    from training.loaders.config import Ratios
+    from training.split import split_dataset
+
+    src = _Source(input, format, lenient, predators, problem2, config, set_)
+    cfg = src.config.split
+    if by is not None and by not in ("author", "conversation"):
+        raise DataError(f"--by must be author or conversation, not {by!r}")
+    try:
+        ratio_values = Ratios.parse(ratios) if ratios else cfg.ratios
+    except ValidationError as exc:
+        raise DataError(f"--ratios: {exc.errors(include_input=False)[0]['msg']}") from None
+    except ValueError as exc:
+        raise DataError(f"--ratios: {exc}") from None
+    with progress_bar() as bar:
+        tasks: dict[str, TaskID] = {}  # the write bar appears (and starts its clock) when writing starts
+        counts = {"plan": 0, "write": 0}
+
+        def tick(phase: str) -> None:
+            if phase not in tasks:
+                total = counts["plan"] if phase == "write" else None
+                tasks[phase] = bar.add_task("reading" if phase == "plan" else "writing", total=total)
+            counts[phase] += 1
+            if counts[phase] % 200 == 0:
+                bar.update(tasks[phase], completed=counts[phase])
+
+        manifest = split_dataset(
+            src.open, input, out_dir, by=by or cfg.by, ratios=ratio_values,
+            seed=cfg.seed if seed is None else seed, max_component_fraction=cfg.max_component_fraction,
+            report=src.report, tick=tick,
+        )
+        for phase, task in tasks.items():
+            bar.update(task, completed=counts[phase], total=counts["plan"])
+    src.print_skipped()
+    summary = {name: {"conversations": s["conversations"], "labels": s["labels"]} for name, s in manifest["splits"].items()}
+    typer.echo(json.dumps({"out_dir": str(out_dir), "by": manifest["by"], "splits": summary,
+                           "author_check": manifest["author_check"]}, indent=2))

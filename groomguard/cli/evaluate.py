@@ -1,0 +1,93 @@
+"""`groomguard evaluate`: score a labelled set with a bundle (through the serving engine) and write a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from groomguard.config import default_config_path
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate", no_args_is_help=True)(evaluate)
+
+
+def evaluate(
+    bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
+    data: Annotated[Path, typer.Option(help="Labelled conversations JSONL (every line needs `label`), e.g. the test split.")],
+    out: Annotated[Path, typer.Option(help="Output directory, e.g. reports/demo: metrics.json, scores.jsonl, report.html.")],
+    train: Annotated[Optional[Path], typer.Option(help="Training split for the TF-IDF baseline (default: the path recorded in bundle.json).")] = None,
+    threshold: Annotated[Optional[list[float]], typer.Option(help="Extra operating threshold to report (repeatable), besides the bundle's review/high.")] = None,
+    review_threshold: Annotated[Optional[float], typer.Option(help="Override the bundle's review threshold.")] = None,
+    high_threshold: Annotated[Optional[float], typer.Option(help="Override the bundle's high threshold.")] = None,
+    target_precision: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this precision (e.g. 0.9) and its alerts per 1,000.")] = None,
+    target_recall: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this recall (e.g. 0.8) and its alerts per 1,000.")] = None,
+    stride: Annotated[Optional[int], typer.Option(min=1, help="Score after every Nth message (default from the config: 1).")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant to evaluate: fp32, int8 or fp16.")] = None,
+    config: Annotated[Path, typer.Option(help="Evaluation config (defaults for every option here).")] = default_config_path("eval.yaml"),
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value, e.g. --set latency.p=0.05 (repeatable).")] = None,
+    mlflow_run_id: Annotated[Optional[str], typer.Option(help="Log metrics and the report into this MLflow run.")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI; logs into a new run when no run id is given.")] = None,
+) -> None:
+    """Evaluate a model bundle on a labelled set and write an analyst's report.
+
+    Scores every conversation exactly as `groomguard serve` would (risk after each message), then
+    reports ROC-AUC, PR-AUC, precision/recall/F1/F0.5 and alerts per 1,000 conversations at the
+    bundle's review and high thresholds, author-level detection, messages to detection and
+    latency-weighted F1, calibration, bootstrap intervals, slices and the worst errors, next to a
+    TF-IDF and a keyword baseline. report.html quotes message text: treat it as sensitive.
+    """
+    from pydantic import ValidationError
+
+    from evaluation.config import EvalConfig
+    from evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
+    from groomguard.config import apply_overrides, read_yaml, validate_config
+    from groomguard.errors import ConfigError
+    from groomguard.scores import Thresholds
+
+    raw = apply_overrides(read_yaml(config), set_ or [])
+    if stride is not None:
+        raw["stride"] = stride
+    if variant is not None:
+        raw.setdefault("engine", {})["variant"] = variant
+    cfg = validate_config(EvalConfig, raw, str(config))
+    overrides = None
+    if review_threshold is not None or high_threshold is not None:
+        from groomguard.bundle import Bundle
+
+        current = Bundle.load(bundle, verify=False).manifest.thresholds
+        try:
+            overrides = Thresholds(review=review_threshold if review_threshold is not None else current.review,
+                                   high=high_threshold if high_threshold is not None else current.high)
+        except ValidationError as exc:
+            raise ConfigError(f"thresholds: {exc.errors(include_input=False)[0]['msg']}") from None
+    for name, value in (("--target-precision", target_precision), ("--target-recall", target_recall),
+                        *(("--threshold", t) for t in threshold or [])):
+        if value is not None and not 0.0 < value <= 1.0:
+            raise ConfigError(f"{name} must be in (0, 1], got {value}")
+
+    metrics = evaluate_bundle(
+        bundle, data, out, train, thresholds_override=overrides, target_precision=target_precision,
+        target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,
+        extra_thresholds=threshold or [], tracking_uri=tracking_uri, show_progress=True,
+    )
+    typer.echo(metrics["summary"])
+    for block in metrics["models"].values():
+        if "headline" not in block:
+            typer.echo(f"  {block['label']}: skipped ({block['skipped']})")
+            continue
+        h = block["headline"]
+        auc = "–" if h["roc_auc"] is None else f"{h['roc_auc']:.3f}"
+        typer.echo(f"  {block['label']}: ROC-AUC {auc}  F1 {h['f1']:.3f}  F_latency {h['f_latency']:.3f}  "
+                   f"{h['throughput_windows_per_s'] or 0:,.0f} windows/s")
+    for h in metrics["threshold_helper"].values():
+        if h["achievable"]:
+            typer.echo(f"  threshold {h['threshold']:.4f}: precision {h['precision']:.3f}, recall {h['recall']:.3f}, "
+                       f"{h['alerts_per_1000']:.1f} alerts per 1,000")
+        else:
+            typer.echo(f"  target {h['target']}: not reachable ({h['reason']})")
+    typer.echo(f"wrote {out / METRICS_FILE}, {out / SCORES_FILE}, {out / REPORT_FILE}")
+    if "mlflow_run_id" in metrics["meta"]:
+        typer.echo(f"logged to MLflow run {metrics['meta']['mlflow_run_id']}")

@@ -1,0 +1,90 @@
+"""`groomguard score`: batch-score a JSONL file through the serving engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from groomguard.config import default_config_path
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score", no_args_is_help=True)(score)
+
+
+def score(
+    bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Canonical conversations JSONL to score.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write one JSON line of scores per conversation.")],
+    config: Annotated[Path, typer.Option(help="Serve config whose `engine:` section picks backend/variant.")] = default_config_path("serve.yaml"),
+    backend: Annotated[Optional[str], typer.Option(help="onnxruntime (default) or triton.")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant: fp32, int8 or fp16.")] = None,
+    triton_url: Annotated[Optional[str], typer.Option(help="Triton server HOST:PORT (implies --backend triton).")] = None,
+    triton_protocol: Annotated[Optional[str], typer.Option(help="Triton protocol: grpc or http.")] = None,
+    stride: Annotated[int, typer.Option(min=1, help="Score after every Nth message (1 = every message).")] = 1,
+    chunk: Annotated[int, typer.Option(min=1, help="Conversations held in memory at once.")] = 256,
+    lenient: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping at the first.")] = False,
+) -> None:
+    """Score every conversation in INPUT: risk after each message, overall risk (max) and level.
+
+    Output lines: conversation_id, risk, level, risk_by_message, model. When the input carries
+    labels, ROC-AUC over conversations is printed at the end.
+    """
+    import json
+
+    from groomguard.cli.progress import progress_bar
+    from groomguard.config import read_yaml, validate_config
+    from groomguard.jsonl import ReadReport, iter_jsonl
+    from groomguard.schema import Conversation
+    from serving.engine import build_engine
+    from serving.engine_config import EngineConfig
+
+    raw = read_yaml(config).get("engine", {})
+    if backend or triton_url:
+        raw["backend"] = backend or "triton"
+    if variant:
+        raw["variant"] = variant
+    if triton_url:
+        raw.setdefault("triton", {})["url"] = triton_url
+    if triton_protocol:
+        raw.setdefault("triton", {})["protocol"] = triton_protocol
+    engine = build_engine(str(bundle), validate_config(EngineConfig, raw, f"{config}: engine"))
+
+    labels: list[int] = []
+    risks: list[float] = []
+    report = ReadReport()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as out, progress_bar() as bar:
+        task = bar.add_task("scoring conversations", total=None)
+        pending: list[Conversation] = []
+
+        def flush() -> None:
+            for conv, s in zip(pending, engine.score_conversations(pending, stride=stride), strict=True):
+                out.write(json.dumps({"conversation_id": s.conversation_id, "risk": s.risk, "level": s.level,
+                                      "risk_by_message": s.risk_by_message, "model": s.model}) + "\n")
+                if conv.label is not None:
+                    labels.append(conv.label)
+                    risks.append(s.risk)
+            bar.advance(task, len(pending))
+            pending.clear()
+
+        for conv in iter_jsonl(input, strict=not lenient, report=report):
+            pending.append(conv)
+            if len(pending) >= chunk:
+                flush()
+        if pending:
+            flush()
+    engine.close()
+
+    typer.echo(f"scored {report.read} conversations -> {output} (model {engine.model_ref})")
+    if report.skipped:
+        typer.echo(f"skipped {report.skipped} malformed lines; first: {report.errors[0]}", err=True)
+    if labels:
+        from evaluation.metrics import roc_auc
+
+        if len(set(labels)) == 2:
+            typer.echo(f"ROC-AUC: {roc_auc(labels, risks):.4f} over {len(labels)} labelled conversations")
+        else:
+            typer.echo("ROC-AUC: undefined (input has a single class)")

@@ -1,0 +1,64 @@
+"""`groomguard serve`: the scoring HTTP service (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from groomguard.config import default_config_path
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    config: Annotated[Path, typer.Option(help="Serve config (YAML). Flags below override it.")] = default_config_path(
+        "serve.yaml"),
+    bundle: Annotated[Optional[Path], typer.Option(help="Model bundle directory (overrides server.bundle).")] = None,
+    host: Annotated[Optional[str], typer.Option(help="Interface to bind (overrides server.host).")] = None,
+    port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="Port (overrides server.port).")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="onnxruntime or triton (overrides engine.backend).")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant fp32, int8 or fp16 (engine.variant).")] = None,
+    triton_url: Annotated[Optional[str], typer.Option(help="Triton HOST:PORT (engine.triton.url; implies "
+                                                           "--backend triton).")] = None,
+    triton_protocol: Annotated[Optional[str], typer.Option(help="grpc or http (engine.triton.protocol).")] = None,
+    store_url: Annotated[Optional[str], typer.Option(help="Database URL (store.url), e.g. sqlite:///var/gg.db.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Any config value, dotted: "
+                                                      "--set batching.max_delay_ms=2 (repeatable).")] = None,
+    log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning or error.")] = None,
+) -> None:
+    """Start the scoring API: POST /v1/score, /v1/conversations/{id}/messages, the review queue under
+    /v1/cases, /healthz, /readyz, /metrics; OpenAPI docs at /docs.
+
+    Uses the same store (store.url) as `groomguard keys`: create a key there first
+    (`groomguard keys ensure-local --out var/local-api-key.txt` for a local demo).
+    Message text and author handles are never logged.
+    """
+    import logging
+
+    import uvicorn
+
+    from groomguard.bundle import Bundle
+    from groomguard.errors import BundleError
+    from serving.api.app import create_app, protect_logs
+    from serving.settings import load_serve_config
+
+    flags = {"server.host": host, "server.port": port, "server.bundle": str(bundle) if bundle else None,
+             "engine.backend": backend or ("triton" if triton_url else None), "engine.variant": variant,
+             "engine.triton.url": triton_url, "engine.triton.protocol": triton_protocol, "store.url": store_url,
+             "server.log_level": log_level}
+    cfg = load_serve_config(config, set_ or [], flags)
+    if not cfg.server.bundle or not (Path(cfg.server.bundle) / "bundle.json").is_file():
+        raise BundleError(f"{cfg.server.bundle}: no bundle.json (build one with `make model` or pass --bundle)")
+    Bundle.load(cfg.server.bundle)  # verify sha256s now: a bad bundle is a one-line error, not a traceback
+    level = getattr(logging, cfg.server.log_level.upper())
+    logging.getLogger().setLevel(level)
+    protect_logs()
+    app = create_app(cfg, Path(cfg.server.bundle))
+    # uvicorn's access log prints raw paths (conversation ids); the app logs route templates instead.
+    uvicorn.run(app, host=cfg.server.host, port=cfg.server.port, log_config=None, access_log=False,
+                log_level=cfg.server.log_level, timeout_graceful_shutdown=10)
+

@@ -1,0 +1,65 @@
+"""`groomguard train` and `groomguard export`: fine-tune a model and write a verified bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train", no_args_is_help=True)(train)
+    app.command("export", no_args_is_help=True)(export)
+
+
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a config value, dotted key=value (repeatable), e.g. --set training.max_steps=50."),
+]
+
+
+def train(
+    config: Annotated[Path, typer.Option(help="Training recipe, e.g. configs/train-demo.yaml.")],
+    set_: SetOpt = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (server); default from the config (local SQLite under var/).")] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log this run to MLflow.")] = False,
+) -> None:
+    """Fine-tune the base model on the config's train split, export the bundle, evaluate the test split.
+
+    Steps: verify the base model, window the data exactly as serving does, train with early
+    stopping on validation ROC-AUC, export ONNX (parity-checked against PyTorch) plus an int8
+    variant, fit calibration and thresholds on validation, write model_card.md and bundle.json,
+    log the run to MLflow, and print the test split's ROC-AUC. The best checkpoint is kept in
+    <work_dir>/<name>/best for `groomguard export`.
+    """
+    from groomguard.config import load_config
+    from training.train import run_training
+    from training.train_config import TrainConfig
+
+    cfg = load_config(TrainConfig, config, set_ or [])
+    if no_tracking:
+        cfg.tracking.enabled = False
+    outcome = run_training(cfg, tracking_uri=tracking_uri, log=typer.echo)
+    auc = outcome.metrics.get("test_conversation_roc_auc")
+    if auc is not None:
+        typer.echo(f"ROC-AUC on the test split: {auc:.4f}")
+
+
+def export(
+    checkpoint: Annotated[Path, typer.Option(help="Fine-tuned checkpoint directory (e.g. var/train/demo/best).")],
+    config: Annotated[Path, typer.Option(help="The training recipe: windowing, validation data, export and threshold settings.")],
+    out: Annotated[Path, typer.Option(help="Bundle directory to write, e.g. models/bundles/demo.")],
+    set_: SetOpt = None,
+) -> None:
+    """Export a fine-tuned checkpoint as a verified bundle (ONNX + int8, calibration, thresholds, card).
+
+    The export fails, leaving any existing bundle untouched, if ONNX Runtime's probabilities differ
+    from PyTorch's by more than export.parity_tolerance on held-out windows of mixed lengths.
+    """
+    from groomguard.config import load_config
+    from training.export import run_export
+    from training.train_config import TrainConfig
+
+    cfg = load_config(TrainConfig, config, set_ or [])
+    run_export(cfg, checkpoint, out, log=typer.echo)

@@ -1,0 +1,155 @@
+"""The FastAPI application: wiring of store, engine, micro-batcher and review service.
+
+`create_app(config, bundle_dir)` builds the app; its lifespan opens everything at start-up (model
+loaded and store migrated before the first request) and closes it on shutdown (the batcher drains).
+Health endpoints are unauthenticated (`/healthz`, `/readyz`: orchestrator probes, no content);
+`/metrics` is unauthenticated unless `auth.metrics_scope` is set (see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from groomguard.errors import ConfigError
+from serving.api import routes_cases, routes_conversations, routes_score
+from serving.api.auth import KeyCache, authenticate, has_scope
+from serving.api.deps import Services
+from serving.api.errors import ApiProblem, install_error_handlers
+from serving.api.limits import BodySizeLimit
+from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
+from serving.api.models import Ready
+from serving.batcher import MicroBatcher
+from serving.engine import build_engine
+from serving.retention import PeriodicPurge
+from serving.settings import ServeConfig
+
+log = logging.getLogger(__name__)
+
+
+def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
+    from serving.review import ReviewService
+    from serving.store import open_store
+
+    store = open_store(config.store)
+    try:
+        engine = build_engine(str(bundle_dir), config.engine, config.thresholds)
+    except BaseException:
+        store.close()
+        raise
+    batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
+                           config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
+    review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
+                           config.state, config.retention)
+    health = engine.health()
+    log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
+             health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)
+    MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
+    cache = KeyCache(config.auth.key_cache_seconds)
+    return Services(config, engine, batcher, store, review, extra={"key_cache": cache})
+
+
+def _close_services(services: Services) -> None:
+    services.batcher.close()
+    services.engine.close()
+    services.store.close()
+
+
+# Loggers that would print SQL parameters or request bodies (message text) at INFO/DEBUG.
+_NOISY = ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "multipart",
+          "python_multipart", "httpcore", "httpx", "uvicorn.access")
+
+
+def protect_logs() -> None:
+    """Privacy: keep libraries that may log parameters/bodies at WARNING whatever the root level."""
+    for name in _NOISY:
+        if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
+    """The app; nothing is opened until its lifespan starts (TestClient context or uvicorn)."""
+    protect_logs()
+    if config.store.echo:
+        log.warning("store.echo would log SQL parameters (message text); ignored by the server")
+        config = config.model_copy(update={"store": config.store.model_copy(update={"echo": False})})
+    bundle = bundle_dir or (Path(config.server.bundle) if config.server.bundle else None)
+    if bundle is None:
+        raise ConfigError("no model bundle: pass --bundle or set server.bundle")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await run_in_threadpool(_open_services, config, Path(bundle))
+        app.state.services = services
+        # Retention: ReviewService's purge every retention.purge_interval_minutes, on a daemon thread.
+        purge = PeriodicPurge(services.store, config.retention)
+        services.extra["purge"] = purge
+        purge.start()
+        try:
+            yield
+        finally:
+            purge.stop()
+            await run_in_threadpool(_close_services, services)
+
+    app = FastAPI(
+        title="groomguard scoring API",
+        version="1",
+        summary="Grooming-risk scoring of chat conversations and the moderator review queue.",
+        description="Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`. Scopes: `score` "
+                    "(scoring, appends), `review` (case queue), `admin` (all, incl. export). Errors are "
+                    "`application/problem+json`. See docs/api.md.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=config.limits.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)  # outermost: also counts 413s from the size limit
+    app.include_router(routes_score.router)
+    app.include_router(routes_conversations.router)
+    app.include_router(routes_cases.router)
+    _add_ops_routes(app, config)
+    return app
+
+
+def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], response_model=Ready, summary="Readiness: model, backend, store",
+             responses={503: {"description": "Not ready", "model": Ready}})
+    def readyz(request: Request) -> JSONResponse:
+        services: Services | None = getattr(request.app.state, "services", None)
+        if services is None:
+            return JSONResponse({"ready": False, "model": "", "backend": "", "provider": "", "backend_ok": False,
+                                 "store_ok": False}, status_code=503)
+        health = services.engine.health()
+        try:
+            store_ok = bool(services.store.ping())
+        except Exception:
+            store_ok = False
+        ready = Ready(ready=bool(health["ok"]) and store_ok, model=services.engine.model_ref,
+                      backend=str(health["backend"]), provider=str(health["detail"]),
+                      backend_ok=bool(health["ok"]), store_ok=store_ok)
+        return JSONResponse(ready.model_dump(), status_code=200 if ready.ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    def metrics(request: Request) -> Response:
+        scope = config.auth.metrics_scope
+        if scope is not None:
+            services: Services = request.app.state.services
+            auth = request.headers.get("authorization", "")
+            bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+            info = authenticate(services, bearer, request.headers.get("x-api-key"))
+            if not has_scope(info, scope):
+                raise ApiProblem(403, f"API key '{info.name}' lacks the '{scope}' scope")
+        services_now: Services | None = getattr(request.app.state, "services", None)
+        if services_now is not None:
+            QUEUE_DEPTH.set(services_now.batcher.depth)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,82 @@
+"""The review queue: list, read, decide and export cases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
+
+from groomguard.scores import Level
+from serving.api.auth import require_scope
+from serving.api.deps import Services, get_services
+from serving.api.errors import field_error
+from serving.api.metrics import DECISIONS
+from serving.api.models import DecisionRequest
+from serving.api.routes_score import PROBLEMS
+from serving.apikeys import ApiKeyInfo
+from serving.case_views import CaseDetail, CasePage, CaseStatus
+
+router = APIRouter(prefix="/v1", tags=["review queue"])
+
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    **PROBLEMS, 404: {"description": "No such case", "content": {"application/problem+json": {}}}}
+
+
+@router.get("/cases", response_model=CasePage, responses=PROBLEMS, summary="List cases, highest risk first")
+def list_cases(
+    status: CaseStatus | None = Query(default=None, description="Filter by status."),
+    level: Level | None = Query(default=None, description="Filter by level."),
+    limit: int = Query(default=50, ge=1, description="Page size (at most limits.max_page_size)."),
+    offset: int = Query(default=0, ge=0),
+    services: Services = Depends(get_services),
+    _key: ApiKeyInfo = Depends(require_scope("review")),
+) -> CasePage:
+    if limit > services.config.limits.max_page_size:
+        raise field_error("limit", f"at most {services.config.limits.max_page_size} (limits.max_page_size)")
+    return services.review.list_cases(status, level, limit, offset)
+
+
+@router.get("/cases/export", responses=PROBLEMS, summary="Export decided cases as canonical JSONL",
+            response_class=StreamingResponse,
+            response_description="One canonical conversation per line (application/x-ndjson); label 1 for "
+                                 "confirmed/escalated, 0 for dismissed.")
+def export_cases(
+    services: Services = Depends(get_services),
+    _key: ApiKeyInfo = Depends(require_scope("admin")),
+) -> StreamingResponse:
+    """Decided cases as training data for the next model. Admin scope: it is a bulk copy of message text."""
+    conversations = services.review.export_decided()
+
+    def lines() -> Iterator[bytes]:
+        for conv in conversations:
+            yield (json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson",
+                             headers={"Content-Disposition": 'attachment; filename="decided-cases.jsonl"'})
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, responses=NOT_FOUND, summary="One case with evidence")
+def get_case(
+    case_id: str = Path(max_length=128),
+    services: Services = Depends(get_services),
+    _key: ApiKeyInfo = Depends(require_scope("review")),
+) -> CaseDetail:
+    """The case, its evidence messages, score history, audit trail and the messages that moved the
+    score most (leave-one-out deltas on the newest window)."""
+    return services.review.get_case(case_id)
+
+
+@router.post("/cases/{case_id}/decision", response_model=CaseDetail, responses=NOT_FOUND,
+             summary="Confirm, dismiss or escalate a case")
+def decide(
+    body: DecisionRequest,
+    case_id: str = Path(max_length=128),
+    services: Services = Depends(get_services),
+    key: ApiKeyInfo = Depends(require_scope("review")),
+) -> CaseDetail:
+    """Record a moderator's decision; the actor is the API key's name. Every decision is audited."""
+    detail = services.review.decide(case_id, body.decision, body.note, actor=key.name)
+    DECISIONS.labels(body.decision).inc()
+    return detail

@@ -1,0 +1,41 @@
+"""POST /v1/conversations/{conversation_id}/messages: streaming scoring, message by message."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path
+
+from serving.api.auth import require_scope
+from serving.api.deps import Services, get_services
+from serving.api.limits import check_id, check_messages
+from serving.api.metrics import CASES_OPENED, MESSAGES_APPENDED
+from serving.api.models import AppendRequest, AppendResponse
+from serving.api.routes_score import PROBLEMS
+from serving.apikeys import ApiKeyInfo
+
+router = APIRouter(prefix="/v1", tags=["conversations"])
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=AppendResponse, responses=PROBLEMS,
+             summary="Append messages and get the conversation's current risk")
+def append_messages(
+    body: AppendRequest,
+    conversation_id: str = Path(description="The platform's conversation id."),
+    services: Services = Depends(get_services),
+    _key: ApiKeyInfo = Depends(require_scope("score")),
+) -> AppendResponse:
+    """Append 1-100 messages (oldest first) and score the window ending at the newest message.
+
+    Idempotent by `message_id`: a retried request stores nothing new and returns the same answer.
+    Cost does not grow with conversation length (a bounded tail is kept per conversation). When the
+    risk reaches the review threshold a review case is opened (or updated): `case_id`."""
+    limits = services.config.limits
+    check_id("conversation_id", conversation_id, limits)
+    check_messages(body.messages, limits, "messages.", limits.max_messages_per_append, "max_messages_per_append")
+    out = services.review.append_messages(conversation_id, body.messages)
+    if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once
+        CASES_OPENED.inc()
+    if out.accepted:
+        MESSAGES_APPENDED.inc(out.accepted)
+    return AppendResponse(conversation_id=out.conversation_id, risk=out.risk, max_risk=out.max_risk, level=out.level,
+                          case_id=out.case_id, case_opened=out.case_opened, accepted=out.accepted,
+                          duplicates=out.duplicates, model=services.engine.model_ref)

@@ -1,0 +1,53 @@
+"""POST /v1/score: stateless scoring of whole conversations (optionally routed to review)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from groomguard.scores import fill_by_message
+from serving.api.auth import require_scope
+from serving.api.deps import Services, get_services
+from serving.api.errors import field_error
+from serving.api.limits import check_conversations
+from serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
+from serving.apikeys import ApiKeyInfo
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    s: {"description": d, "content": {"application/problem+json": {}}}
+    for s, d in ((401, "No or invalid API key"), (403, "Key lacks the scope"), (413, "Body too large"),
+                 (422, "Invalid body or limit exceeded"), (503, "Queue full or backend down (Retry-After)"))
+}
+
+
+@router.post("/score", response_model=ScoreResponse, responses=PROBLEMS, summary="Score 1-64 conversations")
+def score(
+    body: ScoreRequest,
+    services: Services = Depends(get_services),
+    _key: ApiKeyInfo = Depends(require_scope("score")),
+) -> ScoreResponse:
+    """Risk after every message (the window ending there), the conversation's risk (the maximum) and
+    level. Stateless: nothing is stored unless `route` is true, in which case conversations at or over
+    the review threshold open or update a review case (`case_id`)."""
+    check_conversations(body.conversations, services.config.limits)
+    if body.route and len({c.conversation_id for c in body.conversations}) != len(body.conversations):
+        raise field_error("conversations", "conversation_id must be unique when route is true")
+    engine = services.engine
+    windows: list[list[int]] = []
+    spans: list[tuple[int, list[int]]] = []
+    for conv in body.conversations:
+        wins = engine.windower.prefix_windows(conv, stride=1)
+        spans.append((len(windows), [w.end for w in wins]))
+        windows.extend(w.input_ids for w in wins)
+    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s)
+    results = []
+    for conv, (offset, ends) in zip(body.conversations, spans, strict=True):
+        by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)])
+        overall = max(by_msg)
+        case_id = services.review.route_scored(conv, by_msg) if body.route else None
+        results.append(ConversationScoreOut(conversation_id=conv.conversation_id, risk=overall,
+                                            level=engine.level(overall), risk_by_message=by_msg,
+                                            model=engine.model_ref, case_id=case_id))
+    return ScoreResponse(results=results)
+

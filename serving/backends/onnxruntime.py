@@ -1,0 +1,58 @@
+"""Embedded ONNX Runtime backend (CPU, CUDA or TensorRT providers)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from serving.backends.base import BackendHealth, BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class OnnxRuntimeBackend:
+    """One InferenceSession; ORT sessions are thread-safe for concurrent `run` calls."""
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        model_path: Path,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        intra_op_threads: int = 0,
+        input_names: Sequence[str] = ("input_ids", "attention_mask"),
+        output_name: str = "logits",
+    ) -> None:
+        available = set(ort.get_available_providers())
+        wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+        if "CPUExecutionProvider" not in wanted:
+            wanted.append("CPUExecutionProvider")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if intra_op_threads:
+            opts.intra_op_num_threads = intra_op_threads
+        self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
+        # onnxruntime-gpu lists CUDA/TensorRT as available even without a GPU and silently falls
+        # back to CPU: the provider in use is what the session reports, not what we asked for.
+        self.provider = self.session.get_providers()[0]
+        self.input_names = list(input_names)
+        self.output_name = output_name
+        log.info("onnxruntime session ready: model=%s provider=%s", model_path.name, self.provider)
+
+    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        feeds = dict(zip(self.input_names, (input_ids, attention_mask), strict=True))
+        try:
+            (logits,) = self.session.run([self.output_name], feeds)
+        except Exception as exc:  # ORT raises its own exception types; surface them uniformly
+            raise BackendUnavailable(f"onnxruntime inference failed: {exc.__class__.__name__}") from exc
+        return np.asarray(logits, dtype=np.float32)
+
+    def health(self) -> BackendHealth:
+        return BackendHealth(ok=True, backend=self.name, detail=self.provider)
+
+    def close(self) -> None:
+        return None

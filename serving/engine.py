@@ -1,0 +1,115 @@
+"""Scoring engine: windows -> padded batches -> backend -> calibrated risks.
+
+The engine is synchronous and thread-safe; the HTTP layer puts a micro-batcher in front of
+`score_windows`. Windowing comes from the bundle (groomguard.windowing), so serving renders
+exactly what training saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from groomguard.bundle import Bundle
+from groomguard.schema import Conversation
+from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
+from groomguard.windowing import Windower, pad_batch
+from serving.backends.base import Backend
+from serving.engine_config import EngineConfig
+
+
+@dataclass(frozen=True)
+class ConversationScore:
+    conversation_id: str
+    risk: float  # max over the conversation
+    level: Level
+    risk_by_message: list[float]
+    model: str
+
+
+class ScoringEngine:
+    def __init__(
+        self,
+        bundle: Bundle,
+        backend: Backend,
+        max_batch_size: int = 32,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.backend = backend
+        self.max_batch_size = max_batch_size
+        self.windower: Windower = bundle.windower()
+        self.thresholds = thresholds or bundle.manifest.thresholds
+        self.temperature = bundle.manifest.calibration.temperature
+        self.positive_index = bundle.manifest.onnx.positive_index
+        self.model_ref = bundle.manifest.model_ref
+
+    def infer_batch(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
+        """One backend call on one padded batch; returns calibrated risks."""
+        batch = pad_batch(windows, self.windower.pad_id)
+        logits = self.backend.infer(batch.input_ids, batch.attention_mask)
+        return risk_from_logits(logits, self.temperature, self.positive_index)
+
+    def score_windows(
+        self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
+        risks = np.zeros(len(windows), dtype=np.float64)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        for start in range(0, len(order), self.max_batch_size):
+            idx = order[start : start + self.max_batch_size]
+            risks[idx] = self.infer_batch([windows[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return risks
+
+    def level(self, risk: float) -> Level:
+        return level_for(risk, self.thresholds)
+
+    def score_conversations(
+        self, conversations: Sequence[Conversation], stride: int = 1, progress: Callable[[int], None] | None = None
+    ) -> list[ConversationScore]:
+        """Score every prefix window (stride 1 = after every message) of each conversation."""
+        all_windows: list[list[int]] = []
+        spans: list[tuple[int, list[int]]] = []
+        for conv in conversations:
+            wins = self.windower.prefix_windows(conv, stride=stride)
+            spans.append((len(all_windows), [w.end for w in wins]))
+            all_windows.extend(w.input_ids for w in wins)
+        risks = self.score_windows(all_windows, progress)
+        out = []
+        for conv, (offset, ends) in zip(conversations, spans, strict=True):
+            by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)].tolist())
+            overall = max(by_msg)
+            out.append(ConversationScore(conv.conversation_id, overall, self.level(overall), by_msg, self.model_ref))
+        return out
+
+    def health(self) -> dict[str, object]:
+        h = self.backend.health()
+        return {"ok": h.ok, "backend": h.backend, "detail": h.detail, "model": self.model_ref}
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
+    """Construct the configured backend for a bundle."""
+    sig = bundle.manifest.onnx
+    if config.backend == "onnxruntime":
+        from serving.backends.onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(
+            bundle.model_path(config.variant), config.providers, config.intra_op_threads, sig.inputs, sig.output
+        )
+    if config.backend == "triton":
+        from serving.backends.triton import TritonBackend  # provided by the Triton integration
+
+        return TritonBackend.from_config(bundle, config)
+    raise ValueError(f"unknown backend {config.backend!r}")
+
+
+def build_engine(bundle_dir: str, config: EngineConfig, thresholds: Thresholds | None = None) -> ScoringEngine:
+    bundle = Bundle.load(bundle_dir)
+    return ScoringEngine(bundle, build_backend(bundle, config), config.max_batch_size, thresholds)

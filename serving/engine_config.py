@@ -1,0 +1,35 @@
+"""Engine configuration (the `engine:` section of configs/serve.yaml)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TritonClientConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "127.0.0.1:8001"
+    protocol: Literal["http", "grpc"] = "grpc"
+    model_name: str | None = None  # default: the bundle's name
+    timeout_s: float = 5.0
+    retries: int = 3
+    backoff_s: float = 0.05
+    max_backoff_s: float = 1.0  # cap on the exponential backoff between retries
+    health_timeout_s: float = 1.0  # /readyz probe timeout
+    health_cache_s: float = 1.0  # probe result reused for this long (readiness is polled often)
+    fallback_to_onnxruntime: bool = False
+
+
+class EngineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["onnxruntime", "triton"] = "onnxruntime"
+    variant: Literal["fp32", "int8", "fp16"] = "fp32"
+    providers: list[str] = Field(
+        default_factory=lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    intra_op_threads: int = 0
+    max_batch_size: int = Field(default=32, ge=1)
+    triton: TritonClientConfig = Field(default_factory=TritonClientConfig)

@@ -1,0 +1,99 @@
+"""Retention: expire idle conversation tails and purge old decided cases.
+
+- A conversation with no activity for `tail_inactive_days` and no active (open/escalated) case
+  loses its tail, role map and idempotency receipts (a later message starts it afresh).
+- Cases decided as confirmed/dismissed more than `decided_case_days` ago are deleted with their
+  evidence, score history and audit entries. Open and escalated cases are never purged.
+Each run is itself audited (counts only). `PeriodicPurge` runs it on a timer inside the server;
+`groomguard store purge` runs it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import exists, select
+
+from serving.case_views import PurgeResult
+from serving.store import RetentionConfig, Store
+from serving.store import cases as case_db
+from serving.store import conversations as conv_db
+from serving.store.models import ACTIVE_STATUSES, FINAL_STATUSES, CaseRow, ConversationRow
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def purge(store: Store, retention: RetentionConfig, now: datetime | None = None, dry_run: bool = False) -> PurgeResult:
+    """Delete what retention says must go, in batches of short transactions; returns the counts."""
+    now = now or datetime.now(timezone.utc)
+    tail_cutoff = now - timedelta(days=retention.tail_inactive_days)
+    case_cutoff = now - timedelta(days=retention.decided_case_days)
+    result = PurgeResult(ran_at=now)
+    active = exists().where(CaseRow.conversation_id == ConversationRow.conversation_id,
+                            CaseRow.status.in_(ACTIVE_STATUSES))
+    conv_q = (select(ConversationRow.conversation_id)
+              .where(ConversationRow.last_activity_at < tail_cutoff, ~active)
+              .order_by(ConversationRow.conversation_id))
+    case_q = (select(CaseRow.case_id)
+              .where(CaseRow.status.in_(FINAL_STATUSES), CaseRow.decided_at < case_cutoff)
+              .order_by(CaseRow.case_id))
+    if dry_run:
+        with store.read() as s:
+            result.conversations = len(list(s.scalars(conv_q)))
+            result.cases = len(list(s.scalars(case_q)))
+        return result
+    while True:
+        with store.write() as s:
+            ids = list(s.scalars(conv_q.limit(BATCH)))
+            conv_db.delete_conversations(s, ids)
+        result.conversations += len(ids)
+        if len(ids) < BATCH:
+            break
+    while True:
+        with store.write() as s:
+            ids = list(s.scalars(case_q.limit(BATCH)))
+            case_db.delete_cases(s, ids)
+        result.cases += len(ids)
+        if len(ids) < BATCH:
+            break
+    with store.write() as s:
+        case_db.audit(s, "retention:purge", "system", detail={"conversations": result.conversations,
+                                                               "cases": result.cases}, at=now)
+    log.info("retention purge: %d conversations, %d decided cases removed", result.conversations, result.cases)
+    return result
+
+
+class PeriodicPurge:
+    """Background thread running `purge` every `purge_interval_minutes` (first run after one interval).
+
+    Every replica may run it: deletes are idempotent and batched, so overlapping runs are harmless.
+    """
+
+    def __init__(self, store: Store, retention: RetentionConfig) -> None:
+        self.store = store
+        self.retention = retention
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last: PurgeResult | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="groomguard-retention", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        interval = self.retention.purge_interval_minutes * 60
+        while not self._stop.wait(interval):
+            try:
+                self.last = purge(self.store, self.retention)
+            except Exception as exc:  # keep the timer alive; the next run retries
+                log.warning("retention purge failed: %s", exc.__class__.__name__)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

@@ -1,0 +1,166 @@
+"""Review-queue reads and decisions: list, detail (with leave-one-out), decide, export.
+
+A mixin of `serving.review.ReviewService`, split out to keep modules small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+
+from groomguard.errors import GroomguardError
+from groomguard.schema import Conversation, Message
+from groomguard.scores import Level, Thresholds, level_for
+from groomguard.windowing import Windower
+from serving.case_views import (
+    AuditEntry,
+    CaseDetail,
+    CasePage,
+    CaseSummary,
+    EvidenceMessage,
+    ScorePoint,
+)
+from serving.review_influence import InfluenceInput, message_influence
+from serving.store import StateConfig, Store
+from serving.store import cases as case_db
+from serving.store.models import DECIDED_STATUSES, CaseRow
+
+WindowScorer = Callable[[list[list[int]]], list[float]]
+STATUSES = ("open", "escalated", "confirmed", "dismissed")
+EXPORT_PAGE = 100
+
+
+class NotFound(GroomguardError):
+    """No such case (or key)."""
+
+
+class Conflict(GroomguardError):
+    """The request contradicts the current state (e.g. deciding a case that is already final)."""
+
+
+class InvalidRequest(GroomguardError):
+    """A request the service cannot act on (bad filter, too many messages)."""
+
+
+def summary(case: CaseRow, message_count: int) -> CaseSummary:
+    return CaseSummary(
+        case_id=case.case_id, conversation_id=case.conversation_id, status=case.status,  # type: ignore[arg-type]
+        level=case.level, risk=case.risk, max_risk=case.max_risk, model=case.model_ref,  # type: ignore[arg-type]
+        opened_at=case.opened_at, updated_at=case.updated_at, decided_at=case.decided_at,
+        message_count=message_count,
+    )
+
+
+class CaseMethods:
+    store: Store
+    scorer: WindowScorer
+    windower: Windower
+    thresholds: Thresholds
+    state: StateConfig
+
+    def _level(self, risk: float) -> Level:
+        return level_for(risk, self.thresholds)
+
+    def list_cases(self, status: str | None, level: str | None, limit: int, offset: int) -> CasePage:
+        """Cases sorted by max risk (highest first), then newest; filter by status and/or level."""
+        if status is not None and status not in STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
+        if level is not None and level not in ("low", "review", "high"):
+            raise InvalidRequest("level must be one of low, review, high")
+        if limit < 1 or offset < 0:
+            raise InvalidRequest("limit must be >= 1 and offset >= 0")
+        where = []
+        if status is not None:
+            where.append(CaseRow.status == status)
+        if level is not None:
+            where.append(CaseRow.level == level)
+        with self.store.read() as s:
+            total = s.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0
+            rows = list(s.scalars(
+                select(CaseRow).where(*where)
+                .order_by(CaseRow.max_risk.desc(), CaseRow.opened_at.desc(), CaseRow.case_id)
+                .limit(limit).offset(offset)
+            ))
+            counts = case_db.evidence_counts(s, [r.case_id for r in rows])
+        return CasePage(items=[summary(r, counts.get(r.case_id, 0)) for r in rows], total=int(total),
+                        limit=limit, offset=offset)
+
+    def get_case(self, case_id: str, explain: bool = True) -> CaseDetail:
+        """Everything about a case; `explain` adds the leave-one-message-out top messages (scores once)."""
+        with self.store.read() as s:
+            case = s.get(CaseRow, case_id)
+            if case is None:
+                raise NotFound(f"case {case_id} not found")
+            evidence = case_db.evidence_rows(s, case_id)
+            scores = case_db.score_rows(s, case_id)
+            audit = case_db.audit_rows(s, case_id)
+        roles = dict(case.roles or {})
+        top = []
+        if explain and evidence:
+            inputs = [InfluenceInput(e.seq, e.message_id, e.author, e.text) for e in evidence]
+            top = message_influence(self.windower, self.scorer, inputs, roles, self.state.top_messages)
+        base = summary(case, len(evidence))
+        return CaseDetail(
+            **base.model_dump(),
+            decision=case.status if case.status in DECIDED_STATUSES else None,  # type: ignore[arg-type]
+            decided_by=case.decided_by, note=case.decision_note,
+            messages=[EvidenceMessage(seq=e.seq, message_id=e.message_id, author=e.author, role=roles.get(e.author),
+                                      text=e.text, timestamp=e.timestamp, risk=e.risk) for e in evidence],
+            score_history=[ScorePoint(seq=p.seq, risk=p.risk, at=p.at) for p in scores],
+            top_messages=top,
+            audit=[AuditEntry(action=a.action, actor=a.actor, note=a.note, at=a.at) for a in audit],
+        )
+
+    def decide(self, case_id: str, decision: Literal["confirmed", "dismissed", "escalated"], note: str | None,
+               actor: str) -> CaseDetail:
+        """Record a moderator's verdict. Open and escalated cases can be decided; final ones cannot."""
+        if decision not in DECIDED_STATUSES:
+            raise InvalidRequest("decision must be confirmed, dismissed or escalated")
+        with self.store.write() as s:
+            case = s.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
+            if case is None:
+                raise NotFound(f"case {case_id} not found")
+            if case.status in ("confirmed", "dismissed"):
+                raise Conflict(f"case {case_id} is already {case.status}")
+            if case.status == decision:
+                raise Conflict(f"case {case_id} is already {decision}")
+            now = datetime.now(case.opened_at.tzinfo)
+            case.status, case.decided_at, case.decided_by = decision, now, actor
+            case.decision_note, case.updated_at = note, now
+            case_db.audit(s, f"decision:{decision}", actor, case_id, note=note, at=now)
+        return self.get_case(case_id, explain=False)
+
+    def export_decided(self) -> Iterator[Conversation]:
+        """Decided cases as canonical conversations: label 1 for confirmed/escalated, 0 for dismissed.
+
+        Streams page by page (short read transactions); tags carry the case id and the decision.
+        """
+        after: tuple[datetime, str] | None = None
+        while True:
+            with self.store.read() as s:
+                stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
+                if after is not None:
+                    stmt = stmt.where((CaseRow.decided_at > after[0])
+                                      | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
+                page = list(s.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(EXPORT_PAGE)))
+                evidence = {c.case_id: case_db.evidence_rows(s, c.case_id) for c in page}
+            for case in page:
+                msgs = evidence[case.case_id]
+                if not msgs:
+                    continue
+                yield Conversation(
+                    conversation_id=case.conversation_id,
+                    messages=[Message(author=m.author, text=m.text, timestamp=m.timestamp, message_id=m.message_id)
+                              for m in msgs],
+                    label=0 if case.status == "dismissed" else 1,
+                    source="review-queue",
+                    tags=[f"case:{case.case_id}", f"decision:{case.status}", f"model:{case.model_ref}"],
+                )
+            if len(page) < EXPORT_PAGE:
+                return
+            last = page[-1]
+            assert last.decided_at is not None
+            after = (last.decided_at, last.case_id)

@@ -1,0 +1,101 @@
+"""`ServeConfig`: the whole of configs/serve.yaml, validated once at start-up.
+
+Defaults live in the YAML; the values here only make a partial YAML (tests, overrides) valid.
+`groomguard serve` flags are applied on top with `apply_overrides`-style dotted keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
+from groomguard.scores import Thresholds
+from serving.engine_config import EngineConfig
+from serving.store.config import RetentionConfig, StateConfig, StoreConfig
+
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    bundle: str | None = None  # model bundle directory; `--bundle` overrides
+
+
+class BatchingConfig(BaseModel):
+    """Micro-batching in front of the engine; batch size is `engine.max_batch_size`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_delay_ms: float = Field(default=5.0, ge=0)
+    max_queue: int = Field(default=1024, ge=1)  # windows waiting; beyond this -> 503 + Retry-After
+    retry_after_s: int = Field(default=1, ge=0)
+    timeout_s: float = Field(default=30.0, gt=0)  # a caller never waits longer than this for a batch
+
+
+class LimitsConfig(BaseModel):
+    """Request limits: body size -> 413, counts and lengths -> 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_conversations_per_request: int = Field(default=64, ge=1)
+    max_messages_per_conversation: int = Field(default=1000, ge=1)  # /v1/score
+    max_messages_per_append: int = Field(default=100, ge=1)
+    max_chars_per_message: int = Field(default=4000, ge=1)
+    max_id_chars: int = Field(default=256, ge=1)  # conversation and message ids
+    max_page_size: int = Field(default=200, ge=1)
+
+
+class AuthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Scope required for GET /metrics; null = unauthenticated (scrapers on an internal network).
+    metrics_scope: Literal["score", "review", "admin"] | None = None
+    # Verified keys are cached this long (revocation takes effect within this window).
+    key_cache_seconds: float = Field(default=10.0, ge=0)
+
+
+class ServeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    # Overrides the bundle's operating thresholds when set (e.g. a stricter review threshold).
+    thresholds: Thresholds | None = None
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+
+def load_serve_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> ServeConfig:
+    """Read serve.yaml (default: the shipped one), apply `--set key=value` overrides (YAML-parsed),
+    then literal dotted `values` (CLI flags: a URL or host stays a string), validate."""
+    path = path or default_config_path("serve.yaml")
+    data = apply_overrides(read_yaml(path), overrides or [])
+    for dotted, value in (values or {}).items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    return validate_config(ServeConfig, data, str(path))
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *sections, leaf = dotted.split(".")
+    node = data
+    for section in sections:
+        child = node.get(section)
+        if not isinstance(child, dict):
+            child = node[section] = {}
+        node = child
+    node[leaf] = value

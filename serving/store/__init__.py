@@ -1,0 +1,10 @@
+"""Durable state of the scoring service: conversations, review cases, audit log and API keys.
+
+`open_store(StoreConfig())` connects to SQLite (WAL, default `var/groomguard.db`) or PostgreSQL,
+runs the Alembic migrations to head and returns a `Store`.
+"""
+
+from serving.store.config import RetentionConfig, StateConfig, StoreConfig
+from serving.store.db import Store, StoreError, migrate, open_store
+
+__all__ = ["RetentionConfig", "StateConfig", "Store", "StoreConfig", "StoreError", "migrate", "open_store"]

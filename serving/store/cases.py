@@ -1,0 +1,157 @@
+"""Case persistence inside a caller's transaction: open, update, evidence/history caps, audit, queries.
+
+Callers (serving.review) hold the conversation lock; the partial unique index on `cases` is the
+backstop that makes a second active case per conversation impossible even if they did not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from serving.store.models import (
+    ACTIVE_STATUSES,
+    AuditRow,
+    CaseMessageRow,
+    CaseRow,
+    CaseScoreRow,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class EvidenceIn:
+    """A message to copy into a case's evidence."""
+
+    seq: int
+    message_id: str | None
+    author: str
+    text: str
+    timestamp: datetime | None
+    risk: float | None
+
+
+def new_case_id() -> str:
+    return f"case-{uuid.uuid4().hex}"
+
+
+def active_case(session: Session, conversation_id: str, lock: bool = False) -> CaseRow | None:
+    stmt = select(CaseRow).where(CaseRow.conversation_id == conversation_id, CaseRow.status.in_(ACTIVE_STATUSES))
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def audit(session: Session, action: str, actor: str, case_id: str | None = None, note: str | None = None,
+          detail: dict[str, Any] | None = None, at: datetime | None = None) -> None:
+    """Append to the audit log (never updated, never deleted except with a purged case)."""
+    session.add(AuditRow(case_id=case_id, action=action, actor=actor, note=note, detail=detail, at=at or utcnow()))
+
+
+def open_case(session: Session, conversation_id: str, *, risk: float, level: str, model_ref: str,
+              roles: dict[str, str], seq: int, evidence: Sequence[EvidenceIn], evidence_cap: int,
+              actor: str = "system") -> CaseRow:
+    """Create an open case with its first evidence and score point; audited as `opened`."""
+    now = utcnow()
+    case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status="open", level=level, risk=risk,
+                   max_risk=risk, model_ref=model_ref, roles=dict(roles), opened_at=now, updated_at=now,
+                   evidence_version=1)
+    session.add(case)
+    session.flush()  # the partial unique index fires here if another active case exists
+    add_evidence(session, case.case_id, evidence, evidence_cap)
+    add_score(session, case.case_id, seq, risk, 1 << 30, now)
+    audit(session, "opened", actor, case.case_id, detail={"risk": round(risk, 6), "model": model_ref}, at=now)
+    return case
+
+
+def update_case(session: Session, case: CaseRow, *, risk: float, level_of: Any, seq: int | None,
+                roles: dict[str, str], evidence: Sequence[EvidenceIn], evidence_cap: int, history_cap: int) -> None:
+    """Later messages: append evidence and a score point, raise max_risk, refresh the level."""
+    now = utcnow()
+    add_evidence(session, case.case_id, evidence, evidence_cap)
+    if seq is not None:
+        add_score(session, case.case_id, seq, risk, history_cap, now)
+        case.risk = risk
+        case.max_risk = max(case.max_risk, risk)
+    case.level = level_of(case.max_risk)
+    case.roles = {**case.roles, **roles}
+    case.updated_at = now
+    case.evidence_version = case.evidence_version + 1
+
+
+def add_evidence(session: Session, case_id: str, evidence: Sequence[EvidenceIn], cap: int) -> None:
+    """Copy messages into the case, then keep only the newest `cap` (by conversation position)."""
+    if not evidence:
+        return
+    session.add_all(
+        CaseMessageRow(case_id=case_id, seq=e.seq, message_id=e.message_id, author=e.author, text=e.text,
+                       timestamp=e.timestamp, risk=e.risk)
+        for e in evidence
+    )
+    session.flush()
+    _cap(session, CaseMessageRow, case_id, cap)
+
+
+def add_score(session: Session, case_id: str, seq: int, risk: float, cap: int, at: datetime) -> None:
+    session.add(CaseScoreRow(case_id=case_id, seq=seq, risk=risk, at=at))
+    session.flush()
+    _cap(session, CaseScoreRow, case_id, cap)
+
+
+def _cap(session: Session, model: type[CaseMessageRow] | type[CaseScoreRow], case_id: str, cap: int) -> None:
+    count = session.scalar(select(func.count()).select_from(model).where(model.case_id == case_id)) or 0
+    if count <= cap:
+        return
+    oldest = select(model.id).where(model.case_id == case_id).order_by(model.seq, model.id).limit(count - cap)
+    session.execute(delete(model).where(model.id.in_(list(session.scalars(oldest)))))
+
+
+def evidence_rows(session: Session, case_id: str) -> list[CaseMessageRow]:
+    return list(session.scalars(
+        select(CaseMessageRow).where(CaseMessageRow.case_id == case_id).order_by(CaseMessageRow.seq, CaseMessageRow.id)
+    ))
+
+
+def score_rows(session: Session, case_id: str) -> list[CaseScoreRow]:
+    return list(session.scalars(
+        select(CaseScoreRow).where(CaseScoreRow.case_id == case_id).order_by(CaseScoreRow.seq, CaseScoreRow.id)
+    ))
+
+
+def audit_rows(session: Session, case_id: str) -> list[AuditRow]:
+    return list(session.scalars(select(AuditRow).where(AuditRow.case_id == case_id).order_by(AuditRow.id)))
+
+
+def evidence_counts(session: Session, case_ids: Sequence[str]) -> dict[str, int]:
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseMessageRow.case_id, func.count()).where(CaseMessageRow.case_id.in_(case_ids))
+        .group_by(CaseMessageRow.case_id)
+    )
+    return {cid: int(n) for cid, n in rows}
+
+
+def known_evidence_keys(session: Session, case_id: str) -> set[tuple[Any, ...]]:
+    """Identity of messages already in a case: message_id when present, else (author, text, timestamp)."""
+    keys: set[tuple[Any, ...]] = set()
+    for row in evidence_rows(session, case_id):
+        keys.add(("id", row.message_id) if row.message_id else ("m", row.author, row.text, row.timestamp))
+    return keys
+
+
+def delete_cases(session: Session, case_ids: Sequence[str]) -> None:
+    """Remove cases with their evidence, score history and audit entries (retention)."""
+    if not case_ids:
+        return
+    ids = list(case_ids)
+    session.execute(delete(CaseMessageRow).where(CaseMessageRow.case_id.in_(ids)))
+    session.execute(delete(CaseScoreRow).where(CaseScoreRow.case_id.in_(ids)))
+    session.execute(delete(AuditRow).where(AuditRow.case_id.in_(ids)))
+    session.execute(delete(CaseRow).where(CaseRow.case_id.in_(ids)))

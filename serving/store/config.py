@@ -1,0 +1,40 @@
+"""Store, conversation-state and retention settings (the `store:`, `state:` and `retention:` sections
+of configs/serve.yaml). The defaults here mirror the shipped YAML so a config without these sections
+still works."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StoreConfig(BaseModel):
+    """Where conversation state, cases and API keys live. SQLite (WAL) by default, PostgreSQL by URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "sqlite:///var/groomguard.db"
+    pool_size: int = Field(default=5, ge=1)
+    echo: bool = False
+    busy_timeout_s: float = Field(default=30.0, gt=0)  # SQLite: how long a writer waits for the lock
+
+
+class StateConfig(BaseModel):
+    """Bounds on per-conversation state: scoring cost never grows with conversation length."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tail_messages: int = Field(default=128, ge=1)
+    case_evidence_messages: int = Field(default=200, ge=1)
+    max_score_history: int = Field(default=1000, ge=1)
+    top_messages: int = Field(default=5, ge=1)  # how many "messages that moved the score most" a case shows
+    optimistic_retries: int = Field(default=3, ge=0)  # score outside the lock this many times before locking
+
+
+class RetentionConfig(BaseModel):
+    """How long state is kept. Decided cases default to one year (evidence preservation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tail_inactive_days: float = Field(default=30, gt=0)
+    decided_case_days: float = Field(default=365, gt=0)
+    purge_interval_minutes: float = Field(default=60, gt=0)

@@ -1,0 +1,186 @@
+"""Engine set-up, migrations and transactions for SQLite (WAL) and PostgreSQL.
+
+Durability: SQLite runs in WAL mode with `synchronous=FULL`, so a committed transaction survives a
+crash or power loss; PostgreSQL commits are durable by default. Every store method returns only after
+COMMIT, so a 200/201 built on it means the write is on disk.
+
+Write serialisation: `Store.write()` opens a transaction that takes the write lock up front
+(`BEGIN IMMEDIATE` on SQLite); on PostgreSQL callers lock rows with `SELECT ... FOR UPDATE`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+from groomguard.errors import ConfigError, GroomguardError
+from serving.store.config import StoreConfig
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x67676D67  # "ggmg": PostgreSQL advisory lock serialising replicas' migrations
+
+
+class StoreError(GroomguardError):
+    """A database operation failed. The message names the operation, never the data."""
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
+    """Take over transaction control from pysqlite so BEGIN IMMEDIATE is possible (SQLAlchemy recipe)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite emits no BEGIN of its own
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("gg_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_db_engine(config: StoreConfig) -> Engine:
+    """An Engine for the configured URL; creates the directory of a SQLite file."""
+    try:
+        url = make_url(config.url)
+    except Exception:
+        raise ConfigError("store.url is not a valid database URL") from None
+    kwargs: dict[str, Any] = {"echo": config.echo, "hide_parameters": True, "future": True}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": config.busy_timeout_s}
+        kwargs["pool_size"] = config.pool_size
+        engine = create_engine(url, **kwargs)
+        _sqlite_setup(engine, config.busy_timeout_s)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        kwargs.update(pool_size=config.pool_size, pool_pre_ping=True)
+        return create_engine(url, **kwargs)
+    raise ConfigError(f"store.url: unsupported database {url.get_backend_name()!r} (use sqlite or postgresql)")
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration without an alembic.ini: script location from the package path."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before alembic is imported: it logs on import
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema; safe when several replicas start at once (lock held during upgrade)."""
+    cfg = alembic_config(engine)
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    before = current_revision(engine)
+    if revision == "head" and before is not None and before == ScriptDirectory.from_config(cfg).get_current_head():
+        return  # already current: no write transaction, no lock
+    with engine.connect().execution_options(gg_write=True) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    after = current_revision(engine)
+    if after != before:
+        log.info("store schema upgraded from %s to %s", before or "empty", after)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except SQLAlchemyError:
+            return None
+        return None if row is None else str(row[0])
+
+
+class Store:
+    """Handle on the database: engine plus transaction helpers. Thread-safe; share one per process."""
+
+    def __init__(self, engine: Engine, config: StoreConfig) -> None:
+        self.engine = engine
+        self.config = config
+        # SQLite has one writer at a time; queueing this process's writers on a lock avoids SQLite's
+        # sleeping busy handler (up to 100 ms per retry) between our own threads.
+        self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read session; closing it ends the transaction without expiring loaded objects."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction committed on exit; takes SQLite's write lock at BEGIN."""
+        with (
+            self._write_lock if self._write_lock is not None else nullcontext(),
+            self.engine.connect().execution_options(gg_write=True) as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query (readiness probe)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError as exc:
+            log.warning("store ping failed: %s", exc.__class__.__name__)
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(config: StoreConfig) -> Store:
+    """Connect, bring the schema to the newest revision and return the Store."""
+    engine = create_db_engine(config)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the store at {safe_url(config.url)}: {exc.__class__.__name__}") from None
+    return Store(engine, config)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid url>"

@@ -1,0 +1,191 @@
+"""Tables of the store (SQLAlchemy 2 declarative). Migrations in `migrations/` must match these.
+
+- `conversations`: one row per streamed conversation: the persisted author->role map (roles stay
+  stable after the tail is truncated), counters, running max risk and a version used for
+  optimistic concurrency.
+- `tail_messages`: the bounded tail (newest `tail_messages` messages) that streaming scoring windows.
+- `message_receipts`: one row per accepted `message_id`, kept after the message leaves the tail, so
+  appends stay idempotent; it also records the outcome the request returned so a replay answers the
+  same.
+- `cases`: review cases; a partial unique index allows one active (open/escalated) case per
+  conversation, whatever the application code does.
+- `case_messages` / `case_scores`: evidence copies and score history (both capped).
+- `audit_log`: append-only record of every case action and key operation.
+- `api_keys`: hashed API keys with scopes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ACTIVE_STATUSES = ("open", "escalated")
+DECIDED_STATUSES = ("confirmed", "dismissed", "escalated")
+FINAL_STATUSES = ("confirmed", "dismissed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite has no time zones, PostgreSQL gets the same values."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    conversation_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)  # messages ever accepted (= next seq)
+    roles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    last_risk: Mapped[float] = mapped_column(Float, default=0.0)
+    max_risk: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TailMessageRow(Base):
+    __tablename__ = "tail_messages"
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("conversations.conversation_id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime | None] = mapped_column()
+    risk: Mapped[float | None] = mapped_column(Float)  # set on the newest message of each request
+
+
+class ReceiptRow(Base):
+    __tablename__ = "message_receipts"
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("conversations.conversation_id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    risk: Mapped[float] = mapped_column(Float)
+    max_risk: Mapped[float] = mapped_column(Float)
+    case_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index(
+            "uq_cases_one_active_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'escalated')"),
+            postgresql_where=text("status IN ('open', 'escalated')"),
+        ),
+        Index("ix_cases_status_max_risk", "status", "max_risk"),
+    )
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    risk: Mapped[float] = mapped_column(Float)  # newest window risk
+    max_risk: Mapped[float] = mapped_column(Float)
+    model_ref: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    evidence_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseMessageRow(Base):
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), ForeignKey("cases.case_id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime | None] = mapped_column()
+    risk: Mapped[float | None] = mapped_column(Float)
+
+
+class CaseScoreRow(Base):
+    __tablename__ = "case_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), ForeignKey("cases.case_id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # message position the score was taken at
+    risk: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(String(255))  # space-separated
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    local: Mapped[bool] = mapped_column(Boolean, default=False)

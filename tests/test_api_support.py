@@ -1,0 +1,81 @@
+"""Shared helpers for the API tests (imported by tests/test_api*.py, test_privacy*.py, test_crash*.py).
+
+Builds a real app (real ONNX Runtime on the tiny bundle, real SQLite in a tmp dir, real API keys).
+All chat text here is synthetic.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from serving.settings import ServeConfig, load_serve_config
+
+SCOPE_KEYS = ("score", "review", "admin")
+
+
+def make_config(db_path: Path, *overrides: str) -> ServeConfig:
+    base = [
+        f"store.url=sqlite:///{db_path}",
+        "engine.providers=[CPUExecutionProvider]",
+        "engine.intra_op_threads=1",
+        "batching.max_delay_ms=1",
+        "auth.key_cache_seconds=0",
+    ]
+    return load_serve_config(None, [*base, *overrides])
+
+
+def make_keys(config: ServeConfig) -> dict[str, str]:
+    """One key per scope, plus `none` (a key with no scopes at all if the store allows it)."""
+    from serving.apikeys import create_key
+    from serving.store import open_store
+
+    store = open_store(config.store)
+    try:
+        return {scope: create_key(store, f"test-{scope}", {scope})[1] for scope in SCOPE_KEYS}
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def running_app(config: ServeConfig, bundle_dir: Path) -> Iterator[TestClient]:
+    from serving.api.app import create_app
+
+    with TestClient(create_app(config, bundle_dir), raise_server_exceptions=False) as client:
+        yield client
+
+
+def msg(author: str, text: str, message_id: str | None = None, ts: str | None = None) -> dict[str, Any]:
+    m: dict[str, Any] = {"author": author, "text": text}
+    if message_id is not None:
+        m["message_id"] = message_id
+    if ts is not None:
+        m["timestamp"] = ts
+    return m
+
+
+# A short synthetic conversation (tactics only, nothing explicit): flattery, age question, secrecy,
+# moving to a private app. Labelled synthetic in the tests that use it.
+SYNTHETIC_THREAD = [
+    ("adult_x", "hey, saw your drawing in the art channel, you are really talented"),
+    ("kid_y", "thanks!! i made it yesterday"),
+    ("adult_x", "how old are you btw? you seem very mature"),
+    ("kid_y", "13"),
+    ("adult_x", "cool. dont tell your parents we talk, they wouldnt get it"),
+    ("adult_x", "lets move to a private app, add me there"),
+]

@@ -1,0 +1,167 @@
+"""Micro-batcher: batching under concurrency, result assignment, bounded queue, draining shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tracemalloc
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serving.backends.base import BackendUnavailable
+from serving.batcher import BatcherClosed, MicroBatcher, QueueFull
+
+
+class SlowSum:
+    """A deterministic 'model': risk = f(window) so assignment errors show up; records batch sizes."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+        self.sizes: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, windows: Sequence[Sequence[int]]) -> list[float]:
+        self.gate.wait()
+        self.sizes.append(len(windows))
+        time.sleep(self.delay_s)
+        return [sum(w) / 1000.0 + len(w) for w in windows]
+
+
+def expected(w: Sequence[int]) -> float:
+    return sum(w) / 1000.0 + len(w)
+
+
+def test_concurrent_callers_are_batched_and_get_their_own_results() -> None:
+    model = SlowSum(delay_s=0.01)
+    b = MicroBatcher(model, max_batch_size=8, max_delay_ms=20, max_queue=256)
+    try:
+        def call(i: int) -> tuple[list[list[int]], list[float]]:
+            wins = [[i, j, i * j] for j in range(1 + i % 3)]
+            return wins, b.score(wins)
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(call, range(64)))
+        for wins, risks in results:
+            assert risks == pytest.approx([expected(w) for w in wins])
+        assert max(model.sizes) > 1, "no batching observed"
+        assert max(model.sizes) <= 8
+        assert sum(model.sizes) == sum(len(w) for w, _ in results)
+        assert b.stats.max_batch_seen == max(model.sizes)
+    finally:
+        b.close()
+
+
+def test_single_caller_waits_at_most_about_max_delay() -> None:
+    b = MicroBatcher(SlowSum(), max_batch_size=32, max_delay_ms=30, max_queue=64)
+    try:
+        t0 = time.perf_counter()
+        assert b.score([[1, 2]]) == pytest.approx([expected([1, 2])])
+        assert time.perf_counter() - t0 < 1.0
+    finally:
+        b.close()
+
+
+def test_full_queue_rejects_without_growing() -> None:
+    model = SlowSum()
+    model.gate.clear()  # the worker blocks inside the model: nothing drains
+    b = MicroBatcher(model, max_batch_size=2, max_delay_ms=0, max_queue=10, retry_after_s=3)
+    try:
+        held = b.submit([[1]] * 2)  # taken by the worker, which then blocks
+        time.sleep(0.05)
+        queued = b.submit([[1]] * 10)
+        assert b.depth == 10
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(2000):
+            with pytest.raises(QueueFull) as info:
+                b.submit([[1, 2, 3]])
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        assert info.value.retry_after_s == 3
+        assert b.depth == 10
+        assert after - before < 200_000  # rejected requests leave nothing behind
+        model.gate.set()
+        assert [f.result(5) for f in held + queued] == [expected([1])] * 12
+    finally:
+        model.gate.set()
+        b.close()
+
+
+def test_all_or_nothing_admission() -> None:
+    model = SlowSum()
+    model.gate.clear()
+    b = MicroBatcher(model, max_batch_size=1, max_delay_ms=0, max_queue=4)
+    try:
+        b.submit([[0]])
+        time.sleep(0.05)
+        b.submit([[0]] * 3)
+        with pytest.raises(QueueFull):
+            b.submit([[0]] * 2)  # only one slot left: nothing of this request is queued
+        assert b.depth == 3
+    finally:
+        model.gate.set()
+        b.close()
+
+
+def test_request_larger_than_queue_is_chunked_not_refused() -> None:
+    b = MicroBatcher(SlowSum(), max_batch_size=4, max_delay_ms=1, max_queue=5)
+    try:
+        wins = [[i] for i in range(23)]
+        assert b.score(wins) == pytest.approx([expected(w) for w in wins])
+    finally:
+        b.close()
+
+
+def test_shutdown_drains_queued_work_then_refuses() -> None:
+    model = SlowSum(delay_s=0.005)
+    model.gate.clear()
+    b = MicroBatcher(model, max_batch_size=3, max_delay_ms=0, max_queue=100)
+    futures = b.submit([[i] for i in range(20)])
+    model.gate.set()
+    b.close()
+    assert [f.result(0) for f in futures] == pytest.approx([expected([i]) for i in range(20)])
+    with pytest.raises(BatcherClosed):
+        b.submit([[1]])
+
+
+def test_backend_failure_reaches_every_caller_and_worker_survives() -> None:
+    calls = {"n": 0}
+
+    def flaky(windows: Sequence[Sequence[int]]) -> list[float]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise BackendUnavailable("triton down")
+        return [0.5] * len(windows)
+
+    b = MicroBatcher(flaky, max_batch_size=8, max_delay_ms=0, max_queue=16)
+    try:
+        with pytest.raises(BackendUnavailable):
+            b.score([[1], [2]])
+        assert b.score([[1]]) == [0.5]
+    finally:
+        b.close()
+
+
+def test_real_engine_batched_equals_unbatched(tiny_bundle_dir: Path) -> None:
+    """Padding to the longest window in a batch must not change any window's risk."""
+    from serving.engine import build_engine
+    from serving.engine_config import EngineConfig
+
+    engine = build_engine(str(tiny_bundle_dir), EngineConfig(providers=["CPUExecutionProvider"]))
+    b = MicroBatcher(engine.infer_batch, max_batch_size=16, max_delay_ms=20, max_queue=256)
+    try:
+        rng = np.random.default_rng(0)
+        wins = [[101, *rng.integers(1000, 5000, size=int(n)).tolist(), 102] for n in rng.integers(3, 60, size=24)]
+        single = [float(engine.infer_batch([w])[0]) for w in wins]
+        with ThreadPoolExecutor(8) as pool:
+            batched = list(pool.map(lambda w: b.score([w])[0], wins))
+        assert batched == pytest.approx(single, abs=1e-5)
+        assert b.stats.max_batch_seen > 1
+    finally:
+        b.close()
+        engine.close()

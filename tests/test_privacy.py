@@ -1,0 +1,64 @@
+"""Message text and author handles never reach logs or error bodies (the crash test checks a real
+uvicorn's output the same way)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.test_api_support import auth, make_config, make_keys, running_app
+
+TEXT = "pv-distinctive-text-5521"
+HANDLE = "pv-handle-9910"
+
+
+def test_no_text_or_handles_in_logs_or_errors(tiny_bundle_dir: Path, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    cfg = make_config(tmp_path / "gg.db", "thresholds={review: 0.0, high: 1.0}", "limits.max_chars_per_message=100")
+    keys = make_keys(cfg)
+    errors: list[str] = []
+    with running_app(cfg, tiny_bundle_dir) as client:
+        h = auth(keys["score"])
+        m = {"author": HANDLE, "text": f"{TEXT} where do you live?", "message_id": "p-1"}
+        r = client.post("/v1/conversations/priv-1/messages", json={"messages": [m]}, headers=h)
+        assert r.status_code == 200
+        case_id = r.json()["case_id"]
+        r = client.post("/v1/score", json={"conversations": [{"conversation_id": "priv-2", "messages": [m]}],
+                                           "route": True}, headers=h)
+        assert r.status_code == 200
+        bad_bodies = [
+            {"messages": [{**m, "timestamp": TEXT}]},
+            {"messages": [{**m, "texte": TEXT}]},
+            {"messages": [{**m, "text": TEXT * 10}]},
+            {"messages": [{"author": HANDLE, "text": [TEXT]}]},
+            {"messages": [{"author": [HANDLE], "text": TEXT}]},
+            {"messages": TEXT},
+        ]
+        for body in bad_bodies:
+            r = client.post("/v1/conversations/priv-1/messages", json=body, headers=h)
+            assert 400 <= r.status_code < 500
+            errors.append(r.text)
+        r = client.post("/v1/conversations/priv-1/messages", content=f'{{"messages": [{{"text": "{TEXT}"'.encode(),
+                        headers={**h, "content-type": "application/json"})
+        assert r.status_code == 400
+        errors.append(r.text)
+        # wrong scope / bad key with text in the body
+        errors.append(client.post("/v1/conversations/priv-1/messages", json={"messages": [m]},
+                                  headers=auth(keys["review"])).text)
+        errors.append(client.post("/v1/conversations/priv-1/messages", json={"messages": [m]},
+                                  headers=auth(TEXT)).text)
+        review = auth(keys["review"])
+        assert client.get(f"/v1/cases/{case_id}", headers=review).status_code == 200
+        assert client.post(f"/v1/cases/{case_id}/decision", json={"decision": "escalated"},
+                           headers=review).status_code == 200
+        assert client.get("/v1/cases/export", headers=auth(keys["admin"])).status_code == 200
+    logged = caplog.text
+    assert "groomguard.access" in {r.name for r in caplog.records}, "logs were not captured: test is void"
+    assert "/v1/conversations/{conversation_id}/messages" in logged
+    for body in errors:
+        assert TEXT not in body and HANDLE not in body, body
+    assert TEXT not in logged, "message text in logs"
+    assert HANDLE not in logged, "author handle in logs"

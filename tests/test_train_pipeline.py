@@ -1,0 +1,160 @@
+"""End to end on a tiny BERT: `groomguard train` -> bundle -> Bundle.load -> `groomguard score`.
+
+One training run per module (seconds): tracking into a tmp SQLite MLflow store and test-split
+evaluation are switched on so the whole `train` path runs for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from groomguard.bundle import Bundle, sha256_file
+from groomguard.cli import main
+from groomguard.jsonl import iter_jsonl
+from tests.test_train_support import make_splits, overrides
+
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
+
+
+def run_cli(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def gg(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "groomguard", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("train")
+    paths = make_splits(root / "data")
+    out, work = root / "bundle", root / "work"
+    sets = [*overrides(paths, out, work), "training.max_steps=12", "windows.max_length=48",
+            "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
+            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true"]
+    args = ["train", "--config", str(CONFIG)]
+    for s in sets:
+        args += ["--set", s]
+    assert run_cli(args) == 0
+    return {**paths, "bundle": out, "work": work, "root": root}
+
+
+def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
+    bundle = Bundle.load(trained["bundle"])
+    m = bundle.manifest
+    assert m.name == "tiny-test"
+    assert m.max_length == 48  # --set windows.max_length=48 honoured
+    assert m.metrics["train_steps"] == 12  # --set training.max_steps=12 honoured
+    assert set(m.files) >= {"model.onnx", "model.int8.onnx", "tokenizer.json", "model_card.md"}
+    assert m.variants["int8"].max_abs_delta_prob is not None and m.variants["int8"].max_abs_delta_prob < 0.2
+    assert m.metrics["onnx_parity_max_abs_delta_prob"] < 1e-4
+    assert m.calibration.method == "temperature" and m.calibration.temperature > 0
+    assert 0 <= m.thresholds.review <= m.thresholds.high <= 1
+    td = m.training_data
+    assert td.synthetic is True and td.n_train_conversations == 40
+    assert td.train_path == str(trained["train"])
+    digest = hashlib.sha256("".join(f"{sha256_file(trained[s])}\n" for s in ("train", "val", "test")).encode())
+    assert td.fingerprint == digest.hexdigest()
+    card = (trained["bundle"] / "model_card.md").read_text()
+    assert "SYNTHETIC" in card and "human moderators" in card and "Test split evaluation" in card
+    assert 0.0 <= m.metrics["test_conversation_roc_auc"] <= 1.0
+
+
+def test_best_checkpoint_saved_with_tokenizer(trained: dict[str, Path]) -> None:
+    best = trained["work"] / "tiny-test" / "best"
+    assert (best / "config.json").is_file() and (best / "tokenizer.json").is_file()
+
+
+def test_training_windows_equal_serving_windows(trained: dict[str, Path]) -> None:
+    """Training windows come from the same Windower the bundle gives serving: no skew possible."""
+    from training.train import make_windower
+    from training.train_config import TrainConfig
+    from training.windows_dataset import build_windows
+
+    bundle = Bundle.load(trained["bundle"])
+    cfg = TrainConfig.model_validate({"name": "x", "data": {"train": trained["train"], "val": trained["val"]},
+                                      "windows": {"max_length": 48}})
+    convs = list(iter_jsonl(trained["val"]))[:5]
+    ours = build_windows(convs, make_windower(cfg, bundle.path / "tokenizer.json"), 0, seed=1)
+    serving = [w.input_ids for c in convs for w in bundle.windower().prefix_windows(c)]
+    assert ours.input_ids == serving
+
+
+def test_evaluation_report_written(trained: dict[str, Path]) -> None:
+    report = trained["work"] / "reports" / "tiny-test"
+    assert (report / "metrics.json").is_file() and (report / "report.html").is_file()
+
+
+def test_mlflow_run_and_registered_version(trained: dict[str, Path]) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{trained['root']}/mlflow.db")
+    versions = client.search_model_versions("name='groomguard-tiny-test'")
+    assert len(versions) == 1
+    run = client.get_run(versions[0].run_id)
+    assert run.data.params["windows.max_length"] == "48"
+    assert run.data.metrics["val_window_roc_auc"] > 0
+    artefacts = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
+    assert "bundle/bundle.json" in artefacts and "bundle/model.onnx" in artefacts
+    assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+
+
+def test_score_cli_on_trained_bundle(trained: dict[str, Path]) -> None:
+    out = trained["root"] / "scores.jsonl"
+    res = gg("score", "--bundle", str(trained["bundle"]), "--input", str(trained["test"]), "--output", str(out))
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 16 and all(0.0 <= r["risk"] <= 1.0 for r in rows)
+    assert "ROC-AUC" in res.stdout
+
+
+def test_corrupted_onnx_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(trained["bundle"], bad)
+    data = bytearray((bad / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bad / "model.onnx").write_bytes(bytes(data))
+    res = gg("score", "--bundle", str(bad), "--input", str(trained["test"]), "--output", str(tmp_path / "s.jsonl"))
+    assert res.returncode == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "sha256" in lines[0] and "model.onnx" in lines[0]
+
+
+def test_export_command_rebuilds_bundle(trained: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "exported"
+    args = ["export", "--checkpoint", str(trained["work"] / "tiny-test" / "best"), "--config", str(CONFIG),
+            "--out", str(out)]
+    for s in [*overrides(trained, out, trained["work"]), "windows.max_length=48", "export.int8=false"]:
+        args += ["--set", s]
+    assert run_cli(args) == 0
+    again, first = Bundle.load(out).manifest, Bundle.load(trained["bundle"]).manifest
+    assert "model.int8.onnx" not in again.files
+    assert again.calibration.temperature == pytest.approx(first.calibration.temperature, rel=1e-6)
+    assert again.thresholds == first.thresholds
+
+
+def test_bad_override_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["train", "--config", str(CONFIG), "--set", "training.batch_size=0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training.batch_size" in err[0]
+
+
+def test_missing_data_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["train", "--config", str(CONFIG), "--set", f"data.train={tmp_path}/nope.jsonl"]
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.jsonl" in err[0]

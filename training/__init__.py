@@ -1,0 +1,1 @@
+"""Training: data loaders, synthetic corpus, fine-tuning, ONNX export + quantisation, MLflow."""

@@ -1,0 +1,230 @@
+"""Write a model bundle from a fine-tuned PyTorch model.
+
+Steps: ONNX fp32 (dynamic batch/sequence) -> parity gate against PyTorch -> optional int8 variant
+(error vs fp32 measured) -> temperature calibration and thresholds on validation windows ->
+model card -> bundle.json via `write_manifest`. The bundle is assembled in `<out>.partial` and only
+replaces `<out>` when every step passed, so a failed export never leaves a half-written bundle.
+
+Parity: the reference is PyTorch on each window ALONE (no padding); ONNX Runtime runs the same
+windows in shuffled, right-padded batches that mix lengths. This catches a broken graph and any
+padding/mask problem (the TracerWarning from transformers' masking_utils during export is about
+Python control flow frozen at trace time; this check is what proves it harmless).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groomguard import __version__ as gg_version
+from groomguard.bundle import (
+    MODEL_FILES,
+    TOKENIZER,
+    BundleManifest,
+    Calibration,
+    NormalisationInfo,
+    TrainingDataInfo,
+    VariantInfo,
+    write_manifest,
+)
+from groomguard.errors import ConfigError, GroomguardError
+from groomguard.normalise import NORMALISATION_VERSION
+from groomguard.scores import risk_from_logits
+from groomguard.windowing import pad_batch
+from training.calibration import fit_temperature, nll, select_thresholds
+from training.model_card import CardInputs, render_model_card
+from training.onnx_export import export_onnx
+from training.quantise import quantise_int8
+from training.train_config import TrainConfig
+from training.windows_dataset import WindowSet
+
+
+class ExportError(GroomguardError):
+    """The exported graph does not reproduce the PyTorch model (or export failed)."""
+
+
+@dataclass
+class ExportRequest:
+    model: Any  # a transformers sequence classifier (eval mode is set here)
+    tokenizer_json: Path
+    cfg: TrainConfig
+    base_description: str
+    pad_id: int
+    val: WindowSet
+    test: WindowSet | None = None
+    training_data: TrainingDataInfo = field(default_factory=TrainingDataInfo)
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    data_summary: dict[str, Any] = field(default_factory=dict)
+
+
+def parity_windows(windows: Sequence[Sequence[int]], n: int, seed: int) -> list[list[int]]:
+    """n windows spread over the length range, shuffled so padded batches mix lengths."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    if not order:
+        raise ExportError("no held-out windows for the parity check")
+    picks = sorted({order[round(j * (len(order) - 1) / max(1, n - 1))] for j in range(min(n, len(order)))})
+    chosen = [list(windows[i]) for i in picks]
+    random.Random(seed).shuffle(chosen)
+    return chosen
+
+
+def torch_probs_unpadded(model: Any, windows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Positive-class probability per window, each run alone (the padding-free reference)."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for w in windows:
+            ids = torch.tensor([list(w)], dtype=torch.long)
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.double().numpy()
+            out.append(risk_from_logits(logits)[0])
+    return np.asarray(out)
+
+
+def ort_session(path: Path, threads: int = 0) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
+               sort: bool = True) -> np.ndarray:
+    """Logits for windows in right-padded batches (sorted by length unless `sort` is False)."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i])) if sort else list(range(len(windows)))
+    out = np.zeros((len(windows), 2), dtype=np.float64)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = pad_batch([windows[i] for i in idx], pad_id)
+        out[idx] = session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
+    return out
+
+
+def check_parity(model: Any, onnx_path: Path, windows: Sequence[Sequence[int]], pad_id: int, tolerance: float,
+                 batch_size: int = 8) -> float:
+    """Max |Δ probability| between PyTorch (unpadded) and ONNX Runtime (mixed-length padded batches).
+
+    Raises ExportError above `tolerance`.
+    """
+    model.eval()
+    ref = torch_probs_unpadded(model, windows)
+    got = risk_from_logits(ort_logits(ort_session(onnx_path), windows, pad_id, batch_size, sort=False))
+    delta = float(np.max(np.abs(ref - got)))
+    if not np.isfinite(delta) or delta > tolerance:
+        raise ExportError(
+            f"{onnx_path}: ONNX parity check failed: max |Δ probability| {delta:.3g} > {tolerance:g} over "
+            f"{len(windows)} held-out windows of mixed lengths; the bundle was not written"
+        )
+    return delta
+
+
+def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
+    from evaluation.metrics import roc_auc
+
+    return roc_auc(list(labels), risks.tolist()) if len(set(labels)) == 2 else None
+
+
+def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleManifest:
+    """Build the bundle in `<out>.partial`, then move it to `out`. Returns the manifest written."""
+    cfg = req.cfg
+    out = Path(out)
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model = req.model.eval()
+    shutil.copy(req.tokenizer_json, tmp / TOKENIZER)
+
+    fp32 = export_onnx(model, tmp / MODEL_FILES["fp32"])
+    probe = parity_windows(req.val.input_ids, cfg.export.parity_windows, cfg.seed)
+    parity = check_parity(model, fp32, probe, req.pad_id, cfg.export.parity_tolerance)
+    log(f"ONNX parity: max |Δ prob| {parity:.2e} over {len(probe)} mixed-length windows "
+        f"(limit {cfg.export.parity_tolerance:g})")
+    fp32_sess = ort_session(fp32, cfg.training.torch_threads)
+    variants = {"fp32": VariantInfo(file=MODEL_FILES["fp32"], max_abs_delta_prob=0.0)}
+    if cfg.export.int8:
+        int8 = quantise_int8(fp32, tmp / MODEL_FILES["int8"])
+        ref = risk_from_logits(ort_logits(fp32_sess, probe, req.pad_id))
+        got = risk_from_logits(ort_logits(ort_session(int8, cfg.training.torch_threads), probe, req.pad_id))
+        d8 = float(np.max(np.abs(ref - got)))
+        variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], max_abs_delta_prob=d8)
+        log(f"int8 variant: max |Δ prob| vs fp32 {d8:.2e}")
+
+    val_logits = ort_logits(fp32_sess, req.val.input_ids, req.pad_id)
+    val_y = np.asarray(req.val.labels)
+    temperature = fit_temperature(val_logits, val_y)
+    val_risk = risk_from_logits(val_logits, temperature)
+    choice = select_thresholds(val_risk, val_y, cfg.thresholds.review_recall, cfg.thresholds.high_precision)
+    metrics: dict[str, Any] = {
+        **req.train_metrics,
+        "onnx_parity_max_abs_delta_prob": parity,
+        "val_windows": len(req.val),
+        "val_window_roc_auc": _auc(req.val.labels, val_risk),
+        "val_nll_raw": nll(val_logits, val_y, 1.0),
+        "val_nll_calibrated": nll(val_logits, val_y, temperature),
+        "review_precision_val": choice.review.precision,
+        "review_recall_val": choice.review.recall,
+        "high_precision_val": choice.high.precision,
+        "high_recall_val": choice.high.recall,
+    }
+    if req.test is not None and len(req.test):
+        test_risk = risk_from_logits(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), temperature)
+        metrics["test_windows"] = len(req.test)
+        metrics["test_window_roc_auc"] = _auc(req.test.labels, test_risk)
+    log(f"calibration: T={temperature:.3f}; thresholds review={choice.thresholds.review:.3f} "
+        f"high={choice.thresholds.high:.3f}")
+
+    manifest = BundleManifest(
+        name=cfg.name,
+        version=cfg.version or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        groomguard_version=gg_version,
+        base_model=req.base_description,
+        max_length=cfg.windows.max_length,
+        stride=cfg.windows.stride,
+        normalisation=NormalisationInfo(version=NORMALISATION_VERSION, deobfuscate=cfg.windows.deobfuscate),
+        thresholds=choice.thresholds,
+        calibration=Calibration(method="temperature", temperature=temperature),
+        variants=variants,
+        pad_token_id=req.pad_id,
+        training_data=req.training_data,
+        metrics={k: v for k, v in metrics.items() if v is not None},
+    )
+    card = CardInputs(manifest=manifest, cfg=cfg, choice=choice, data_summary=req.data_summary)
+    (tmp / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
+    manifest = write_manifest(tmp, manifest)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return manifest
+
+
+def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) -> BundleManifest:
+    """`groomguard export`: bundle a fine-tuned checkpoint without training (same gates as train)."""
+    from transformers import AutoModelForSequenceClassification
+
+    from training.base_model import resolve_base
+    from training.train import prepare_data
+
+    if not (checkpoint / "config.json").is_file():
+        raise ConfigError(f"{checkpoint}: not a checkpoint directory (no config.json)")
+    tok = checkpoint / "tokenizer.json"
+    tokenizer_json = tok if tok.is_file() else resolve_base(cfg).tokenizer_json
+    data = prepare_data(cfg, tokenizer_json, need_train=False)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(str(checkpoint), attn_implementation="eager")
+    except OSError as exc:
+        raise ConfigError(f"{checkpoint}: cannot load checkpoint ({exc.__class__.__name__})") from None
+    req = ExportRequest(model=model.eval(), tokenizer_json=tokenizer_json, cfg=cfg,
+                        base_description=f"{cfg.base_model} fine-tuned ({checkpoint})", pad_id=data.windower.pad_id,
+                        val=data.val, test=data.test, training_data=data.info, data_summary=data.summary)
+    manifest = export_bundle(req, out, log=log)
+    log(f"bundle -> {out} ({manifest.model_ref})")
+    return manifest

