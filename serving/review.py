@@ -53,6 +53,14 @@ class AppendOutcome:
     duplicates: int
 
 
+@dataclass(frozen=True)
+class RouteOutcome:
+    """What `/v1/score` with route=true did for one conversation."""
+
+    case_id: str | None
+    opened: bool
+
+
 class _VersionMoved(Exception):
     """The conversation changed between our read and our write: re-plan."""
 
@@ -202,7 +210,7 @@ class ReviewService(CaseMethods):
                              plan.duplicates)
 
     # -- stateless scoring with routing ------------------------------------------------------------
-    def route_scored(self, conv: Conversation, risk_by_message: list[float]) -> str | None:
+    def route_scored(self, conv: Conversation, risk_by_message: list[float]) -> RouteOutcome:
         """Open or update a case from a conversation scored whole (`/v1/score` with route=true).
 
         Nothing is written unless the conversation's max risk reaches the review threshold. Messages
@@ -213,7 +221,7 @@ class ReviewService(CaseMethods):
         _check_sizes(conv.conversation_id, conv.messages)
         max_risk = max(risk_by_message)
         if max_risk < self.thresholds.review:
-            return None
+            return RouteOutcome(None, False)
         roles = assign_roles(conv.messages)
         for attempt in range(MAX_TRANSIENT_RETRIES + 1):
             try:
@@ -227,6 +235,7 @@ class ReviewService(CaseMethods):
                         not in known
                     ]
                     last = len(conv.messages) - 1
+                    opened = case is None
                     if case is None:
                         case = case_db.open_case(
                             s, conv.conversation_id, risk=risk_by_message[last], level=self._level(max_risk),
@@ -240,7 +249,10 @@ class ReviewService(CaseMethods):
                                             history_cap=self.state.max_score_history)
                         case.max_risk = max(case.max_risk, max_risk)
                         case.level = self._level(case.max_risk)
-                    return case.case_id
+                    case_id = case.case_id
+                if opened:
+                    log.info("case %s opened for conversation %s (routed score)", case_id, conv.conversation_id)
+                return RouteOutcome(case_id, opened)
             except (IntegrityError, OperationalError) as exc:
                 if attempt == MAX_TRANSIENT_RETRIES:
                     raise StoreError(f"routing conversation {conv.conversation_id} failed: "

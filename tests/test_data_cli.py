@@ -26,6 +26,14 @@ def test_help_lists_commands() -> None:
         assert name in r.stdout
 
 
+def test_usage_errors_are_one_line_not_tracebacks() -> None:
+    """Unknown option / missing required option: exit 2 with click's usage message, no traceback."""
+    for args in (("stats", "--input", F / "conversations.jsonl", "--bogus"), ("split", "--out-dir", "var/x")):
+        r = gg(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "Error:" in r.stderr, r.stderr
+
+
 def test_stats_json_pan12() -> None:
     r = gg("stats", "-i", F / "pan12.xml", "--predators", F / "pan12_predators.txt", "--json")
     assert r.returncode == 0, r.stderr

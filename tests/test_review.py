@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
 from groomguard.windowing import Windower, assign_roles
-from serving.review import Conflict, InvalidRequest, NotFound, ReviewService
+from serving.review import Conflict, InvalidRequest, NotFound, ReviewService, RouteOutcome
 from serving.store import RetentionConfig, StateConfig, Store
 from serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from tests.store_helpers import KeywordScorer
@@ -182,11 +182,13 @@ def test_route_scored_opens_and_updates(store: Store, windower: Windower) -> Non
 
     svc, _ = service(store, windower)
     conv = Conversation(conversation_id="c-r", messages=[msg(0), msg(1, "our secret")])
-    assert svc.route_scored(conv, [0.1, 0.2]) is None
-    case_id = svc.route_scored(conv, [0.1, 0.85])
+    assert svc.route_scored(conv, [0.1, 0.2]) == RouteOutcome(None, False)
+    first = svc.route_scored(conv, [0.1, 0.85])
+    assert first.opened and first.case_id is not None
+    case_id = first.case_id
     assert case_id
     longer = Conversation(conversation_id="c-r", messages=[msg(0), msg(1, "our secret"), msg(2)])
-    assert svc.route_scored(longer, [0.1, 0.85, 0.6]) == case_id
+    assert svc.route_scored(longer, [0.1, 0.85, 0.6]) == RouteOutcome(case_id, False)
     case = svc.get_case(case_id, explain=False)
     assert [m.seq for m in case.messages] == [0, 1, 2] and case.max_risk == pytest.approx(0.85)
     assert case.level == "high"

@@ -158,3 +158,31 @@ def test_missing_data_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert run_cli(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope.jsonl" in err[0]
+
+
+def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path: Path) -> None:
+    """Same config + seed + data -> the same model (logits), calibration and thresholds."""
+    import numpy as np
+    import onnxruntime as ort
+
+    out = tmp_path / "again"
+    sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48"]
+    args = ["train", "--config", str(CONFIG), "--no-tracking"]
+    for s in sets:
+        args += ["--set", s]
+    assert run_cli(args) == 0
+    first, again = Bundle.load(trained["bundle"]), Bundle.load(out)
+    assert again.manifest.calibration.temperature == pytest.approx(first.manifest.calibration.temperature, rel=1e-6)
+    assert again.manifest.thresholds == first.manifest.thresholds
+    convs = list(iter_jsonl(trained["test"]))[:4]
+    ids = [w.input_ids for c in convs for w in first.windower().prefix_windows(c)][:16]
+    n = max(map(len, ids))
+    feed = {"input_ids": np.array([i + [0] * (n - len(i)) for i in ids], dtype=np.int64),
+            "attention_mask": np.array([[1] * len(i) + [0] * (n - len(i)) for i in ids], dtype=np.int64)}
+
+    def logits(b: Bundle) -> np.ndarray:
+        sess = ort.InferenceSession(str(b.model_path()), providers=["CPUExecutionProvider"])
+        names = {i.name for i in sess.get_inputs()}
+        return np.asarray(sess.run(None, {k: v for k, v in feed.items() if k in names})[0])
+
+    np.testing.assert_allclose(logits(again), logits(first), atol=1e-6)

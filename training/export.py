@@ -151,7 +151,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     fp32_sess = ort_session(fp32, cfg.training.torch_threads)
     variants = {"fp32": VariantInfo(file=MODEL_FILES["fp32"], max_abs_delta_prob=0.0)}
     if cfg.export.int8:
-        int8 = quantise_int8(fp32, tmp / MODEL_FILES["int8"])
+        int8 = quantise_int8(fp32, tmp / MODEL_FILES["int8"], cfg.export.int8_op_types, cfg.export.int8_per_channel)
         ref = risk_from_logits(ort_logits(fp32_sess, probe, req.pad_id))
         got = risk_from_logits(ort_logits(ort_session(int8, cfg.training.torch_threads), probe, req.pad_id))
         d8 = float(np.max(np.abs(ref - got)))

@@ -241,63 +241,25 @@ def _null() -> Any:
 
 
 def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, float], Path | None]:
-    """Conversation-level test evaluation through the exported bundle (exactly what is served).
+    """Evaluate the test split through the exported bundle (exactly what is served): the full
+    `groomguard evaluate` report under `evaluation.report_dir/<name>`.
 
-    Returns the headline metrics and the report directory (None when no report was written).
+    Returns the headline metrics for the bundle/MLflow and the report directory (None when skipped).
     """
     if not cfg.evaluation.enabled or cfg.data.test is None:
         return {}, None
+    from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
+    from evaluation.runner import evaluate_bundle
+    from groomguard.config import load_config
+
     out_dir = cfg.evaluation.report_dir / cfg.name
-    evaluate_bundle: Any = None
-    try:
-        from evaluation.runner import evaluate_bundle
-    except ImportError:
-        log("evaluation.runner not available; scoring the test split with the serving engine")
-    if evaluate_bundle is not None:
-        from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
-        from groomguard.config import load_config
-
-        ev = cfg.evaluation
-        eval_cfg = load_config(EvalConfig, ev.config or DEFAULT_EVAL_CONFIG, ev.overrides)
-        result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
-                                 config=eval_cfg, show_progress=True)
-        auc = _find_auc(result)
-        if auc is not None:
-            log(f"test split ROC-AUC (conversation level): {auc:.4f}; report -> {out_dir}")
-            return {"test_conversation_roc_auc": auc}, out_dir
-    return _score_test_with_engine(cfg, log), None
-
-
-def _find_auc(result: Any) -> float | None:
-    """The model's conversation-level ROC-AUC from evaluate_bundle's metrics dict."""
-    try:
-        v = result["models"]["model"]["roc_auc"]
-    except (KeyError, TypeError):
-        return None
-    if isinstance(v, dict):
-        v = v.get("value", v.get("point"))
-    return float(v) if isinstance(v, (int, float)) else None
-
-
-def _score_test_with_engine(cfg: TrainConfig, log: Any) -> dict[str, float]:
-    """Fallback when evaluation/runner.py is absent: score the test split with the serving engine."""
-    from evaluation.metrics import roc_auc
-    from groomguard.jsonl import iter_jsonl
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
-
-    assert cfg.data.test is not None
-    convs = [c for c in iter_jsonl(cfg.data.test) if c.label is not None]
-    engine = build_engine(str(cfg.output_dir), EngineConfig(providers=["CPUExecutionProvider"]))
-    try:
-        scores = engine.score_conversations(convs, stride=cfg.windows.stride)
-    finally:
-        engine.close()
-    labels = [int(c.label) for c in convs if c.label is not None]
-    if len(set(labels)) < 2:
-        log("test split ROC-AUC: undefined (single class)")
-        return {}
-    auc = roc_auc(labels, [s.risk for s in scores])
-    log(f"test split ROC-AUC (conversation level, serving engine): {auc:.4f}")
-    return {"test_conversation_roc_auc": auc}
-
+    ev = cfg.evaluation
+    eval_cfg = load_config(EvalConfig, ev.config or DEFAULT_EVAL_CONFIG, ev.overrides)
+    result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
+                             config=eval_cfg, show_progress=True)
+    auc = result["models"]["model"]["roc_auc"]
+    if auc is None:  # single-class test split
+        log(f"test split ROC-AUC: undefined (single class); report -> {out_dir}")
+        return {}, out_dir
+    log(f"test split ROC-AUC (conversation level): {auc:.4f}; report -> {out_dir}")
+    return {"test_conversation_roc_auc": float(auc)}, out_dir

@@ -64,6 +64,8 @@ class ExportSettings(_Strict):
     parity_windows: int = Field(default=48, ge=2)
     parity_tolerance: float = Field(default=1e-4, gt=0)
     int8: bool = True
+    int8_op_types: list[str] = Field(default_factory=list)  # [] = every quantisable op
+    int8_per_channel: bool = True
 
 
 class ThresholdTargets(_Strict):

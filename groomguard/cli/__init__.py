@@ -31,6 +31,9 @@ def _root() -> None:
     """Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation."""
 
 EXIT_BAD_INPUT = 2
+# typer >= 0.20 vendors its own copy of click (typer._click), whose exceptions derive from
+# typer.TyperException rather than click.ClickException; catch both so a usage error is one line.
+USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException, typer.TyperException)
 
 
 def _register() -> None:
@@ -45,10 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     try:
         rc = app(args=argv, prog_name="groomguard", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except USAGE_ERRORS as exc:  # missing/unknown option, bad value: click's own one-line usage error
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(int(getattr(exc, "exit_code", EXIT_BAD_INPUT)))
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
     except GroomguardError as exc:

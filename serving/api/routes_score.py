@@ -9,6 +9,7 @@ from serving.api.auth import require_scope
 from serving.api.deps import Services, get_services
 from serving.api.errors import field_error
 from serving.api.limits import check_conversations
+from serving.api.metrics import CASES_OPENED
 from serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
 from serving.apikeys import ApiKeyInfo
 
@@ -45,7 +46,12 @@ def score(
     for conv, (offset, ends) in zip(body.conversations, spans, strict=True):
         by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)])
         overall = max(by_msg)
-        case_id = services.review.route_scored(conv, by_msg) if body.route else None
+        case_id = None
+        if body.route:
+            routed = services.review.route_scored(conv, by_msg)
+            case_id = routed.case_id
+            if routed.opened:
+                CASES_OPENED.inc()
         results.append(ConversationScoreOut(conversation_id=conv.conversation_id, risk=overall,
                                             level=engine.level(overall), risk_by_message=by_msg,
                                             model=engine.model_ref, case_id=case_id))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.config import apply_overrides, default_config_path, read_yaml
-from groomguard.errors import ConfigError
+from groomguard.config import default_config_path, load_config
 
 
 class Pacing(BaseModel):
@@ -55,11 +53,4 @@ class SynthSettings(BaseModel):
 
 
 def load_synth_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> SynthSettings:
-    data: dict[str, Any] = read_yaml(path or default_config_path("synth.yaml"))
-    apply_overrides(data, overrides or [])
-    try:
-        return SynthSettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"synth config: {where}: {first['msg']}") from None
+    return load_config(SynthSettings, path or default_config_path("synth.yaml"), overrides or [])
