@@ -20,7 +20,7 @@ from training.synth.config import SynthSettings
 from training.synth.generator import generate
 from training.synth.shortcuts import LineShare, distinct_ngrams, line_shares, shallow_auc
 
-FINETUNE_MINUTES = 9  # measured 7.8 min on 2 idle CPU cores: 250 steps + export + scoring 300 half-B chats
+FINETUNE_MINUTES = 14  # measured 14 min on 2 CPU cores: 140 steps + export + scoring 300 half-B chats
 
 
 @dataclass
