@@ -163,7 +163,8 @@ def test_missing_data_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFi
 def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path: Path) -> None:
     """Same config + seed + data -> the same model (logits), calibration and thresholds."""
     import numpy as np
-    import onnxruntime as ort
+
+    from training.export import ort_logits, ort_session
 
     out = tmp_path / "again"
     sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48"]
@@ -174,15 +175,10 @@ def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path:
     first, again = Bundle.load(trained["bundle"]), Bundle.load(out)
     assert again.manifest.calibration.temperature == pytest.approx(first.manifest.calibration.temperature, rel=1e-6)
     assert again.manifest.thresholds == first.manifest.thresholds
-    convs = list(iter_jsonl(trained["test"]))[:4]
-    ids = [w.input_ids for c in convs for w in first.windower().prefix_windows(c)][:16]
-    n = max(map(len, ids))
-    feed = {"input_ids": np.array([i + [0] * (n - len(i)) for i in ids], dtype=np.int64),
-            "attention_mask": np.array([[1] * len(i) + [0] * (n - len(i)) for i in ids], dtype=np.int64)}
+    windower = first.windower()
+    ids = [w.input_ids for c in list(iter_jsonl(trained["test"]))[:4] for w in windower.prefix_windows(c)][:16]
 
     def logits(b: Bundle) -> np.ndarray:
-        sess = ort.InferenceSession(str(b.model_path()), providers=["CPUExecutionProvider"])
-        names = {i.name for i in sess.get_inputs()}
-        return np.asarray(sess.run(None, {k: v for k, v in feed.items() if k in names})[0])
+        return ort_logits(ort_session(b.model_path()), ids, windower.pad_id)
 
     np.testing.assert_allclose(logits(again), logits(first), atol=1e-6)

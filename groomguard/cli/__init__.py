@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rc = app(args=argv, prog_name="groomguard", standalone_mode=False)
     except USAGE_ERRORS as exc:  # missing/unknown option, bad value: click's own one-line usage error
-        exc.show()  # type: ignore[attr-defined]
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(int(getattr(exc, "exit_code", EXIT_BAD_INPUT)))
     except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         err.print("aborted")
