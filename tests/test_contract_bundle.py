@@ -60,6 +60,13 @@ def test_refuses_unsupported_normalisation(bundle_copy: Path) -> None:
         Bundle.load(bundle_copy)
 
 
+@pytest.mark.parametrize(("version", "rendered"), [(1, "A: ieyo at spm"), (2, "A: 13yo at 5pm")])
+def test_manifest_normalisation_version_drives_windows(bundle_copy: Path, version: int, rendered: str) -> None:
+    # v1 bundles keep loading and keep v1's rendering (its digit defects included) after v2 became the default.
+    _edit_manifest(bundle_copy, normalisation={"version": version, "deobfuscate": True})
+    assert Bundle.load(bundle_copy).windower().render_message("A", "13yo at 5pm") == rendered
+
+
 def test_refuses_invalid_manifest_and_non_bundle(bundle_copy: Path, tmp_path: Path) -> None:
     _edit_manifest(bundle_copy, max_length="long")
     with pytest.raises(BundleError, match=r"bundle.json: max_length: "):
