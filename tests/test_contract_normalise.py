@@ -216,7 +216,7 @@ def test_v2_linear_time_on_100kb(name: str) -> None:
     text = PATHOLOGICAL[name]
     normalise_text("warm up the lazily built tables: ѕnаp é")
     best = float("inf")
-    for _ in range(3):  # min of 3: the CI box is a shared 2-core machine
+    for _ in range(5):  # the min of 5: the CI box is a shared 2-core machine
         start = time.perf_counter()
         normalise_text(text)
         best = min(best, time.perf_counter() - start)

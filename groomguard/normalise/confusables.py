@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from functools import cache, lru_cache
 from importlib import resources
@@ -102,14 +103,6 @@ def _no_match(_: str) -> None:
     return None
 
 
-def _count_tokens_with(chars: list[str], text: str) -> int:
-    """How many tokens of whitespace-collapsed `text` hold one of `chars` (one C-level scan)."""
-    if not chars:
-        return 0
-    body = "".join(re.escape(ch) for ch in sorted(chars))
-    return len(re.findall(rf"(?<!\S)[^\s{body}]*[{body}]", text))
-
-
 def fold_confusables(text: str) -> str:
     """Fold look-alike letters to Latin in the tokens the module docstring's rule selects.
 
@@ -131,8 +124,12 @@ def fold_confusables(text: str) -> str:
         if token.isascii() or has_foldable(token) is None or has_foreign(token) is not None:
             continue
         (mixed if has_latin(token) is not None else lookalike_only).append(token)
-    if lookalike_only and _count_tokens_with(by_kind[_LATIN], text) > _count_tokens_with(by_kind[_FOREIGN], text):
-        mixed += lookalike_only
+    if lookalike_only:
+        counts = Counter(tokens)
+        n_latin = sum(n for token, n in counts.items() if has_latin(token) is not None)
+        n_foreign = sum(n for token, n in counts.items() if has_foreign(token) is not None)
+        if n_latin > n_foreign:
+            mixed += lookalike_only
     if not mixed:
         return text
     table = fold_table()
