@@ -62,7 +62,9 @@ $(BUNDLE)/bundle.json: | $(STAMP)
 
 model: $(STAMP)
 	$(GG) data synth --n-conversations 3000 --seed 7 --out data/synth.jsonl
-	$(GG) data split --input data/synth.jsonl --out-dir data/demo --by author --seed 7
+	$(GG) data split --input data/synth.jsonl --out-dir data/synth-split --by author --seed 7
+	$(GG) data convert --format chitchat --out data/chitchat.jsonl
+	$(GG) data mix --config configs/mix-demo.yaml
 	$(GG) train --config configs/train-demo.yaml
 
 run: $(STAMP) $(BUNDLE)/bundle.json

@@ -136,15 +136,22 @@ def train_tfidf(windower: Windower, train: Sequence[Conversation], settings: Tfi
     return model
 
 
-def tfidf_baseline(windower: Windower, train: Sequence[Conversation], convs: Sequence[Conversation], stride: int,
-                   settings: TfidfSettings) -> ScoredSet:
-    t0 = time.perf_counter()
-    model = train_tfidf(windower, train, settings)
-    train_s = time.perf_counter() - t0
+def tfidf_score(model: Any, windower: Windower, convs: Sequence[Conversation], stride: int, threshold: float,
+                notes: list[str] | None = None) -> ScoredSet:
+    """Score conversations with a fitted TF-IDF model (`train_tfidf`) on the model's own windows."""
     t1 = time.perf_counter()
     ends_all, texts = _windows(windower, convs, stride)
     risks = model.predict_proba(texts)[:, 1].astype(np.float64)
     seconds = time.perf_counter() - t1
-    notes = [f"trained on {len(train)} conversations in {train_s:.1f} s; alert at >= {settings.threshold:g}"]
     return _scored("tfidf_logreg", "TF-IDF + logistic regression", convs, ends_all, risks, seconds,
-                   settings.threshold, notes)
+                   threshold, notes or [])
+
+
+def tfidf_baseline(windower: Windower, train: Sequence[Conversation], convs: Sequence[Conversation], stride: int,
+                   settings: TfidfSettings, model: Any = None) -> ScoredSet:
+    """Train (unless a fitted `model` is given) and score the TF-IDF + logistic regression baseline."""
+    t0 = time.perf_counter()
+    model = model if model is not None else train_tfidf(windower, train, settings)
+    train_s = time.perf_counter() - t0
+    notes = [f"trained on {len(train)} conversations in {train_s:.1f} s; alert at >= {settings.threshold:g}"]
+    return tfidf_score(model, windower, convs, stride, settings.threshold, notes)

@@ -59,6 +59,16 @@ class BaselinesConfig(_Strict):
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
 
 
+class RealChatConfig(_Strict):
+    """`--real-benign` / `--real-grooming`: the TF-IDF comparison picks its operating points on the
+    validation split with the same rule as training (keep these equal to the training config's)."""
+
+    tfidf_comparison: bool = True
+    review_alerts_per_1000: float = Field(default=20.0, ge=0, le=1000)
+    high_precision: float = Field(default=0.9, gt=0, le=1)
+    high_alerts_per_1000: float = Field(default=2.0, ge=0, le=1000)
+
+
 class ReportConfig(_Strict):
     context_messages: int = Field(default=12, ge=1)
 
@@ -80,4 +90,5 @@ class EvalConfig(_Strict):
     slices: SlicesConfig = Field(default_factory=SlicesConfig)
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    real_chat: RealChatConfig = Field(default_factory=RealChatConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)

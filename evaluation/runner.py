@@ -14,9 +14,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluation.baselines import DEFAULT_KEYWORDS, TfidfSettings, keyword_baseline, tfidf_baseline
+from evaluation.baselines import (
+    DEFAULT_KEYWORDS,
+    TfidfSettings,
+    keyword_baseline,
+    tfidf_baseline,
+    tfidf_score,
+    train_tfidf,
+)
 from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
 from evaluation.metrics import MetricError
+from evaluation.real_chat import REAL_STRIDE, baseline_block, load_real, real_chat_block
 from evaluation.slices import slice_table, worst_errors
 from evaluation.summary import EvalSettings, ScoredSet, summarise
 from evaluation.thresholds import threshold_for_precision, threshold_for_recall
@@ -59,25 +67,27 @@ def _resolve_train(train_path: Path | None, bundle: Bundle) -> tuple[Path | None
 
 
 def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfig,
-                 thresholds: Thresholds | None, extra: Sequence[float], show_progress: bool) -> ScoredSet:
+                 thresholds: Thresholds | None, extra: Sequence[float], show_progress: bool,
+                 stride: int | None = None, what: str = "model") -> ScoredSet:
     """Score through the serving engine: exactly what `groomguard serve` computes."""
     from serving.engine import build_engine
 
+    stride = stride or cfg.stride
     engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
     try:
-        n_windows = sum(len(engine.windower.window_ends(len(c.messages), cfg.stride)) for c in convs)
+        n_windows = sum(len(engine.windower.window_ends(len(c.messages), stride)) for c in convs)
         t0 = time.perf_counter()
         if show_progress:
             from groomguard.cli.progress import progress_bar
 
             with progress_bar() as bar:
-                task = bar.add_task("scoring windows (model)", total=n_windows)
-                scores = engine.score_conversations(convs, stride=cfg.stride,
+                task = bar.add_task(f"scoring windows ({what})", total=n_windows)
+                scores = engine.score_conversations(convs, stride=stride,
                                                     progress=lambda n: bar.advance(task, n))
         else:
-            scores = engine.score_conversations(convs, stride=cfg.stride)
+            scores = engine.score_conversations(convs, stride=stride)
         seconds = time.perf_counter() - t0
-        ends = [engine.windower.window_ends(len(c.messages), cfg.stride) for c in convs]
+        ends = [engine.windower.window_ends(len(c.messages), stride) for c in convs]
         t = engine.thresholds
         named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
         scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], ends,
@@ -119,12 +129,44 @@ def _summary_sentence(m: dict[str, Any]) -> str:
     text = (f"On {n} labelled conversations ({pos} grooming), at its review threshold ({p['threshold']:.2f}) the model "
             f"catches {p['recall']:.0%} of grooming conversations ({p['tp']} of {pos}){when}, and raises "
             f"{p['alerts_per_1000']:.0f} alerts per 1,000 conversations, {p['precision']:.0%} of them correct.")
+    rc = m.get("real_chat")
+    if rc and "review" in rc["points"]:
+        r = rc["points"]["review"]
+        alerts = r["alerts_per_1000"]["value"]
+        text += f" On {rc['n_benign']} real conversations it raises {alerts:.0f} alerts per 1,000 at review"
+        text += (f" and catches {r['recall']['value']:.0%} of {rc['n_grooming']} grooming conversations written in "
+                 "real people's register." if "recall" in r else ".")
     others = [(b["label"], b["roc_auc"]) for name, b in m["models"].items()
               if name != "model" and "headline" in b and b["roc_auc"] is not None]
     if others and model["roc_auc"] is not None:
         best = max(others, key=lambda x: x[1])
         text += f" ROC-AUC {model['roc_auc']:.3f} against {best[1]:.3f} for the best baseline ({best[0]})."
     return text
+
+
+def _real_chat(bundle_dir: Path, bundle: Bundle, cfg: EvalConfig, model: ScoredSet, thresholds: Thresholds | None,
+               extra: Sequence[float], settings: EvalSettings, benign_path: Path, grooming_path: Path | None,
+               train_convs: Sequence[Conversation], tfidf_model: Any, show_progress: bool) -> dict[str, Any]:
+    """Score real chat at stride 1 (model and, when possible, TF-IDF) and build the `real_chat` block."""
+    benign = load_real(benign_path, 0)
+    grooming = load_real(grooming_path, 1) if grooming_path is not None else None
+    mb = _score_model(bundle_dir, benign, cfg, thresholds, extra, show_progress, REAL_STRIDE, "real benign chat")
+    mg = (_score_model(bundle_dir, grooming, cfg, thresholds, extra, show_progress, REAL_STRIDE,
+                       "real-register grooming") if grooming is not None else None)
+    baseline = None
+    rc = cfg.real_chat
+    val_path = bundle.manifest.training_data.val_path
+    if tfidf_model is not None and rc.tfidf_comparison and val_path and Path(val_path).is_file():
+        windower = bundle.windower()
+        val = load_labelled(Path(val_path))
+        baseline = baseline_block(
+            val, tfidf_score(tfidf_model, windower, val, REAL_STRIDE, 0.5),
+            tfidf_score(tfidf_model, windower, benign, REAL_STRIDE, 0.5),
+            tfidf_score(tfidf_model, windower, grooming, REAL_STRIDE, 0.5) if grooming is not None else None,
+            settings, rc.review_alerts_per_1000, rc.high_precision, rc.high_alerts_per_1000)
+    paths = {"benign": str(benign_path), "grooming": str(grooming_path) if grooming_path else ""}
+    authors = {a for c in train_convs for a in c.authors} if train_convs else None
+    return real_chat_block(mb, mg, benign, grooming, model.thresholds, settings, paths, authors, baseline)
 
 
 def evaluate_bundle(
@@ -141,10 +183,14 @@ def evaluate_bundle(
     extra_thresholds: Sequence[float] = (),
     tracking_uri: str | None = None,
     show_progress: bool = False,
+    real_benign: Path | None = None,
+    real_grooming: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a bundle on a labelled JSONL; writes metrics.json, scores.jsonl, report.html; returns metrics.
 
     `mlflow_run`: False = no MLflow; True = log into the active run (or a new one); a string = that run id.
+    `real_benign` / `real_grooming`: real presumed-benign chat and grooming in real people's register
+    (e.g. the mix's real-test files): adds the `real_chat` block (evaluation/real_chat.py).
     """
     bundle_dir, data_path, out_dir = Path(bundle_dir), Path(data_path), Path(out_dir)
     cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config or DEFAULT_EVAL_CONFIG)
@@ -157,14 +203,17 @@ def evaluate_bundle(
     scored_sets = [model]
     skipped: dict[str, dict[str, Any]] = {}
     tf = cfg.baselines.tfidf
+    train_file, why = _resolve_train(train_path, bundle)
+    train_convs = list(iter_jsonl(train_file)) if train_file is not None else []
+    tfidf_model = None
+    settings = TfidfSettings(tf.threshold, tf.max_windows_per_conversation, tf.max_train_windows,
+                             tf.word_ngrams, tf.char_ngrams, tf.max_features, tf.c, tf.seed)
     if tf.enabled:
-        train_file, why = _resolve_train(train_path, bundle)
         if train_file is None:
             skipped["tfidf_logreg"] = {"label": "TF-IDF + logistic regression", "skipped": why}
         else:
-            settings = TfidfSettings(tf.threshold, tf.max_windows_per_conversation, tf.max_train_windows,
-                                     tf.word_ngrams, tf.char_ngrams, tf.max_features, tf.c, tf.seed)
-            scored_sets.append(tfidf_baseline(windower, list(iter_jsonl(train_file)), convs, cfg.stride, settings))
+            tfidf_model = train_tfidf(windower, train_convs, settings)
+            scored_sets.append(tfidf_baseline(windower, train_convs, convs, cfg.stride, settings, tfidf_model))
     kw = cfg.baselines.keywords
     if kw.enabled:
         scored_sets.append(keyword_baseline(windower, convs, cfg.stride, kw.threshold, kw.path or DEFAULT_KEYWORDS))
@@ -192,6 +241,11 @@ def evaluate_bundle(
         "slices": slice_table(model, convs, cfg.slices.length_buckets, cfg.slices.min_size),
         "worst_errors": worst_errors(model, convs, cfg.slices.worst_errors),
     }
+    if real_benign is not None:
+        metrics["real_chat"] = _real_chat(bundle_dir, bundle, cfg, model, thresholds_override, extra, settings_,
+                                          real_benign, real_grooming, train_convs, tfidf_model, show_progress)
+    elif real_grooming is not None:
+        raise DataError("--real-grooming needs --real-benign (false alerts and recall are reported together)")
     metrics["summary"] = _summary_sentence(metrics)
 
     out_dir.mkdir(parents=True, exist_ok=True)

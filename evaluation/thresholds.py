@@ -1,10 +1,16 @@
-"""Threshold helper: the operating point that meets a target precision or recall on this data.
+"""Thresholds: the one implementation, vectorised, shared by training and evaluation.
 
-This is the number a platform needs to set its own operating point: which threshold, and what it
-costs in alerts per 1,000 conversations.
+- the threshold helper (`threshold_for_precision` / `threshold_for_recall`): the operating point
+  that meets a target on this data, and what it costs in alerts per 1,000 conversations;
+- `select_operating_points`: the bundle's `review` and `high`, chosen at export on validation
+  *conversations* scored exactly as serving scores them (running max over prefix windows), for a
+  false-alert budget on real chat and a precision target (DESIGN.md "Scores").
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -38,3 +44,84 @@ def threshold_for_recall(labels: Labels, scores: Scores, target: float) -> Opera
     if ok.size == 0:
         return None
     return metrics_at(labels, scores, float(c.thresholds[ok[0]]))
+
+
+# -- operating points at conversation level (training picks them, evaluation reports them) ------
+
+
+def lowest_threshold_within_budget(benign_scores: Scores, per_1000: float) -> float:
+    """The lowest threshold t with ``#(benign >= t) <= floor(per_1000 * n / 1000)``.
+
+    `benign_scores` are conversation risks (running maxima) of presumed-benign real chat. The
+    threshold sits just above the first score that would exceed the budget, so every benign score
+    at or above it is within the allowed alerts (ties move together, never split by input order).
+    """
+    s = np.sort(np.asarray(benign_scores, dtype=np.float64).ravel())[::-1]
+    if s.size == 0:
+        raise MetricError("lowest_threshold_within_budget: no benign conversations")
+    if per_1000 < 0:
+        raise MetricError(f"alert budget must be >= 0 per 1,000, got {per_1000}")
+    allowed = int(np.floor(per_1000 * s.size / 1000.0 + 1e-9))
+    if allowed >= s.size:
+        return 0.0
+    return float(min(1.0, np.nextafter(s[allowed], np.inf)))
+
+
+@dataclass(frozen=True)
+class PointStats:
+    """One operating point measured on validation conversations (what bundle.json records)."""
+
+    threshold: float
+    precision: float | None
+    recall: float | None
+    alerts_per_1000_real: float | None
+    rule: str
+
+    def as_dict(self) -> dict[str, float | str | None]:
+        return asdict(self)
+
+
+def point_stats(threshold: float, labels: Labels, conv_risk: Scores, real_benign: np.ndarray, rule: str) -> PointStats:
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(conv_risk, dtype=np.float64)
+    flagged = s >= threshold
+    n_flag, n_pos, n_real = int(flagged.sum()), int(y.sum()), int(real_benign.sum())
+    tp = int((flagged & (y == 1)).sum())
+    return PointStats(
+        threshold=float(threshold),
+        precision=tp / n_flag if n_flag else None,
+        recall=tp / n_pos if n_pos else None,
+        alerts_per_1000_real=1000.0 * int((flagged & real_benign).sum()) / n_real if n_real else None,
+        rule=rule,
+    )
+
+
+def select_operating_points(labels: Labels, conv_risk: Scores, real_benign: Sequence[bool] | np.ndarray,
+                            review_alerts_per_1000: float, high_precision: float,
+                            high_alerts_per_1000: float) -> dict[str, PointStats]:
+    """`review` and `high` on validation conversations scored as serving scores them (running max).
+
+    - review: the lowest threshold whose alerts on real benign chat stay within
+      `review_alerts_per_1000` (the lowest such threshold is the one with the most recall);
+    - high: the lowest threshold reaching `high_precision` on the validation conversations that is
+      also within `high_alerts_per_1000` on real chat, and never below review.
+    When the validation set has no real benign conversations, all its negatives stand in for them
+    (the rule says so).
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(conv_risk, dtype=np.float64)
+    real = np.asarray(real_benign, dtype=bool)
+    population = "real benign chat"
+    if not real.any():
+        real, population = y == 0, "validation negatives (no real benign chat in validation)"
+    review_t = lowest_threshold_within_budget(s[real], review_alerts_per_1000)
+    review = point_stats(review_t, y, s, real,
+                         f"lowest threshold with <= {review_alerts_per_1000:g} alerts per 1,000 on {population}")
+    budget_t = lowest_threshold_within_budget(s[real], high_alerts_per_1000)
+    rule = (f"lowest threshold with precision >= {high_precision:g} and <= {high_alerts_per_1000:g} alerts per "
+            f"1,000 on {population}")
+    precise = threshold_for_precision(y, s, high_precision) if y.sum() else None
+    if precise is None:
+        rule += f" (precision {high_precision:g} unreachable on validation: alert budget alone)"
+    high_t = max(review_t, budget_t, precise.threshold if precise is not None else 0.0)
+    return {"review": review, "high": point_stats(high_t, y, s, real, rule)}

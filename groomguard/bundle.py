@@ -35,6 +35,17 @@ class NormalisationInfo(BaseModel):
 class Calibration(BaseModel):
     method: Literal["temperature", "none"] = "temperature"
     temperature: float = Field(default=1.0, gt=0.0)
+    ece_val: float | None = None  # expected calibration error on validation windows, after scaling
+
+
+class OperatingPointInfo(BaseModel):
+    """How a threshold was chosen and what it did on validation conversations (running max)."""
+
+    threshold: float
+    precision: float | None = None
+    recall: float | None = None
+    alerts_per_1000_real: float | None = None  # alerts per 1,000 real benign validation conversations
+    rule: str = ""
 
 
 class OnnxSignature(BaseModel):
@@ -74,6 +85,7 @@ class BundleManifest(BaseModel):
     normalisation: NormalisationInfo
     thresholds: Thresholds
     calibration: Calibration = Field(default_factory=Calibration)
+    operating_points: dict[str, OperatingPointInfo] = Field(default_factory=dict)  # review, high
     onnx: OnnxSignature = Field(default_factory=OnnxSignature)
     variants: dict[str, VariantInfo] = Field(default_factory=dict)
     pad_token_id: int = 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
 from groomguard.schema import Conversation, Message
-from training.calibration import fit_temperature, nll, select_thresholds
+from training.calibration import fit_temperature, nll
 from training.windows_dataset import class_weights, sample_ends
 
 
@@ -24,48 +25,75 @@ def test_fit_temperature_single_class_is_identity() -> None:
     assert fit_temperature(np.array([[0.0, 1.0], [0.0, 2.0]]), np.array([1, 1])) == 1.0
 
 
+# Conversation risks (running maxima) of 10 validation conversations; real = real benign chat.
 RISKS = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99])
 LABELS = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1, 1])
+REAL = np.array([1, 1, 0, 1, 1, 0, 0, 0, 0, 0], dtype=bool)  # the four negatives are real chat
 
 
-def test_review_is_highest_threshold_reaching_recall() -> None:
-    ch = select_thresholds(RISKS, LABELS, review_recall=0.8, high_precision=0.9)
-    # 6 positives; recall >= 0.8 needs 5 of them: the 5th highest positive score is 0.7.
-    assert ch.thresholds.review == pytest.approx(0.7)
-    assert ch.review.recall == pytest.approx(5 / 6)
-    assert ch.review.precision == pytest.approx(1.0)
+def test_budget_threshold_by_hand() -> None:
+    # 4 real benign scores 0.1 0.2 0.4 0.6. 250 per 1,000 allows floor(1.0) = 1 alert: the lowest
+    # threshold leaving only 0.6 flagged is just above 0.4.
+    t = lowest_threshold_within_budget([0.1, 0.2, 0.4, 0.6], 250)
+    assert 0.4 < t <= 0.4 + 1e-12
+    assert lowest_threshold_within_budget([0.1, 0.2, 0.4, 0.6], 0) > 0.6  # no alert allowed
+    assert lowest_threshold_within_budget([0.1, 0.2, 0.4, 0.6], 1000) == 0.0  # everything allowed
+    assert lowest_threshold_within_budget([0.5, 0.5, 0.5, 0.1], 500) > 0.5  # ties move together: 3 > 2
 
 
-def test_high_is_lowest_threshold_reaching_precision() -> None:
-    ch = select_thresholds(RISKS, LABELS, review_recall=1.0, high_precision=0.9)
-    assert ch.thresholds.review == pytest.approx(0.3)  # all 6 positives: precision 6/8
-    assert ch.review.precision == pytest.approx(0.75)
-    assert ch.thresholds.high == pytest.approx(0.7)  # 0.6 gives 5/6 < 0.9; 0.7 gives 5/5
-    assert ch.high.note == ""
+def _brute_force_budget(scores: np.ndarray, per_1000: float) -> float:
+    """Second implementation: try every candidate, keep the lowest within budget."""
+    allowed = int(np.floor(per_1000 * len(scores) / 1000 + 1e-9))
+    candidates = sorted({0.0, *(np.nextafter(x, np.inf) for x in scores)})
+    return min(float(c) for c in candidates if (scores >= c).sum() <= allowed)
 
 
-def test_high_falls_back_when_precision_unreachable() -> None:
-    risks = np.array([0.9, 0.9, 0.5, 0.1])
-    labels = np.array([0, 1, 1, 0])
-    ch = select_thresholds(risks, labels, review_recall=1.0, high_precision=1.0)
-    assert ch.thresholds.review == pytest.approx(0.5)
-    assert "unreachable" in ch.high.note
-    # best precision keeping min(5, n_pos) = 2 true positives: threshold 0.5 -> 2/3
-    assert ch.thresholds.high == pytest.approx(0.5)
-    assert ch.high.precision == pytest.approx(2 / 3)
+@pytest.mark.parametrize("seed", range(5))
+def test_budget_threshold_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = np.round(rng.random(200), 2)  # rounding makes ties
+    for budget in (0, 5, 20, 137, 999):
+        assert lowest_threshold_within_budget(scores, budget) == pytest.approx(_brute_force_budget(scores, budget))
+
+
+def test_operating_points_by_hand() -> None:
+    pts = select_operating_points(LABELS, RISKS, REAL, review_alerts_per_1000=250, high_precision=1.0,
+                                  high_alerts_per_1000=0)
+    # review: 1 of 4 real benign may alert -> just above 0.4; flags 0.6..0.99 = 6 conversations, 5 positive.
+    review = pts["review"]
+    assert 0.4 < review.threshold < 0.41
+    assert review.recall == pytest.approx(5 / 6)
+    assert review.precision == pytest.approx(5 / 6)
+    assert review.alerts_per_1000_real == pytest.approx(250.0)
+    # high: precision 1.0 first reached at 0.7 (0.6 is a negative); no real alert allowed -> above 0.6 too.
+    high = pts["high"]
+    assert high.threshold == pytest.approx(0.7)
+    assert high.precision == pytest.approx(1.0)
+    assert high.recall == pytest.approx(5 / 6)
+    assert high.alerts_per_1000_real == pytest.approx(0.0)
+
+
+def test_high_budget_can_raise_high_above_the_precision_point() -> None:
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    risks = np.array([0.9, 0.8, 0.5, 0.85, 0.2, 0.1])
+    real = labels == 0
+    pts = select_operating_points(labels, risks, real, 1000, high_precision=0.5, high_alerts_per_1000=0)
+    # precision >= 0.5 already at 0.1 (3/6) but no real alert allowed: above 0.85.
+    assert pts["high"].threshold > 0.85
+    assert pts["high"].recall == pytest.approx(1 / 3)
+    assert pts["review"].threshold == 0.0
+
+
+def test_without_real_chat_negatives_carry_the_budget() -> None:
+    pts = select_operating_points(LABELS, RISKS, np.zeros(10, dtype=bool), 250, 0.9, 0)
+    assert "validation negatives" in pts["review"].rule
+    assert 0.4 < pts["review"].threshold < 0.41  # the same 4 negatives as above
 
 
 def test_high_never_below_review() -> None:
-    risks = np.array([0.2, 0.4, 0.6, 0.8])
-    labels = np.array([1, 1, 1, 1 - 1])
-    ch = select_thresholds(risks, labels, review_recall=0.3, high_precision=0.5)
-    assert ch.thresholds.high >= ch.thresholds.review
-
-
-def test_no_positive_windows_defaults_review() -> None:
-    ch = select_thresholds(np.array([0.1, 0.3]), np.array([0, 0]), 0.9, 0.9)
-    assert ch.thresholds.review == 0.5
-    assert "no positive" in ch.review.note
+    pts = select_operating_points(np.array([1, 1, 1, 0]), np.array([0.2, 0.4, 0.6, 0.8]),
+                                  np.array([0, 0, 0, 1], dtype=bool), 0, 0.5, 1000)
+    assert pts["high"].threshold >= pts["review"].threshold > 0.8
 
 
 def test_class_weights_inverse_frequency() -> None:

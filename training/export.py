@@ -1,9 +1,11 @@
 """Write a model bundle from a fine-tuned PyTorch model.
 
 Steps: ONNX fp32 (dynamic batch/sequence) -> parity gate against PyTorch -> optional int8 variant
-(error vs fp32 measured) -> temperature calibration and thresholds on validation windows ->
-model card -> bundle.json via `write_manifest`. The bundle is assembled in `<out>.partial` and only
-replaces `<out>` when every step passed, so a failed export never leaves a half-written bundle.
+(error vs fp32 measured) -> temperature calibration on validation windows -> operating points on
+validation conversations scored as serving scores them (every prefix window, running max; false-alert
+budget on the real benign chat among them) -> model card -> bundle.json via `write_manifest`. The
+bundle is assembled in `<out>.partial` and only replaces `<out>` when every step passed, so a failed
+export never leaves a half-written bundle.
 
 Parity: the reference is PyTorch on each window ALONE (no padding); ONNX Runtime runs the same
 windows in shuffled, right-padded batches that mix lengths. This catches a broken graph and any
@@ -23,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.calibration import reliability
+from evaluation.thresholds import select_operating_points
 from groomguard import __version__ as gg_version
 from groomguard.bundle import (
     MODEL_FILES,
@@ -30,18 +34,21 @@ from groomguard.bundle import (
     BundleManifest,
     Calibration,
     NormalisationInfo,
+    OperatingPointInfo,
     TrainingDataInfo,
     VariantInfo,
     write_manifest,
 )
 from groomguard.errors import ConfigError, GroomguardError
 from groomguard.normalise import NORMALISATION_VERSION
-from groomguard.scores import risk_from_logits
-from groomguard.windowing import pad_batch
-from training.calibration import fit_temperature, nll, select_thresholds
+from groomguard.schema import Conversation
+from groomguard.scores import Thresholds, risk_from_logits
+from groomguard.windowing import Windower, pad_batch, window_label
+from training.calibration import fit_temperature, nll
 from training.model_card import CardInputs, render_model_card
 from training.onnx_export import export_onnx
 from training.quantise import quantise_int8
+from training.real_chat import is_real_benign
 from training.train_config import TrainConfig
 from training.windows_dataset import WindowSet
 
@@ -62,6 +69,8 @@ class ExportRequest:
     training_data: TrainingDataInfo = field(default_factory=TrainingDataInfo)
     train_metrics: dict[str, float] = field(default_factory=dict)
     data_summary: dict[str, Any] = field(default_factory=dict)
+    windower: Windower | None = None  # with val_conversations: conversation-level operating points
+    val_conversations: list[Conversation] = field(default_factory=list)
 
 
 def parity_windows(windows: Sequence[Sequence[int]], n: int, seed: int) -> list[list[int]]:
@@ -98,7 +107,7 @@ def ort_session(path: Path, threads: int = 0) -> Any:
 
 
 def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
-               sort: bool = True) -> np.ndarray:
+               sort: bool = True, progress: Any = None) -> np.ndarray:
     """Logits for windows in right-padded batches (sorted by length unless `sort` is False)."""
     order = sorted(range(len(windows)), key=lambda i: len(windows[i])) if sort else list(range(len(windows)))
     out = np.zeros((len(windows), 2), dtype=np.float64)
@@ -106,6 +115,8 @@ def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batc
         idx = order[start : start + batch_size]
         batch = pad_batch([windows[i] for i in idx], pad_id)
         out[idx] = session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
+        if progress is not None:
+            progress(len(idx))
     return out
 
 
@@ -133,6 +144,70 @@ def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
     return roc_auc(list(labels), risks.tolist()) if len(set(labels)) == 2 else None
 
 
+@dataclass
+class ValidationScores:
+    """Every prefix window of the validation conversations (stride 1, as serving scores), scored once."""
+
+    logits: np.ndarray  # [windows, 2]
+    labels: np.ndarray  # window labels (`window_label`: positive from first_risk_index on)
+    owner: np.ndarray  # conversation index of each window
+
+    def conversation_max(self, n_conversations: int, temperature: float) -> np.ndarray:
+        out = np.zeros(n_conversations, dtype=np.float64)
+        np.maximum.at(out, self.owner, risk_from_logits(self.logits, temperature))
+        return out
+
+
+def score_validation(session: Any, windower: Windower, convs: Sequence[Conversation],
+                     show_progress: bool = True) -> ValidationScores:
+    """Logits for the window ending at every message of every validation conversation."""
+    windows: list[list[int]] = []
+    owner: list[int] = []
+    labels: list[int] = []
+    for i, conv in enumerate(convs):
+        ids = windower.encode_messages(conv.messages)
+        for end in range(len(ids)):
+            windows.append(windower.window_ids(ids, end))
+            owner.append(i)
+            labels.append(int(window_label(conv, end) or 0))
+    if not windows:
+        raise ExportError("no validation windows to calibrate on")
+    if show_progress:
+        from groomguard.cli.progress import progress_bar
+
+        with progress_bar() as bar:
+            task = bar.add_task("scoring validation conversations", total=len(windows))
+            logits = ort_logits(session, windows, windower.pad_id, progress=lambda n: bar.advance(task, n))
+    else:
+        logits = ort_logits(session, windows, windower.pad_id)
+    return ValidationScores(logits, np.asarray(labels), np.asarray(owner))
+
+
+def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
+                            log: Any = print) -> tuple[dict[str, OperatingPointInfo], dict[str, float]]:
+    """`review`/`high` on validation conversations (running max, every message), plus per-source recall."""
+    t = req.cfg.thresholds
+    convs = req.val_conversations
+    labels = np.array([int(c.label or 0) for c in convs])
+    real = np.array([is_real_benign(c) for c in convs])
+    if not real.any():
+        log("note: no real benign chat in validation; the review alert budget uses all validation negatives")
+    chosen = select_operating_points(labels, conv_risk, real, t.review_alerts_per_1000, t.high_precision,
+                                     t.high_alerts_per_1000)
+    points = {name: OperatingPointInfo(**p.as_dict()) for name, p in chosen.items()}
+    metrics: dict[str, float] = {"val_conversations": float(len(convs)),
+                                 "val_real_benign_conversations": float(real.sum())}
+    for name, p in chosen.items():
+        for key in ("precision", "recall", "alerts_per_1000_real"):
+            value = getattr(p, key)
+            if value is not None:
+                metrics[f"{name}_{key}_val"] = value
+        for source in sorted({c.source or "unknown" for c in convs if c.label == 1}):
+            mask = np.array([c.label == 1 and (c.source or "unknown") == source for c in convs])
+            metrics[f"{name}_recall_val[{source}]"] = float(np.mean(conv_risk[mask] >= p.threshold))
+    return points, metrics
+
+
 def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleManifest:
     """Build the bundle in `<out>.partial`, then move it to `out`. Returns the manifest written."""
     cfg = req.cfg
@@ -158,29 +233,32 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], max_abs_delta_prob=d8)
         log(f"int8 variant: max |Δ prob| vs fp32 {d8:.2e}")
 
-    val_logits = ort_logits(fp32_sess, req.val.input_ids, req.pad_id)
-    val_y = np.asarray(req.val.labels)
+    if req.windower is None or not req.val_conversations:
+        raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
+    scored = score_validation(fp32_sess, req.windower, req.val_conversations)
+    val_logits, val_y = scored.logits, scored.labels
     temperature = fit_temperature(val_logits, val_y)
     val_risk = risk_from_logits(val_logits, temperature)
-    choice = select_thresholds(val_risk, val_y, cfg.thresholds.review_recall, cfg.thresholds.high_precision)
+    ece = reliability(val_y, val_risk).ece
+    points, point_metrics = choose_operating_points(
+        req, scored.conversation_max(len(req.val_conversations), temperature), log)
     metrics: dict[str, Any] = {
         **req.train_metrics,
         "onnx_parity_max_abs_delta_prob": parity,
         "val_windows": len(req.val),
-        "val_window_roc_auc": _auc(req.val.labels, val_risk),
+        "val_windows_all_prefixes": len(val_y),
+        "val_window_roc_auc": _auc(val_y.tolist(), val_risk),
         "val_nll_raw": nll(val_logits, val_y, 1.0),
         "val_nll_calibrated": nll(val_logits, val_y, temperature),
-        "review_precision_val": choice.review.precision,
-        "review_recall_val": choice.review.recall,
-        "high_precision_val": choice.high.precision,
-        "high_recall_val": choice.high.recall,
+        "val_window_ece": ece,
+        **point_metrics,
     }
     if req.test is not None and len(req.test):
         test_risk = risk_from_logits(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), temperature)
         metrics["test_windows"] = len(req.test)
         metrics["test_window_roc_auc"] = _auc(req.test.labels, test_risk)
-    log(f"calibration: T={temperature:.3f}; thresholds review={choice.thresholds.review:.3f} "
-        f"high={choice.thresholds.high:.3f}")
+    log(f"calibration: T={temperature:.3f} (val window ECE {ece:.3f}); "
+        f"thresholds review={points['review'].threshold:.3f} high={points['high'].threshold:.3f}")
 
     manifest = BundleManifest(
         name=cfg.name,
@@ -190,14 +268,15 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         max_length=cfg.windows.max_length,
         stride=cfg.windows.stride,
         normalisation=NormalisationInfo(version=NORMALISATION_VERSION, deobfuscate=cfg.windows.deobfuscate),
-        thresholds=choice.thresholds,
-        calibration=Calibration(method="temperature", temperature=temperature),
+        thresholds=Thresholds(review=points["review"].threshold, high=points["high"].threshold),
+        calibration=Calibration(method="temperature", temperature=temperature, ece_val=ece),
+        operating_points=points,
         variants=variants,
         pad_token_id=req.pad_id,
         training_data=req.training_data,
         metrics={k: v for k, v in metrics.items() if v is not None},
     )
-    card = CardInputs(manifest=manifest, cfg=cfg, choice=choice, data_summary=req.data_summary)
+    card = CardInputs(manifest=manifest, cfg=cfg, data_summary=req.data_summary)
     (tmp / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
     manifest = write_manifest(tmp, manifest)
     if out.exists():
@@ -224,7 +303,8 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
         raise ConfigError(f"{checkpoint}: cannot load checkpoint ({exc.__class__.__name__})") from None
     req = ExportRequest(model=model.eval(), tokenizer_json=tokenizer_json, cfg=cfg,
                         base_description=f"{cfg.base_model} fine-tuned ({checkpoint})", pad_id=data.windower.pad_id,
-                        val=data.val, test=data.test, training_data=data.info, data_summary=data.summary)
+                        val=data.val, test=data.test, training_data=data.info, data_summary=data.summary,
+                        windower=data.windower, val_conversations=data.val_conversations)
     manifest = export_bundle(req, out, log=log)
     log(f"bundle -> {out} ({manifest.model_ref})")
     return manifest

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from groomguard.bundle import Bundle, BundleManifest, write_manifest
-from training.calibration import ThresholdChoice
 from training.train_config import TrainConfig
 
 
@@ -15,7 +14,6 @@ from training.train_config import TrainConfig
 class CardInputs:
     manifest: BundleManifest
     cfg: TrainConfig
-    choice: ThresholdChoice
     data_summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -30,7 +28,7 @@ def _per(k: int) -> str:
 
 
 def render_model_card(card: CardInputs) -> str:
-    m, cfg, ch = card.manifest, card.cfg, card.choice
+    m, cfg = card.manifest, card.cfg
     td = m.training_data
     lines = [f"# Model card: {m.name} ({m.version})", ""]
     if td.synthetic:
@@ -55,7 +53,8 @@ def render_model_card(card: CardInputs) -> str:
         f"- Windows: last messages that fit {m.max_length} tokens, stride {m.stride}; roles instead of handles;",
         f"  text normalisation v{m.normalisation.version} "
         f"(de-obfuscation {'on' if m.normalisation.deobfuscate else 'off'})",
-        f"- Calibration: temperature {m.calibration.temperature:.4f} fitted on validation windows (NLL)",
+        f"- Calibration: temperature {m.calibration.temperature:.4f} fitted on validation windows (NLL); "
+        f"validation window ECE {_fmt(m.calibration.ece_val)}",
         "- Variants: " + ", ".join(f"{k} ({v.file}, max |Δp| vs fp32 {_fmt(v.max_abs_delta_prob)})"
                                    for k, v in m.variants.items()),
         "",
@@ -73,17 +72,15 @@ def render_model_card(card: CardInputs) -> str:
         "  positive only from the conversation's `first_risk_index` on; class imbalance handled with "
         + ("class-weighted cross-entropy." if cfg.training.class_weighting == "loss" else "nothing (plain loss)."),
         "",
-        "## Thresholds (chosen on validation windows)",
+        "## Operating points (chosen on validation conversations, scored as serving scores them)",
         "",
-        "| level | threshold | precision (val) | recall (val) | rule | note |",
+        "| level | threshold | precision (val) | recall (val) | alerts / 1,000 real chats (val) | rule |",
         "|---|---|---|---|---|---|",
-        f"| review | {ch.review.threshold:.4f} | {ch.review.precision:.3f} | {ch.review.recall:.3f} | "
-        f"highest threshold with recall ≥ {cfg.thresholds.review_recall} | {ch.review.note} |",
-        f"| high | {ch.high.threshold:.4f} | {ch.high.precision:.3f} | {ch.high.recall:.3f} | "
-        f"lowest threshold with precision ≥ {cfg.thresholds.high_precision} | {ch.high.note} |",
+        *(f"| {name} | {p.threshold:.4f} | {_fmt(p.precision)} | {_fmt(p.recall)} | "
+          f"{_fmt(p.alerts_per_1000_real)} | {p.rule} |" for name, p in m.operating_points.items()),
         "",
-        "Window-level figures; a conversation's level uses its running maximum, so conversation-level",
-        "precision at these thresholds is lower. See the evaluation report for conversation-level numbers.",
+        "A conversation's level is its running maximum over the windows ending at every message. Held-out",
+        "figures (synthetic test split, held-out real chat) are in the evaluation section below.",
         "",
         "## Metrics",
         "",

@@ -22,8 +22,10 @@ import numpy as np
 from groomguard.bundle import BundleManifest, TrainingDataInfo, sha256_file
 from groomguard.errors import ConfigError
 from groomguard.normalise import NormalisationConfig
+from groomguard.schema import Conversation
 from groomguard.windowing import WindowConfig, Windower
 from training.base_model import ResolvedBase, load_model, resolve_base
+from training.real_chat import assert_not_real_test
 from training.train_config import TrainConfig
 from training.windows_dataset import (
     PadCollator,
@@ -44,6 +46,7 @@ class PreparedData:
     test: WindowSet | None
     info: TrainingDataInfo
     summary: dict[str, str] = field(default_factory=dict)
+    val_conversations: list[Conversation] = field(default_factory=list)  # thresholds are chosen on these
 
 
 def make_windower(cfg: TrainConfig, tokenizer_json: Path) -> Windower:
@@ -67,6 +70,9 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
     w, seed = cfg.windows, cfg.seed
     splits = {"train": cfg.data.train, "val": cfg.data.val, "test": cfg.data.test}
     convs = {k: read_conversations(p) for k, p in splits.items() if p is not None and (need_train or k != "train")}
+    for k in ("train", "val"):  # the real-test rule holds whatever the config says
+        if k in convs:
+            assert_not_real_test(convs[k], str(splits[k]))
     infos = {k: split_info(splits[k], c) for k, c in convs.items()}  # type: ignore[arg-type]
     train = build_windows(convs["train"], windower, w.train_per_conversation, seed) if need_train else WindowSet()
     val = build_windows(convs["val"], windower, w.eval_per_conversation, seed)
@@ -86,7 +92,7 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
             summary[k] += f"; {len(ws)} sampled windows ({ws.n_pos} positive)"
     if len(val) == 0 or len(set(val.labels)) < 2:
         raise ConfigError(f"{cfg.data.val}: validation windows need both classes for early stopping and thresholds")
-    return PreparedData(windower, train, val, test, info, summary)
+    return PreparedData(windower, train, val, test, info, summary, convs["val"])
 
 
 def _weighted_trainer_cls() -> Any:
@@ -215,7 +221,8 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
         log(f"best checkpoint -> {cfg.checkpoint_dir}")
         req = ExportRequest(model=model, tokenizer_json=base.tokenizer_json, cfg=cfg, base_description=base.description,
                             pad_id=data.windower.pad_id, val=data.val, test=data.test, training_data=data.info,
-                            train_metrics=train_metrics, data_summary=data.summary)
+                            train_metrics=train_metrics, data_summary=data.summary, windower=data.windower,
+                            val_conversations=data.val_conversations)
         manifest = export_bundle(req, cfg.output_dir, log=log)
         log(f"bundle -> {cfg.output_dir} ({manifest.model_ref})")
         metrics: dict[str, Any] = dict(manifest.metrics)
@@ -256,10 +263,24 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     ev = cfg.evaluation
     eval_cfg = load_config(EvalConfig, ev.config or DEFAULT_EVAL_CONFIG, ev.overrides)
     result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
-                             config=eval_cfg, show_progress=True)
+                             config=eval_cfg, show_progress=True, real_benign=cfg.data.real_test,
+                             real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None)
+    from evaluation.real_chat import real_chat_lines
+
+    for line in real_chat_lines(result):
+        log(line)
     auc = result["models"]["model"]["roc_auc"]
     if auc is None:  # single-class test split
         log(f"test split ROC-AUC: undefined (single class); report -> {out_dir}")
         return {}, out_dir
     log(f"test split ROC-AUC (conversation level): {auc:.4f}; report -> {out_dir}")
-    return {"test_conversation_roc_auc": float(auc)}, out_dir
+    headline = {"test_conversation_roc_auc": float(auc)}
+    review = result["models"]["model"]["thresholds"].get("review")
+    if review:
+        headline["test_review_recall"] = float(review["recall"])
+    for name, p in result.get("real_chat", {}).get("points", {}).items():
+        if name in ("review", "high"):
+            headline[f"real_test_{name}_alerts_per_1000"] = float(p["alerts_per_1000"]["value"])
+            if "recall" in p:
+                headline[f"real_test_grafted_{name}_recall"] = float(p["recall"]["value"])
+    return headline, out_dir

@@ -25,6 +25,8 @@ class DataPaths(_Strict):
     train: Path
     val: Path
     test: Path | None = None
+    real_test: Path | None = None          # held-out real benign chat: false alerts in the train-time report
+    real_test_grooming: Path | None = None  # grafted grooming on held-out real openings: recall beside them
 
 
 class WindowSettings(_Strict):
@@ -69,10 +71,11 @@ class ExportSettings(_Strict):
 
 
 class ThresholdTargets(_Strict):
-    """Operating points chosen on validation windows (see training/calibration.py)."""
+    """Operating points chosen on validation conversations (evaluation.thresholds.select_operating_points)."""
 
-    review_recall: float = Field(default=0.9, gt=0, le=1)
+    review_alerts_per_1000: float = Field(default=20.0, ge=0, le=1000)
     high_precision: float = Field(default=0.9, gt=0, le=1)
+    high_alerts_per_1000: float = Field(default=2.0, ge=0, le=1000)
 
 
 class TrackingSettings(_Strict):

@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
 
 InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory.")]
+CorpusInputOpt = Annotated[Optional[Path], typer.Option(
+    "--input", "-i", help="Data file or HF dataset directory (--format chitchat: default = the installed corpus).")]
 FormatOpt = Annotated[
-    Optional[str], typer.Option("--format", "-f", help="jsonl, csv, pan12 or hf (default: guessed from the path).")
+    Optional[str], typer.Option("--format", "-f", help="jsonl, csv, pan12, hf or chitchat (default: guessed from the "
+                                                       "path; chitchat = the real chit-chat corpus's dataset.json).")
 ]
 PredatorsOpt = Annotated[
     Optional[Path], typer.Option(help="PAN12 predator-ids file (one author id per line); sets labels.")
@@ -54,11 +57,17 @@ def register(app: typer.Typer) -> None:
 class _Source:
     """One configured input: `open()` streams it afresh each time (split reads it twice)."""
 
-    def __init__(self, path: Path, fmt: str | None, lenient: bool, predators: Path | None,
+    def __init__(self, path: Path | None, fmt: str | None, lenient: bool, predators: Path | None,
                  problem2: Path | None, config: Path, overrides: list[str] | None) -> None:
+        from groomguard.errors import DataError
         from training.loaders import ReadReport, guess_format, load_data_config, read_predator_ids, read_problem2
+        from training.loaders.chitchat import default_chitchat_path
 
-        self.path = path
+        if path is None:
+            if fmt != "chitchat":
+                raise DataError("--input is required (only --format chitchat has a default input)")
+            path = default_chitchat_path()
+        self.path: Path = path
         self.fmt = fmt or guess_format(path)
         self.strict = not lenient
         self.config: DataConfig = load_data_config(config, overrides)
@@ -98,7 +107,7 @@ def _tracked(convs: Iterator[Conversation], bar: Progress, task: TaskID, progres
 
 
 def stats(
-    input: InputOpt,
+    input: CorpusInputOpt = None,
     format: FormatOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     predators: PredatorsOpt = None,
@@ -122,7 +131,7 @@ def stats(
     with progress_bar(transient=True) as bar:
         task = bar.add_task("reading", total=None)
         summary = compute_stats(_tracked(src.open(progress), bar, task, progress, "read")).summary()
-    summary["input"] = {"path": str(input), "format": src.fmt, "skipped_records": src.report.skipped}
+    summary["input"] = {"path": str(src.path), "format": src.fmt, "skipped_records": src.report.skipped}
     src.print_skipped()
     if json_out:
         typer.echo(json.dumps(summary, indent=2))
@@ -167,8 +176,8 @@ def _print_stats(s: dict[str, Any]) -> None:
 
 
 def convert(
-    input: InputOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Canonical JSONL file to write.")],
+    input: CorpusInputOpt = None,
     format: FormatOpt = None,
     predators: PredatorsOpt = None,
     problem2: Problem2Opt = None,
@@ -179,6 +188,8 @@ def convert(
     """Convert PAN12 XML, CSV/TSV, a HF dataset or JSONL into canonical conversation JSONL.
 
     Example: groomguard data convert -i pan12.xml --predators predators.txt --problem2 diff.txt -o data/pan12.jsonl
+    Real benign chat: groomguard data convert --format chitchat -o data/chitchat.jsonl (label 0, source
+    "chitchat"; the held-out real-test part is decided later by corpus key, see `groomguard data mix`).
     The output appears only when the whole input converted (it is written to OUT.tmp, then renamed).
     """
     from groomguard.cli import err
@@ -187,9 +198,9 @@ def convert(
     from groomguard.jsonl import write_jsonl_to
     from training.loaders import LoadProgress
 
-    if out.resolve() == input.resolve():
-        raise DataError(f"{out}: output would overwrite the input")
     src = _Source(input, format, lenient, predators, problem2, config, set_)
+    if out.resolve() == src.path.resolve():
+        raise DataError(f"{out}: output would overwrite the input")
     progress = LoadProgress()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -71,6 +71,29 @@ def audit(
         typer.echo(f"wrote {json_out}")
 
 
+def mix(
+    config: Optional[Path] = typer.Option(None, "--config", help="Mix config YAML (default: configs/mix-demo.yaml)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config value, e.g. --set real_test.benign=300."),
+) -> None:
+    """Build the training mix: SYNTHETIC grooming/benign + REAL benign chat + grafted positives.
+
+    Reads the synthetic author split and the converted chit-chat corpus named in the config and
+    writes train/val/test.jsonl, real-test.jsonl (held-out real chat: false alerts),
+    real-test-grafted.jsonl (grafted grooming on held-out real openings: recall) and manifest.json.
+    Real-test conversations (sha256 of the corpus key starts with 0 or 1) never reach train or val.
+
+    Example: groomguard data mix --config configs/mix-demo.yaml --set out_dir=data/mix2
+    """
+    from training.mix import build_mix
+    from training.mix_config import load_mix_config
+
+    started = time.perf_counter()
+    cfg = load_mix_config(config, set_)
+    build_mix(cfg, log=typer.echo)
+    typer.echo(f"mix written to {cfg.out_dir} in {time.perf_counter() - started:.1f}s")
+
+
 def register(data_app: typer.Typer) -> None:
     data_app.command("synth")(synth)
     data_app.command("audit")(audit)
+    data_app.command("mix")(mix)

@@ -28,6 +28,8 @@ def evaluate(
     variant: Annotated[Optional[str], typer.Option(help="Model variant to evaluate: fp32, int8 or fp16.")] = None,
     config: Annotated[Path, typer.Option(help="Evaluation config (defaults for every option here).")] = default_config_path("eval.yaml"),
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value, e.g. --set latency.p=0.05 (repeatable).")] = None,
+    real_benign: Annotated[Optional[Path], typer.Option(help="JSONL of real, presumed-benign conversations (e.g. data/demo/real-test.jsonl): adds alerts per 1,000 real conversations with CIs.")] = None,
+    real_grooming: Annotated[Optional[Path], typer.Option(help="JSONL of grooming in real people's register (e.g. data/demo/real-test-grafted.jsonl): recall beside the false-alert rate. Needs --real-benign.")] = None,
     mlflow_run_id: Annotated[Optional[str], typer.Option(help="Log metrics and the report into this MLflow run.")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI; logs into a new run when no run id is given.")] = None,
 ) -> None:
@@ -38,10 +40,17 @@ def evaluate(
     bundle's review and high thresholds, author-level detection, messages to detection and
     latency-weighted F1, calibration, bootstrap intervals, slices and the worst errors, next to a
     TF-IDF and a keyword baseline. report.html quotes message text: treat it as sensitive.
+
+    With --real-benign (and --real-grooming) the report adds "Real chat": alerts per 1,000 real
+    conversations and recall on real-register grooming at every operating point, scored at stride 1.
+
+    Example: groomguard evaluate --bundle models/bundles/demo --data data/demo/test.jsonl --out reports/eval
+    --real-benign data/demo/real-test.jsonl --real-grooming data/demo/real-test-grafted.jsonl
     """
     from pydantic import ValidationError
 
     from evaluation.config import EvalConfig
+    from evaluation.real_chat import real_chat_lines
     from evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
     from groomguard.config import apply_overrides, read_yaml, validate_config
     from groomguard.errors import ConfigError
@@ -72,8 +81,11 @@ def evaluate(
         bundle, data, out, train, thresholds_override=overrides, target_precision=target_precision,
         target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,
         extra_thresholds=threshold or [], tracking_uri=tracking_uri, show_progress=True,
+        real_benign=real_benign, real_grooming=real_grooming,
     )
     typer.echo(metrics["summary"])
+    for line in real_chat_lines(metrics):
+        typer.echo(f"  {line}")
     for block in metrics["models"].values():
         if "headline" not in block:
             typer.echo(f"  {block['label']}: skipped ({block['skipped']})")

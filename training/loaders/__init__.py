@@ -2,8 +2,10 @@
 
 `load(path, fmt=None, ...)` is the one entry point; the format is guessed from the path when not
 given (``.jsonl``/``.ndjson`` -> jsonl, ``.csv``/``.tsv`` -> csv, ``.xml`` -> pan12, a directory
-written by `datasets.save_to_disk` -> hf). All loaders are generators; bad input is reported as
-``file:line: field: what is wrong`` (``file: row N`` for tabular data) and never quotes message text.
+written by `datasets.save_to_disk` -> hf); ``chitchat`` (the real benign chit-chat corpus) is always
+named explicitly and defaults to the installed `chitchat-dataset` package's file.
+All loaders are generators; bad input is reported as ``file:line: field: what is wrong``
+(``file: row N`` for tabular data) and never quotes message text.
 Strict mode raises `DataError` at the first problem; lenient mode skips and counts in a `ReadReport`.
 """
 
@@ -16,14 +18,15 @@ from typing import Literal, cast
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, iter_jsonl
 from groomguard.schema import Conversation
+from training.loaders.chitchat import iter_chitchat
 from training.loaders.config import ColumnMap, CsvOptions, DataConfig, load_data_config
 from training.loaders.csvfile import iter_csv
 from training.loaders.hf import is_hf_dir, iter_hf
 from training.loaders.pan12 import iter_pan12, read_predator_ids, read_problem2
 from training.loaders.progress import LoadProgress
 
-Format = Literal["jsonl", "csv", "pan12", "hf"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "pan12", "hf")
+Format = Literal["jsonl", "csv", "pan12", "hf", "chitchat"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "pan12", "hf", "chitchat")
 _SUFFIXES: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
                                 ".tsv": "csv", ".xml": "pan12"}
 
@@ -36,6 +39,7 @@ __all__ = [
     "LoadProgress",
     "ReadReport",
     "guess_format",
+    "iter_chitchat",
     "iter_csv",
     "iter_hf",
     "iter_jsonl",
@@ -63,7 +67,7 @@ def guess_format(path: str | Path) -> Format:
 
 
 def load(
-    path: str | Path,
+    path: str | Path | None,
     fmt: str | None = None,
     *,
     strict: bool = True,
@@ -78,13 +82,18 @@ def load(
     `config` supplies CSV/HF column mappings (default: configs/data.yaml). `predators` and
     `problem2` (paths or already-read values) apply to PAN12 only.
     """
-    fmt = fmt or guess_format(path)
+    if path is None and fmt != "chitchat":
+        raise DataError("--input is required (only --format chitchat has a default input)")
+    fmt = fmt or guess_format(path)  # type: ignore[arg-type]
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt != "pan12" and (predators is not None or problem2 is not None):
         raise DataError("--predators/--problem2 apply to the pan12 format only")
     cfg = config or DataConfig()
     report = report if report is not None else ReadReport()
+    if fmt == "chitchat":
+        return iter_chitchat(path, strict=strict, report=report, progress=progress)
+    assert path is not None
     if fmt == "jsonl":
         return iter_jsonl(path, strict=strict, report=report)
     if fmt == "csv":

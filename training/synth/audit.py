@@ -8,6 +8,7 @@ generalisation — train on pool half A, test on half B, so a model that memoris
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
 from training.synth.config import SynthSettings
 from training.synth.generator import generate
-from training.synth.shortcuts import LineShare, distinct_ngrams, line_shares, shallow_auc
+from training.synth.shortcuts import LineShare, distinct_ngrams, line_shares, origin, shallow_auc
 
 FINETUNE_MINUTES = 14  # measured 14 min on 2 CPU cores: 140 steps + export + scoring 300 half-B chats
 
@@ -38,6 +39,9 @@ class AuditReport:
     max_line_share: float
     max_line_share_limit: float
     template_disjoint: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, int] = field(default_factory=dict)
+    style_auc: dict[str, float] = field(default_factory=dict)  # origin + shallow style -> label (mixes only)
+    style_auc_limit: float = 0.70
     seconds: float = 0.0
 
     @property
@@ -45,12 +49,16 @@ class AuditReport:
         return max(self.shallow_auc.values()) < self.shallow_auc_limit
 
     @property
+    def style_ok(self) -> bool:
+        return not self.style_auc or max(self.style_auc.values()) < self.style_auc_limit
+
+    @property
     def lines_ok(self) -> bool:
         return self.max_line_share <= self.max_line_share_limit
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["shallow_ok"], d["lines_ok"] = self.shallow_ok, self.lines_ok
+        d["shallow_ok"], d["lines_ok"], d["style_ok"] = self.shallow_ok, self.lines_ok, self.style_ok
         return d
 
 
@@ -140,6 +148,10 @@ def run_audit(path: str | Path, settings: SynthSettings, finetune: bool = False,
         distinct_ngrams={"grooming": distinct_ngrams(pos), "benign": distinct_ngrams(neg)},
         top_lines=top, max_line_share=max_share, max_line_share_limit=settings.audit.max_line_share,
     )
+    report.origins = dict(Counter(origin(c) for c in convs))
+    report.style_auc_limit = settings.audit.max_style_auc
+    if len(report.origins) > 1:  # a mix of real and synthetic chat: can style give the label away?
+        report.style_auc = shallow_auc(convs, settings.audit.cv_folds, with_origin=True)
     if with_template_disjoint:
         report.template_disjoint = template_disjoint(settings, finetune)
     report.seconds = round(time.perf_counter() - started, 1)

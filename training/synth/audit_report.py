@@ -27,6 +27,15 @@ def print_report(console: Console, r: AuditReport) -> None:
     for name, auc in r.shallow_auc.items():
         t.add_row(name, f"{auc:.3f}", _verdict(auc < r.shallow_auc_limit))
     console.print(t)
+    if r.style_auc:
+        origins = ", ".join(f"{k}: {v}" for k, v in sorted(r.origins.items()))
+        t = Table(title=f"Style-shortcut ROC-AUC: label from origin + shallow style ({origins})")
+        t.add_column("classifier")
+        t.add_column("ROC-AUC", justify="right")
+        t.add_column(f"< {r.style_auc_limit}")
+        for name, auc in r.style_auc.items():
+            t.add_row(name, f"{auc:.3f}", _verdict(auc < r.style_auc_limit))
+        console.print(t)
     t = Table(title="Distinct word n-gram ratios (unique / total)")
     t.add_column("class")
     for n in (1, 2, 3):

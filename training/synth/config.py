@@ -41,6 +41,7 @@ class AuditSettings(BaseModel):
     top_lines: int = Field(gt=0)
     max_line_share: float
     max_shallow_auc: float
+    max_style_auc: float = 0.70
     finetune_config: str
     finetune_overrides: list[str] = Field(default_factory=list)
     workdir: str = "var/synth-audit"

@@ -49,8 +49,21 @@ def shallow_features(conv: Conversation) -> list[float]:
     ]
 
 
-def shallow_auc(convs: Sequence[Conversation], folds: int, seed: int = 0) -> dict[str, float]:
-    """Cross-validated ROC-AUC of logistic regression and gradient boosting on shallow features."""
+def origin(conv: Conversation) -> str:
+    """Where a conversation's *style* comes from: the first part of its source.
+
+    ``chitchat`` and ``chitchat+synthetic`` (a real opening grafted with synthetic tactics in the
+    participants' register) share an origin; ``synthetic`` is another. The style-shortcut check
+    asks whether origin + shallow style predicts the label: it must not, or a model can learn
+    "real-looking text is benign".
+    """
+    return (conv.source or "unknown").split("+", 1)[0]
+
+
+def shallow_auc(convs: Sequence[Conversation], folds: int, seed: int = 0,
+                with_origin: bool = False) -> dict[str, float]:
+    """Cross-validated ROC-AUC of logistic regression and gradient boosting on shallow features
+    (plus one-hot `origin` when `with_origin`: the style-shortcut check of a training mix)."""
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -59,6 +72,10 @@ def shallow_auc(convs: Sequence[Conversation], folds: int, seed: int = 0) -> dic
     from sklearn.preprocessing import StandardScaler
 
     x = np.array([shallow_features(c) for c in convs])
+    if with_origin:
+        names = sorted({origin(c) for c in convs})
+        onehot = np.array([[float(origin(c) == n) for n in names] for c in convs])
+        x = np.hstack([x, onehot])
     y = np.array([c.label for c in convs])
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     models = {

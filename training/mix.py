@@ -1,0 +1,130 @@
+"""`groomguard data mix`: the training mix that cannot learn "real vs synthetic".
+
+Inputs: an author split of the SYNTHETIC corpus and real benign chat (canonical JSONL of the
+chit-chat corpus). Outputs in `out_dir`:
+
+- ``train.jsonl`` / ``val.jsonl``: synthetic grooming + synthetic benign + real benign chat +
+  grafted positives (real openings continued by synthetic tactics in the participants' own
+  register, `training.synth.graft`) + (train only) benign grafts (the same, continued by benign and
+  hard-negative scenarios), so that neither class can be told by style or source;
+- ``test.jsonl``: the synthetic test split, unchanged (in-distribution numbers);
+- ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`training.real_chat` rule),
+  the false-alert set; ``real-test-grafted.jsonl``: grafted positives built only from real-test
+  openings, the recall set for grooming in real people's register. Neither is ever trained on;
+- ``manifest.json``: counts per split and source, seeds, sha256 of every file.
+
+Real chat is split by *conversation*, not by author: the chit-chat corpus's author graph is one
+connected component (6,086 of the 6,287 non-test conversations), so an author split is impossible.
+The held-out rule is by corpus key and does not depend on this split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from groomguard.bundle import sha256_file
+from groomguard.errors import DataError
+from groomguard.jsonl import iter_jsonl, write_jsonl
+from groomguard.schema import Conversation
+from training.mix_config import MixConfig
+from training.real_chat import REAL_TEST_DIGEST_PREFIXES, is_real_test
+from training.synth.generator import default_settings, packs
+from training.synth.graft import GraftSettings, graft
+
+OUTPUTS = ("train", "val", "test", "real-test", "real-test-grafted")
+
+
+def _read(path: Path) -> list[Conversation]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    return list(iter_jsonl(path))
+
+
+def _truncate(conv: Conversation, n: int) -> Conversation:
+    return conv if len(conv.messages) <= n else conv.model_copy(update={"messages": conv.messages[:n]})
+
+
+def _sample(rng: random.Random, items: Sequence[Conversation], n: int) -> list[Conversation]:
+    return list(items) if n <= 0 or n >= len(items) else rng.sample(list(items), n)
+
+
+def make_grafts(sources: Sequence[Conversation], n: int, cfg: MixConfig, seed: int,
+                benign: bool = False) -> list[Conversation]:
+    """`n` grafts cycling over `sources` in a seeded order (the k-th pass uses graft n=k)."""
+    settings = GraftSettings(cfg.graft.opening, cfg.graft.beats, cfg.graft.filler, cfg.min_messages)
+    order = list(sources)
+    random.Random(seed).shuffle(order)
+    out: list[Conversation] = []
+    i = 0
+    while len(out) < n and order and i < 10 * n + len(order):
+        g = graft(order[i % len(order)], i // len(order), seed, packs()["en"], default_settings(), settings, benign)
+        if g is not None:
+            out.append(g)
+        i += 1
+    return out
+
+
+def _describe(convs: Sequence[Conversation]) -> dict[str, Any]:
+    by = Counter(f"{c.source or 'unknown'}:{c.label}" for c in convs)
+    return {"conversations": len(convs), "positives": sum(c.label == 1 for c in convs), "by_source_label": dict(by)}
+
+
+def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Build and write the mix; returns the manifest."""
+    synth = {s: _read(cfg.synthetic_dir / f"{s}.jsonl") for s in ("train", "val", "test")}
+    for name, convs in synth.items():
+        if any(is_real_test(c) for c in convs):
+            raise DataError(f"{cfg.synthetic_dir / name}.jsonl: contains real-test chit-chat conversations")
+    real = [c for c in _read(cfg.real) if c.label in (None, 0) and len(c.messages) >= cfg.min_messages]
+    real = sorted((_truncate(c.model_copy(update={"label": 0}), cfg.max_messages) for c in real),
+                  key=lambda c: c.conversation_id)
+    held = [c for c in real if is_real_test(c)]
+    pool = [c for c in real if not is_real_test(c)]
+    if not pool or not held:
+        raise DataError(f"{cfg.real}: needs real conversations on both sides of the real-test rule "
+                        f"(found {len(pool)} trainable, {len(held)} real-test with >= {cfg.min_messages} messages)")
+    rng = random.Random(cfg.seed)
+    shuffled = list(pool)
+    rng.shuffle(shuffled)
+    n_val = max(1, round(cfg.real_val_share * len(shuffled)))
+    pool_val, pool_train = shuffled[:n_val], shuffled[n_val:]
+    real_train = _sample(rng, pool_train, cfg.real_train)
+    real_val = _sample(rng, pool_val, cfg.real_val)
+    benign_grafts = make_grafts(pool_train, round(cfg.benign_grafts_share * len(real_train)), cfg, cfg.seed, True)
+    grafts_train = make_grafts(pool_train, cfg.grafts_train or len(real_train) + len(benign_grafts), cfg, cfg.seed)
+    grafts_val = make_grafts(pool_val, cfg.grafts_val, cfg, cfg.seed + 1)
+    trng = random.Random(cfg.real_test.seed)
+    test_benign = sorted(_sample(trng, held, cfg.real_test.benign), key=lambda c: c.conversation_id)
+    test_grafted = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed)
+
+    train = [*synth["train"], *real_train, *benign_grafts, *grafts_train]
+    val = [*_sample(rng, synth["val"], cfg.synthetic_val), *real_val, *grafts_val]
+    rng.shuffle(train)
+    rng.shuffle(val)
+    outputs = {"train": train, "val": val, "test": synth["test"], "real-test": test_benign,
+               "real-test-grafted": test_grafted}
+    for name in ("train", "val"):  # the rule, checked on what is written (cannot be bent by config)
+        if any(is_real_test(c) for c in outputs[name]):
+            raise DataError(f"internal error: real-test conversation in {name}")
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    for name, convs in outputs.items():
+        path = cfg.out_dir / f"{name}.jsonl"
+        write_jsonl(path, convs)
+        files[name] = {**_describe(convs), "file": path.name, "sha256": sha256_file(path)}
+        log(f"{name}: {files[name]['conversations']} conversations ({files[name]['positives']} grooming)")
+    manifest = {
+        "held_out_rule": "chit-chat corpus keys whose sha256 hex digest starts with "
+                         f"{'/'.join(REAL_TEST_DIGEST_PREFIXES)} are real-test: never trained, tuned or calibrated on",
+        "real": {"path": str(cfg.real), "eligible": len(real), "real_test_eligible": len(held),
+                 "trainable": len(pool), "split": "by conversation (the corpus's author graph is one component)"},
+        "config": cfg.model_dump(mode="json"),
+        "files": files,
+    }
+    (cfg.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
