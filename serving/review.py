@@ -115,9 +115,9 @@ class ReviewService(CaseMethods):
                 # a concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout
                 transient += 1
                 conflicts = max(conflicts, self.state.optimistic_retries)
-                log.info("append to %s retried after %s", conversation_id, exc.__class__.__name__)
+                log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
                 if transient > MAX_TRANSIENT_RETRIES:
-                    raise StoreError(f"append to conversation {conversation_id} failed: "
+                    raise StoreError(f"append to conversation {conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None
 
     def _append_once(self, conversation_id: str, messages: list[Message], locked: bool) -> AppendOutcome:
@@ -205,7 +205,7 @@ class ReviewService(CaseMethods):
             for i, m in enumerate(plan.new) if m.message_id is not None
         ])
         if opened:
-            log.info("case %s opened for conversation %s (risk %.3f)", case_id, cid, risk)
+            log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, risk)
         return AppendOutcome(cid, risk, max_risk, self._level(max_risk), case_id, opened, len(plan.new),
                              plan.duplicates)
 
@@ -251,11 +251,11 @@ class ReviewService(CaseMethods):
                         case.level = self._level(case.max_risk)
                     case_id = case.case_id
                 if opened:
-                    log.info("case %s opened for conversation %s (routed score)", case_id, conv.conversation_id)
+                    log.info("case %s opened for conversation %r (routed score)", case_id, conv.conversation_id)
                 return RouteOutcome(case_id, opened)
             except (IntegrityError, OperationalError) as exc:
                 if attempt == MAX_TRANSIENT_RETRIES:
-                    raise StoreError(f"routing conversation {conv.conversation_id} failed: "
+                    raise StoreError(f"routing conversation {conv.conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None
         raise AssertionError("unreachable")
 

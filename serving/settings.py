@@ -37,6 +37,14 @@ class BatchingConfig(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)  # a caller never waits longer than this for a batch
 
 
+class ReadinessConfig(BaseModel):
+    """`/readyz` probes: a committed store write and a one-window inference, cached this long."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_interval_s: float = Field(default=5.0, ge=0)
+
+
 class LimitsConfig(BaseModel):
     """Request limits: body size -> 413, counts and lengths -> 422."""
 
@@ -68,6 +76,7 @@ class ServeConfig(BaseModel):
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     # Overrides the bundle's operating thresholds when set (e.g. a stricter review threshold).
     thresholds: Thresholds | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -26,6 +26,7 @@ from serving.api.errors import ApiProblem, install_error_handlers
 from serving.api.limits import BodySizeLimit
 from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
 from serving.api.models import Ready
+from serving.api.readiness import ModelProbeFailed, Readiness, probe_model
 from serving.batcher import MicroBatcher
 from serving.engine import build_engine
 from serving.retention import PeriodicPurge
@@ -44,6 +45,15 @@ def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     except BaseException:
         store.close()
         raise
+    try:
+        probe_model(engine)  # an embedded model that loads but cannot score must not start
+    except ModelProbeFailed as exc:
+        if config.engine.backend == "onnxruntime":
+            engine.close()
+            store.close()
+            raise ConfigError(f"model bundle {bundle_dir}: {exc}") from None
+        # A remote backend (Triton) may come up after the gateway: /readyz reports it until then.
+        log.warning("model probe at start-up: %s; not ready until it passes", exc)
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
                            config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
@@ -53,7 +63,8 @@ def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)
     MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
     cache = KeyCache(config.auth.key_cache_seconds)
-    return Services(config, engine, batcher, store, review, extra={"key_cache": cache})
+    readiness = Readiness(engine, store, config.readiness.check_interval_s)
+    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache})
 
 
 def _close_services(services: Services) -> None:
@@ -125,18 +136,18 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
     @app.get("/readyz", tags=["operations"], response_model=Ready, summary="Readiness: model, backend, store",
              responses={503: {"description": "Not ready", "model": Ready}})
     def readyz(request: Request) -> JSONResponse:
+        """200 only when the backend is healthy, a one-window inference works and the store takes a
+        committed write (the last two cached for `readiness.check_interval_s`)."""
         services: Services | None = getattr(request.app.state, "services", None)
         if services is None:
             return JSONResponse({"ready": False, "model": "", "backend": "", "provider": "", "backend_ok": False,
-                                 "store_ok": False}, status_code=503)
+                                 "model_ok": False, "store_ok": False}, status_code=503)
         health = services.engine.health()
-        try:
-            store_ok = bool(services.store.ping())
-        except Exception:
-            store_ok = False
-        ready = Ready(ready=bool(health["ok"]) and store_ok, model=services.engine.model_ref,
-                      backend=str(health["backend"]), provider=str(health["detail"]),
-                      backend_ok=bool(health["ok"]), store_ok=store_ok)
+        backend_ok = bool(health["ok"])
+        probe = services.readiness.check(backend_ok)
+        ready = Ready(ready=backend_ok and probe.model_ok and probe.store_ok, model=services.engine.model_ref,
+                      backend=str(health["backend"]), provider=str(health["detail"]), backend_ok=backend_ok,
+                      model_ok=probe.model_ok, store_ok=probe.store_ok)
         return JSONResponse(ready.model_dump(), status_code=200 if ready.ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)

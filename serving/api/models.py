@@ -67,5 +67,6 @@ class Ready(BaseModel):
     model: str
     backend: str
     provider: str = Field(description="Execution provider / detail reported by the backend in use.")
-    backend_ok: bool
-    store_ok: bool
+    backend_ok: bool = Field(description="The backend reports healthy.")
+    model_ok: bool = Field(description="A one-window test inference returned a valid risk (cached probe).")
+    store_ok: bool = Field(description="The store took a committed write (cached probe).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -48,9 +49,12 @@ def export_cases(
 ) -> StreamingResponse:
     """Decided cases as training data for the next model. Admin scope: it is a bulk copy of message text."""
     conversations = services.review.export_decided()
+    # Read the first page before answering: a store fault then becomes a 503, not a 200 whose
+    # body breaks off (once the status line is sent, a later fault can only cut the stream).
+    first = list(itertools.islice(conversations, 1))
 
     def lines() -> Iterator[bytes]:
-        for conv in conversations:
+        for conv in itertools.chain(first, conversations):
             yield (json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n").encode()
 
     return StreamingResponse(lines(), media_type="application/x-ndjson",
