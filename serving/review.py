@@ -28,6 +28,7 @@ from groomguard.scores import Level, Thresholds
 from groomguard.windowing import Windower, assign_roles
 from serving.case_views import PurgeResult
 from serving.review_cases import CaseMethods, Conflict, InvalidRequest, NotFound, WindowScorer
+from serving.settings import LimitsConfig
 from serving.store import RetentionConfig, StateConfig, Store, StoreError
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db
@@ -36,9 +37,7 @@ from serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, ut
 __all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "NotFound", "ReviewService", "WindowScorer"]
 
 log = logging.getLogger(__name__)
-MAX_APPEND = 100
 MAX_TRANSIENT_RETRIES = 8
-MAX_ID = 255
 
 
 @dataclass
@@ -74,13 +73,15 @@ class _Plan:
     tail_risks: dict[int, float | None]
 
 
-def _check_sizes(conversation_id: str, messages: list[Message]) -> None:
-    """Identifiers must fit their columns (255 characters); the message never quotes the value."""
-    if not conversation_id or len(conversation_id) > MAX_ID:
-        raise InvalidRequest(f"conversation_id must be 1 to {MAX_ID} characters")
+def _check_sizes(conversation_id: str, messages: list[Message], limits: LimitsConfig) -> None:
+    """Identifiers must fit `limits.max_id_chars` (the API checks the same limit at the edge, and it
+    never exceeds the 255-character columns); the message never quotes the value."""
+    top = limits.max_id_chars
+    if not conversation_id or len(conversation_id) > top:
+        raise InvalidRequest(f"conversation_id must be 1 to {top} characters")
     for i, m in enumerate(messages):
-        if len(m.author) > MAX_ID or (m.message_id is not None and not 1 <= len(m.message_id) <= MAX_ID):
-            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {MAX_ID} characters")
+        if len(m.author) > top or (m.message_id is not None and not 1 <= len(m.message_id) <= top):
+            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {top} characters")
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -91,7 +92,8 @@ def _utc(ts: datetime | None) -> datetime | None:
 
 class ReviewService(CaseMethods):
     def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
-                 model_ref: str, state: StateConfig, retention: RetentionConfig) -> None:
+                 model_ref: str, state: StateConfig, retention: RetentionConfig,
+                 limits: LimitsConfig | None = None) -> None:
         self.store = store
         self.scorer = scorer
         self.windower = windower
@@ -99,12 +101,14 @@ class ReviewService(CaseMethods):
         self.model_ref = model_ref
         self.state = state
         self.retention = retention
+        self.limits = limits or LimitsConfig()
 
     # -- streaming appends -------------------------------------------------------------------
     def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
-        if not 1 <= len(messages) <= MAX_APPEND:
-            raise InvalidRequest(f"append takes 1 to {MAX_APPEND} messages, got {len(messages)}")
-        _check_sizes(conversation_id, messages)
+        most = self.limits.max_messages_per_append
+        if not 1 <= len(messages) <= most:
+            raise InvalidRequest(f"append takes 1 to {most} messages, got {len(messages)}")
+        _check_sizes(conversation_id, messages, self.limits)
         conflicts = transient = 0
         while True:
             try:
@@ -218,7 +222,7 @@ class ReviewService(CaseMethods):
         """
         if len(risk_by_message) != len(conv.messages):
             raise InvalidRequest("risk_by_message must have one risk per message")
-        _check_sizes(conv.conversation_id, conv.messages)
+        _check_sizes(conv.conversation_id, conv.messages, self.limits)
         max_risk = max(risk_by_message)
         if max_risk < self.thresholds.review:
             return RouteOutcome(None, False)

@@ -46,7 +46,9 @@ class ReadinessConfig(BaseModel):
 
 
 class LimitsConfig(BaseModel):
-    """Request limits: body size -> 413, counts and lengths -> 422."""
+    """Request limits: body size -> 413, counts and lengths -> 422. The API checks them at the edge
+    and the review service enforces the same values (one source), so nothing passes one and fails
+    the other."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,8 +57,10 @@ class LimitsConfig(BaseModel):
     max_messages_per_conversation: int = Field(default=1000, ge=1)  # /v1/score
     max_messages_per_append: int = Field(default=100, ge=1)
     max_chars_per_message: int = Field(default=4000, ge=1)
-    max_id_chars: int = Field(default=256, ge=1)  # conversation and message ids
+    # Conversation ids, message ids and authors; at most 255, the width of their database columns.
+    max_id_chars: int = Field(default=255, ge=1, le=255)
     max_page_size: int = Field(default=200, ge=1)
+    max_offset: int = Field(default=1_000_000_000, ge=0, le=2**62)  # /v1/cases paging; keeps SQL integers in range
 
 
 class AuthConfig(BaseModel):

@@ -12,9 +12,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -57,7 +59,7 @@ def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
                            config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                           config.state, config.retention)
+                           config.state, config.retention, config.limits)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)
@@ -125,7 +127,26 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
     app.include_router(routes_conversations.router)
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
+    _document_limits(app, config)
     return app
+
+
+def _document_limits(app: FastAPI, config: ServeConfig) -> None:
+    """Put the configured paging bounds into the OpenAPI schema (they are checked in the route, as
+    they come from serve.yaml, so FastAPI cannot derive them from the signature)."""
+    bounds = {"limit": config.limits.max_page_size, "offset": config.limits.max_offset}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 description=app.description, routes=app.routes)
+            for param in schema["paths"]["/v1/cases"]["get"].get("parameters", []):
+                if param.get("name") in bounds:
+                    param["schema"]["maximum"] = bounds[param["name"]]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
