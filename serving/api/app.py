@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
+from serving import logsafe
 from serving.api import routes_cases, routes_conversations, routes_score
 from serving.api.auth import KeyCache, authenticate, has_scope
 from serving.api.deps import Services
@@ -81,10 +82,12 @@ _NOISY = ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "multipart",
 
 
 def protect_logs() -> None:
-    """Privacy: keep libraries that may log parameters/bodies at WARNING whatever the root level."""
+    """Privacy: keep libraries that may log parameters/bodies at WARNING whatever the root level;
+    integrity: escape control characters in every record the root handlers write."""
     for name in _NOISY:
         if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
             logging.getLogger(name).setLevel(logging.WARNING)
+    logsafe.install()  # no client value can forge a log line (serving/logsafe.py)
 
 
 def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
@@ -180,7 +183,7 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
             bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
             info = authenticate(services, bearer, request.headers.get("x-api-key"))
             if not has_scope(info, scope):
-                raise ApiProblem(403, f"API key '{info.name}' lacks the '{scope}' scope")
+                raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
         services_now: Services | None = getattr(request.app.state, "services", None)
         if services_now is not None:
             QUEUE_DEPTH.set(services_now.batcher.depth)

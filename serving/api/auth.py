@@ -68,7 +68,7 @@ def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
     ) -> ApiKeyInfo:
         info = authenticate(services, bearer.credentials if bearer else None, x_api_key)
         if not has_scope(info, scope):
-            raise ApiProblem(403, f"API key '{info.name}' lacks the '{scope}' scope")
+            raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
         request.state.api_key_name = info.name
         return info
 
