@@ -38,7 +38,9 @@ from serving.settings import ServeConfig
 log = logging.getLogger(__name__)
 
 
-def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
+def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
+    """Store (migrated), engine (model probed), batcher and review service. `groomguard serve` calls
+    it before uvicorn starts, so a start-up failure is one line and exit 2, not a lifespan traceback."""
     from serving.review import ReviewService
     from serving.store import open_store
 
@@ -90,8 +92,9 @@ def protect_logs() -> None:
     logsafe.install()  # no client value can forge a log line (serving/logsafe.py)
 
 
-def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
-    """The app; nothing is opened until its lifespan starts (TestClient context or uvicorn)."""
+def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Services | None = None) -> FastAPI:
+    """The app; nothing is opened until its lifespan starts (TestClient context or uvicorn), unless
+    already-open `services` are handed over (they are closed when the app shuts down)."""
     protect_logs()
     if config.store.echo:
         log.warning("store.echo would log SQL parameters (message text); ignored by the server")
@@ -102,7 +105,9 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await run_in_threadpool(_open_services, config, Path(bundle))
+        nonlocal services
+        if services is None:
+            services = await run_in_threadpool(open_services, config, Path(bundle))
         app.state.services = services
         # Retention: ReviewService's purge every retention.purge_interval_minutes, on a daemon thread.
         purge = PeriodicPurge(services.store, config.retention)

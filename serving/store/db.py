@@ -77,7 +77,11 @@ def create_db_engine(config: StoreConfig) -> Engine:
     kwargs: dict[str, Any] = {"echo": config.echo, "hide_parameters": True, "future": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store.url: cannot create the directory {folder}: {exc.strerror}") from None
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": config.busy_timeout_s}
         kwargs["pool_size"] = config.pool_size
         engine = create_engine(url, **kwargs)
