@@ -132,6 +132,8 @@ class Bundle:
             )
         try:
             manifest = BundleManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise BundleError(f"{manifest_path}: not UTF-8 text; re-export the bundle") from None
         except ValidationError as exc:
             first = exc.errors(include_input=False)[0]
             loc = ".".join(str(p) for p in first["loc"])
@@ -146,6 +148,9 @@ class Bundle:
                 f"{manifest_path}: text normalisation v{manifest.normalisation.version} is not supported "
                 f"(supports {sorted(SUPPORTED_NORMALISATION_VERSIONS)})"
             )
+        for name in manifest.files:
+            if not _confined(path, name):
+                raise BundleError(f"{manifest_path}: files: {name!r} is not a file inside the bundle directory")
         bundle = cls(path, manifest)
         if verify:
             bundle.verify()
@@ -174,10 +179,24 @@ class Bundle:
         return self.path / name
 
     def tokenizer(self) -> Tokenizer:
-        return Tokenizer.from_file(str(self.path / TOKENIZER))
+        """The bundle's tokenizer; a file that matches its hash but does not parse is a BundleError."""
+        try:
+            return Tokenizer.from_file(str(self.path / TOKENIZER))
+        except Exception as exc:  # tokenizers raises a bare Exception for malformed JSON
+            raise BundleError(f"{self.path / TOKENIZER}: not a valid tokenizer ({exc.__class__.__name__}); "
+                              "re-export the bundle") from None
 
     def windower(self) -> Windower:
         return Windower(self.tokenizer(), self.manifest.window_config)
+
+
+def _confined(bundle_dir: Path, name: str) -> bool:
+    """True when `name` is a relative path that stays inside `bundle_dir` (no `..`, not absolute):
+    a manifest must not make a consumer hash or load files elsewhere on the machine."""
+    if not name or Path(name).is_absolute() or "\\" in name:
+        return False
+    root = bundle_dir.resolve()
+    return (root / name).resolve().is_relative_to(root) and (root / name).resolve() != root
 
 
 def write_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest:

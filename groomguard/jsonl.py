@@ -8,7 +8,9 @@ counted in a `ReadReport` so nothing already accepted is lost.
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,17 +64,29 @@ def parse_line(line: str, where: str) -> Conversation:
 def iter_jsonl(
     path: str | Path, *, strict: bool = True, report: ReadReport | None = None
 ) -> Iterator[Conversation]:
-    """Yield conversations from a JSONL file, streaming. Blank lines are ignored."""
+    """Yield conversations from a JSONL file (`-`: stdin), streaming. Blank lines are ignored.
+
+    UTF-8 only, a leading byte-order mark tolerated; any other encoding (UTF-16, Latin-1) is a
+    DataError naming the file and line, not a traceback."""
     path = Path(path)
+    if str(path) == "-":
+        yield from _iter_lines(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig"), "<stdin>", strict,
+                               report if report is not None else ReadReport())
+        return
     if not path.exists():
         raise DataError(f"{path}: file not found")
-    report = report if report is not None else ReadReport()
-    with path.open("r", encoding="utf-8") as fh:
+    with path.open("r", encoding="utf-8-sig") as fh:
+        yield from _iter_lines(fh, str(path), strict, report if report is not None else ReadReport())
+
+
+def _iter_lines(fh: IO[str], name: str, strict: bool, report: ReadReport) -> Iterator[Conversation]:
+    lineno = 0
+    try:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                conv = parse_line(line, f"{path}:{lineno}")
+                conv = parse_line(line, f"{name}:{lineno}")
             except DataError as exc:
                 if strict:
                     raise
@@ -80,6 +94,9 @@ def iter_jsonl(
                 continue
             report.read += 1
             yield conv
+    except UnicodeDecodeError:
+        raise DataError(f"{name}:{lineno + 1}: not UTF-8 text (UTF-16 or a legacy encoding?); "
+                        "re-save the file as UTF-8") from None
 
 
 def dump_line(conv: Conversation) -> str:

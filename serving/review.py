@@ -28,6 +28,7 @@ from groomguard.scores import Level, Thresholds
 from groomguard.windowing import Windower, assign_roles
 from serving.case_views import PurgeResult
 from serving.review_cases import CaseMethods, Conflict, InvalidRequest, NotFound, WindowScorer
+from serving.settings import LimitsConfig
 from serving.store import RetentionConfig, StateConfig, Store, StoreError
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db
@@ -36,9 +37,7 @@ from serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, ut
 __all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "NotFound", "ReviewService", "WindowScorer"]
 
 log = logging.getLogger(__name__)
-MAX_APPEND = 100
 MAX_TRANSIENT_RETRIES = 8
-MAX_ID = 255
 
 
 @dataclass
@@ -74,13 +73,15 @@ class _Plan:
     tail_risks: dict[int, float | None]
 
 
-def _check_sizes(conversation_id: str, messages: list[Message]) -> None:
-    """Identifiers must fit their columns (255 characters); the message never quotes the value."""
-    if not conversation_id or len(conversation_id) > MAX_ID:
-        raise InvalidRequest(f"conversation_id must be 1 to {MAX_ID} characters")
+def _check_sizes(conversation_id: str, messages: list[Message], limits: LimitsConfig) -> None:
+    """Identifiers must fit `limits.max_id_chars` (the API checks the same limit at the edge, and it
+    never exceeds the 255-character columns); the message never quotes the value."""
+    top = limits.max_id_chars
+    if not conversation_id or len(conversation_id) > top:
+        raise InvalidRequest(f"conversation_id must be 1 to {top} characters")
     for i, m in enumerate(messages):
-        if len(m.author) > MAX_ID or (m.message_id is not None and not 1 <= len(m.message_id) <= MAX_ID):
-            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {MAX_ID} characters")
+        if len(m.author) > top or (m.message_id is not None and not 1 <= len(m.message_id) <= top):
+            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {top} characters")
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -91,7 +92,8 @@ def _utc(ts: datetime | None) -> datetime | None:
 
 class ReviewService(CaseMethods):
     def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
-                 model_ref: str, state: StateConfig, retention: RetentionConfig) -> None:
+                 model_ref: str, state: StateConfig, retention: RetentionConfig,
+                 limits: LimitsConfig | None = None) -> None:
         self.store = store
         self.scorer = scorer
         self.windower = windower
@@ -99,12 +101,14 @@ class ReviewService(CaseMethods):
         self.model_ref = model_ref
         self.state = state
         self.retention = retention
+        self.limits = limits or LimitsConfig()
 
     # -- streaming appends -------------------------------------------------------------------
     def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
-        if not 1 <= len(messages) <= MAX_APPEND:
-            raise InvalidRequest(f"append takes 1 to {MAX_APPEND} messages, got {len(messages)}")
-        _check_sizes(conversation_id, messages)
+        most = self.limits.max_messages_per_append
+        if not 1 <= len(messages) <= most:
+            raise InvalidRequest(f"append takes 1 to {most} messages, got {len(messages)}")
+        _check_sizes(conversation_id, messages, self.limits)
         conflicts = transient = 0
         while True:
             try:
@@ -115,9 +119,9 @@ class ReviewService(CaseMethods):
                 # a concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout
                 transient += 1
                 conflicts = max(conflicts, self.state.optimistic_retries)
-                log.info("append to %s retried after %s", conversation_id, exc.__class__.__name__)
+                log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
                 if transient > MAX_TRANSIENT_RETRIES:
-                    raise StoreError(f"append to conversation {conversation_id} failed: "
+                    raise StoreError(f"append to conversation {conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None
 
     def _append_once(self, conversation_id: str, messages: list[Message], locked: bool) -> AppendOutcome:
@@ -205,7 +209,7 @@ class ReviewService(CaseMethods):
             for i, m in enumerate(plan.new) if m.message_id is not None
         ])
         if opened:
-            log.info("case %s opened for conversation %s (risk %.3f)", case_id, cid, risk)
+            log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, risk)
         return AppendOutcome(cid, risk, max_risk, self._level(max_risk), case_id, opened, len(plan.new),
                              plan.duplicates)
 
@@ -218,7 +222,7 @@ class ReviewService(CaseMethods):
         """
         if len(risk_by_message) != len(conv.messages):
             raise InvalidRequest("risk_by_message must have one risk per message")
-        _check_sizes(conv.conversation_id, conv.messages)
+        _check_sizes(conv.conversation_id, conv.messages, self.limits)
         max_risk = max(risk_by_message)
         if max_risk < self.thresholds.review:
             return RouteOutcome(None, False)
@@ -251,11 +255,11 @@ class ReviewService(CaseMethods):
                         case.level = self._level(case.max_risk)
                     case_id = case.case_id
                 if opened:
-                    log.info("case %s opened for conversation %s (routed score)", case_id, conv.conversation_id)
+                    log.info("case %s opened for conversation %r (routed score)", case_id, conv.conversation_id)
                 return RouteOutcome(case_id, opened)
             except (IntegrityError, OperationalError) as exc:
                 if attempt == MAX_TRANSIENT_RETRIES:
-                    raise StoreError(f"routing conversation {conv.conversation_id} failed: "
+                    raise StoreError(f"routing conversation {conv.conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None
         raise AssertionError("unreachable")
 

@@ -37,8 +37,18 @@ class BatchingConfig(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)  # a caller never waits longer than this for a batch
 
 
+class ReadinessConfig(BaseModel):
+    """`/readyz` probes: a committed store write and a one-window inference, cached this long."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_interval_s: float = Field(default=5.0, ge=0)
+
+
 class LimitsConfig(BaseModel):
-    """Request limits: body size -> 413, counts and lengths -> 422."""
+    """Request limits: body size -> 413, counts and lengths -> 422. The API checks them at the edge
+    and the review service enforces the same values (one source), so nothing passes one and fails
+    the other."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,8 +57,10 @@ class LimitsConfig(BaseModel):
     max_messages_per_conversation: int = Field(default=1000, ge=1)  # /v1/score
     max_messages_per_append: int = Field(default=100, ge=1)
     max_chars_per_message: int = Field(default=4000, ge=1)
-    max_id_chars: int = Field(default=256, ge=1)  # conversation and message ids
+    # Conversation ids, message ids and authors; at most 255, the width of their database columns.
+    max_id_chars: int = Field(default=255, ge=1, le=255)
     max_page_size: int = Field(default=200, ge=1)
+    max_offset: int = Field(default=1_000_000_000, ge=0, le=2**62)  # /v1/cases paging; keeps SQL integers in range
 
 
 class AuthConfig(BaseModel):
@@ -68,6 +80,7 @@ class ServeConfig(BaseModel):
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     # Overrides the bundle's operating thresholds when set (e.g. a stricter review threshold).
     thresholds: Thresholds | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
 
 def score(
     bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
-    input: Annotated[Path, typer.Option("--input", "-i", help="Canonical conversations JSONL to score.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write one JSON line of scores per conversation.")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Canonical conversations JSONL to score (- for stdin).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write one JSON line of scores per conversation (- for stdout).")],
     config: Annotated[Path, typer.Option(help="Serve config whose `engine:` section picks backend/variant.")] = default_config_path("serve.yaml"),
     backend: Annotated[Optional[str], typer.Option(help="onnxruntime (default) or triton.")] = None,
     variant: Annotated[Optional[str], typer.Option(help="Model variant: fp32, int8 or fp16.")] = None,
@@ -34,6 +34,7 @@ def score(
     """
     import json
 
+    from groomguard.cli.files import atomic_output, check_input, check_output
     from groomguard.cli.progress import progress_bar
     from groomguard.config import read_yaml, validate_config
     from groomguard.jsonl import ReadReport, iter_jsonl
@@ -41,6 +42,8 @@ def score(
     from serving.engine import build_engine
     from serving.engine_config import EngineConfig
 
+    check_input("--input", input)
+    check_output("--output", output)  # before the model loads: a bad path fails in a second, not after scoring
     raw = read_yaml(config).get("engine", {})
     if backend or triton_url:
         raw["backend"] = backend or "triton"
@@ -55,8 +58,8 @@ def score(
     labels: list[int] = []
     risks: list[float] = []
     report = ReadReport()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as out, progress_bar() as bar:
+    # Written to a temporary file renamed into place at the end: a failure leaves no empty/partial output.
+    with atomic_output(output) as out, progress_bar() as bar:
         task = bar.add_task("scoring conversations", total=None)
         pending: list[Conversation] = []
 
@@ -78,13 +81,14 @@ def score(
             flush()
     engine.close()
 
-    typer.echo(f"scored {report.read} conversations -> {output} (model {engine.model_ref})")
+    to_err = str(output) == "-"  # scores on stdout: keep the summary off it
+    typer.echo(f"scored {report.read} conversations -> {output} (model {engine.model_ref})", err=to_err)
     if report.skipped:
         typer.echo(f"skipped {report.skipped} malformed lines; first: {report.errors[0]}", err=True)
     if labels:
         from evaluation.metrics import roc_auc
 
         if len(set(labels)) == 2:
-            typer.echo(f"ROC-AUC: {roc_auc(labels, risks):.4f} over {len(labels)} labelled conversations")
+            typer.echo(f"ROC-AUC: {roc_auc(labels, risks):.4f} over {len(labels)} labelled conversations", err=to_err)
         else:
-            typer.echo("ROC-AUC: undefined (input has a single class)")
+            typer.echo("ROC-AUC: undefined (input has a single class)", err=to_err)

@@ -43,7 +43,7 @@ def serve(
 
     from groomguard.bundle import Bundle
     from groomguard.errors import BundleError
-    from serving.api.app import create_app, protect_logs
+    from serving.api.app import create_app, open_services, protect_logs
     from serving.settings import load_serve_config
 
     flags = {"server.host": host, "server.port": port, "server.bundle": str(bundle) if bundle else None,
@@ -57,7 +57,10 @@ def serve(
     level = getattr(logging, cfg.server.log_level.upper())
     logging.getLogger().setLevel(level)
     protect_logs()
-    app = create_app(cfg, Path(cfg.server.bundle))
+    # Store, engine and the one-window model probe open here, before uvicorn: a failure is a
+    # one-line error and exit 2 (uvicorn would print the lifespan's traceback and exit 3).
+    services = open_services(cfg, Path(cfg.server.bundle))
+    app = create_app(cfg, Path(cfg.server.bundle), services)
     # uvicorn's access log prints raw paths (conversation ids); the app logs route templates instead.
     uvicorn.run(app, host=cfg.server.host, port=cfg.server.port, log_config=None, access_log=False,
                 log_level=cfg.server.log_level, timeout_graceful_shutdown=10)

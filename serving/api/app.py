@@ -12,13 +12,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
+from serving import logsafe
 from serving.api import routes_cases, routes_conversations, routes_score
 from serving.api.auth import KeyCache, authenticate, has_scope
 from serving.api.deps import Services
@@ -26,6 +29,7 @@ from serving.api.errors import ApiProblem, install_error_handlers
 from serving.api.limits import BodySizeLimit
 from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
 from serving.api.models import Ready
+from serving.api.readiness import ModelProbeFailed, Readiness, probe_model
 from serving.batcher import MicroBatcher
 from serving.engine import build_engine
 from serving.retention import PeriodicPurge
@@ -34,7 +38,9 @@ from serving.settings import ServeConfig
 log = logging.getLogger(__name__)
 
 
-def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
+def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
+    """Store (migrated), engine (model probed), batcher and review service. `groomguard serve` calls
+    it before uvicorn starts, so a start-up failure is one line and exit 2, not a lifespan traceback."""
     from serving.review import ReviewService
     from serving.store import open_store
 
@@ -44,16 +50,26 @@ def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     except BaseException:
         store.close()
         raise
+    try:
+        probe_model(engine)  # an embedded model that loads but cannot score must not start
+    except ModelProbeFailed as exc:
+        if config.engine.backend == "onnxruntime":
+            engine.close()
+            store.close()
+            raise ConfigError(f"model bundle {bundle_dir}: {exc}") from None
+        # A remote backend (Triton) may come up after the gateway: /readyz reports it until then.
+        log.warning("model probe at start-up: %s; not ready until it passes", exc)
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
                            config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                           config.state, config.retention)
+                           config.state, config.retention, config.limits)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)
     MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
     cache = KeyCache(config.auth.key_cache_seconds)
-    return Services(config, engine, batcher, store, review, extra={"key_cache": cache})
+    readiness = Readiness(engine, store, config.readiness.check_interval_s)
+    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache})
 
 
 def _close_services(services: Services) -> None:
@@ -68,14 +84,17 @@ _NOISY = ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "multipart",
 
 
 def protect_logs() -> None:
-    """Privacy: keep libraries that may log parameters/bodies at WARNING whatever the root level."""
+    """Privacy: keep libraries that may log parameters/bodies at WARNING whatever the root level;
+    integrity: escape control characters in every record the root handlers write."""
     for name in _NOISY:
         if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
             logging.getLogger(name).setLevel(logging.WARNING)
+    logsafe.install()  # no client value can forge a log line (serving/logsafe.py)
 
 
-def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
-    """The app; nothing is opened until its lifespan starts (TestClient context or uvicorn)."""
+def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Services | None = None) -> FastAPI:
+    """The app; nothing is opened until its lifespan starts (TestClient context or uvicorn), unless
+    already-open `services` are handed over (they are closed when the app shuts down)."""
     protect_logs()
     if config.store.echo:
         log.warning("store.echo would log SQL parameters (message text); ignored by the server")
@@ -86,7 +105,9 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await run_in_threadpool(_open_services, config, Path(bundle))
+        nonlocal services
+        if services is None:
+            services = await run_in_threadpool(open_services, config, Path(bundle))
         app.state.services = services
         # Retention: ReviewService's purge every retention.purge_interval_minutes, on a daemon thread.
         purge = PeriodicPurge(services.store, config.retention)
@@ -114,7 +135,26 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None) -> FastAPI:
     app.include_router(routes_conversations.router)
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
+    _document_limits(app, config)
     return app
+
+
+def _document_limits(app: FastAPI, config: ServeConfig) -> None:
+    """Put the configured paging bounds into the OpenAPI schema (they are checked in the route, as
+    they come from serve.yaml, so FastAPI cannot derive them from the signature)."""
+    bounds = {"limit": config.limits.max_page_size, "offset": config.limits.max_offset}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 description=app.description, routes=app.routes)
+            for param in schema["paths"]["/v1/cases"]["get"].get("parameters", []):
+                if param.get("name") in bounds:
+                    param["schema"]["maximum"] = bounds[param["name"]]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
@@ -125,18 +165,18 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
     @app.get("/readyz", tags=["operations"], response_model=Ready, summary="Readiness: model, backend, store",
              responses={503: {"description": "Not ready", "model": Ready}})
     def readyz(request: Request) -> JSONResponse:
+        """200 only when the backend is healthy, a one-window inference works and the store takes a
+        committed write (the last two cached for `readiness.check_interval_s`)."""
         services: Services | None = getattr(request.app.state, "services", None)
         if services is None:
             return JSONResponse({"ready": False, "model": "", "backend": "", "provider": "", "backend_ok": False,
-                                 "store_ok": False}, status_code=503)
+                                 "model_ok": False, "store_ok": False}, status_code=503)
         health = services.engine.health()
-        try:
-            store_ok = bool(services.store.ping())
-        except Exception:
-            store_ok = False
-        ready = Ready(ready=bool(health["ok"]) and store_ok, model=services.engine.model_ref,
-                      backend=str(health["backend"]), provider=str(health["detail"]),
-                      backend_ok=bool(health["ok"]), store_ok=store_ok)
+        backend_ok = bool(health["ok"])
+        probe = services.readiness.check(backend_ok)
+        ready = Ready(ready=backend_ok and probe.model_ok and probe.store_ok, model=services.engine.model_ref,
+                      backend=str(health["backend"]), provider=str(health["detail"]), backend_ok=backend_ok,
+                      model_ok=probe.model_ok, store_ok=probe.store_ok)
         return JSONResponse(ready.model_dump(), status_code=200 if ready.ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
@@ -148,7 +188,7 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
             bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
             info = authenticate(services, bearer, request.headers.get("x-api-key"))
             if not has_scope(info, scope):
-                raise ApiProblem(403, f"API key '{info.name}' lacks the '{scope}' scope")
+                raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
         services_now: Services | None = getattr(request.app.state, "services", None)
         if services_now is not None:
             QUEUE_DEPTH.set(services_now.batcher.depth)

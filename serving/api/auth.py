@@ -68,7 +68,7 @@ def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
     ) -> ApiKeyInfo:
         info = authenticate(services, bearer.credentials if bearer else None, x_api_key)
         if not has_scope(info, scope):
-            raise ApiProblem(403, f"API key '{info.name}' lacks the '{scope}' scope")
+            raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
         request.state.api_key_name = info.name
         return info
 
@@ -82,7 +82,7 @@ def authenticate(services: Services, bearer: str | None, header_key: str | None)
     plaintext = bearer or header_key
     if not plaintext:
         raise ApiProblem(401, "missing API key (Authorization: Bearer <key> or X-API-Key)", headers=CHALLENGE)
-    if len(plaintext) > 512:
+    if len(plaintext) > 512 or not (plaintext.isascii() and plaintext.isprintable()):  # keys are printable ASCII
         raise ApiProblem(401, "invalid API key", headers=CHALLENGE)
     cache: KeyCache = services.extra["key_cache"]  # type: ignore[assignment]
     info = cache.get_or_verify(plaintext, lambda k: verify_key(services.store, k))

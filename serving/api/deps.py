@@ -12,6 +12,7 @@ from serving.engine import ScoringEngine
 from serving.settings import ServeConfig
 
 if TYPE_CHECKING:
+    from serving.api.readiness import Readiness
     from serving.review import ReviewService
     from serving.store import Store
 
@@ -23,6 +24,7 @@ class Services:
     batcher: MicroBatcher
     store: Store
     review: ReviewService
+    readiness: Readiness
     extra: dict[str, object] = field(default_factory=dict)
 
 

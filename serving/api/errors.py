@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.backends.base import BackendUnavailable
@@ -24,6 +25,7 @@ from serving.store import StoreError
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+STORE_RETRY_AFTER = "1"  # seconds; store faults are usually short (failover, a full disk being cleared)
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -137,8 +139,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
-        log.warning("store error on %s", _path(request))
-        return problem(503, "store unavailable; retry later", headers={"Retry-After": "1"})
+        log.warning("store error on %s: %s", _path(request), exc)
+        return problem(503, "store unavailable; retry later", headers={"Retry-After": STORE_RETRY_AFTER})
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # Any database failure that escaped the service (refused connection, read-only file, lost
+        # server, auth-key lookup included) is the store being unavailable, never a 500. Only the
+        # class name is logged: driver messages can quote SQL parameters (message text, ids).
+        log.warning("store error on %s: %s", _path(request), exc.__class__.__name__)
+        return problem(503, "store unavailable; retry later", headers={"Retry-After": STORE_RETRY_AFTER})
 
     @app.exception_handler(QueueFull)
     async def _queue_full(request: Request, exc: QueueFull) -> JSONResponse:

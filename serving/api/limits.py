@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from groomguard.schema import Conversation
 from groomguard.schema import Message as ChatMessage
 from serving.api.errors import PROBLEM_JSON, TITLES, field_error
+from serving.api.strict import UNSAFE_MSG, has_unsafe_chars
 from serving.settings import LimitsConfig
 
 
@@ -80,8 +81,11 @@ class BodySizeLimit:
 
 
 def check_id(field: str, value: str, limits: LimitsConfig) -> None:
+    """Ids (path or body) are 1-`max_id_chars` characters without NUL or lone surrogates."""
     if not value or len(value) > limits.max_id_chars:
-        raise field_error(field, f"must be 1-{limits.max_id_chars} characters")
+        raise field_error(field, f"must be 1-{limits.max_id_chars} characters (limits.max_id_chars)")
+    if has_unsafe_chars(value):
+        raise field_error(field, UNSAFE_MSG)
 
 
 def check_messages(messages: Sequence[ChatMessage], limits: LimitsConfig, prefix: str, max_count: int,
@@ -93,6 +97,7 @@ def check_messages(messages: Sequence[ChatMessage], limits: LimitsConfig, prefix
         if len(m.text) > limits.max_chars_per_message:
             raise field_error(f"{prefix}{i}.text",
                               f"longer than {limits.max_chars_per_message} characters (limits.max_chars_per_message)")
+        check_id(f"{prefix}{i}.author", m.author, limits)
         if m.message_id is not None:
             check_id(f"{prefix}{i}.message_id", m.message_id, limits)
 

@@ -10,15 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.schema import Conversation, Message
 from groomguard.scores import Level
+from serving.api.strict import ApiConversation, ApiMessage, SafeStr
 
 
 class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    conversations: list[Conversation] = Field(min_length=1, description="1-64 canonical conversations.")
-    route: bool = Field(default=False, description="Open/update a review case for conversations over the "
+    conversations: list[ApiConversation] = Field(min_length=1, description="1-64 canonical conversations.")
+    route: bool = Field(default=False, strict=True, description="Open/update a review case for conversations over the "
                                                    "review threshold. Otherwise nothing is stored.")
 
 
@@ -38,7 +38,7 @@ class ScoreResponse(BaseModel):
 class AppendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    messages: list[Message] = Field(min_length=1, description="1-100 messages in chronological order. "
+    messages: list[ApiMessage] = Field(min_length=1, description="1-100 messages in chronological order. "
                                     "Messages with a `message_id` already stored for this conversation are "
                                     "ignored (idempotent retries); messages without one are always appended.")
 
@@ -59,7 +59,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["confirmed", "dismissed", "escalated"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: SafeStr | None = Field(default=None, max_length=2000)
 
 
 class Ready(BaseModel):
@@ -67,5 +67,6 @@ class Ready(BaseModel):
     model: str
     backend: str
     provider: str = Field(description="Execution provider / detail reported by the backend in use.")
-    backend_ok: bool
-    store_ok: bool
+    backend_ok: bool = Field(description="The backend reports healthy.")
+    model_ok: bool = Field(description="A one-window test inference returned a valid risk (cached probe).")
+    store_ok: bool = Field(description="The store took a committed write (cached probe).")

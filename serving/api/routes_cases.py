@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -15,13 +16,23 @@ from serving.api.errors import field_error
 from serving.api.metrics import DECISIONS
 from serving.api.models import DecisionRequest
 from serving.api.routes_score import PROBLEMS
+from serving.api.strict import UNSAFE_MSG, has_unsafe_chars
 from serving.apikeys import ApiKeyInfo
 from serving.case_views import CaseDetail, CasePage, CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["review queue"])
 
+
+def check_case_id(case_id: str) -> None:
+    """Case ids are ours (hex); a NUL or lone surrogate in one is a 422, not a database error."""
+    if has_unsafe_chars(case_id):
+        raise field_error("case_id", UNSAFE_MSG)
+
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     **PROBLEMS, 404: {"description": "No such case", "content": {"application/problem+json": {}}}}
+DECISION_PROBLEMS: dict[int | str, dict[str, object]] = {
+    **NOT_FOUND, 409: {"description": "The case is already final (or already escalated)",
+                       "content": {"application/problem+json": {}}}}
 
 
 @router.get("/cases", response_model=CasePage, responses=PROBLEMS, summary="List cases, highest risk first")
@@ -29,12 +40,15 @@ def list_cases(
     status: CaseStatus | None = Query(default=None, description="Filter by status."),
     level: Level | None = Query(default=None, description="Filter by level."),
     limit: int = Query(default=50, ge=1, description="Page size (at most limits.max_page_size)."),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, description="Cases to skip (at most limits.max_offset)."),
     services: Services = Depends(get_services),
     _key: ApiKeyInfo = Depends(require_scope("review")),
 ) -> CasePage:
-    if limit > services.config.limits.max_page_size:
-        raise field_error("limit", f"at most {services.config.limits.max_page_size} (limits.max_page_size)")
+    limits = services.config.limits
+    if limit > limits.max_page_size:
+        raise field_error("limit", f"at most {limits.max_page_size} (limits.max_page_size)")
+    if offset > limits.max_offset:
+        raise field_error("offset", f"at most {limits.max_offset} (limits.max_offset)")
     return services.review.list_cases(status, level, limit, offset)
 
 
@@ -48,9 +62,12 @@ def export_cases(
 ) -> StreamingResponse:
     """Decided cases as training data for the next model. Admin scope: it is a bulk copy of message text."""
     conversations = services.review.export_decided()
+    # Read the first page before answering: a store fault then becomes a 503, not a 200 whose
+    # body breaks off (once the status line is sent, a later fault can only cut the stream).
+    first = list(itertools.islice(conversations, 1))
 
     def lines() -> Iterator[bytes]:
-        for conv in conversations:
+        for conv in itertools.chain(first, conversations):
             yield (json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n").encode()
 
     return StreamingResponse(lines(), media_type="application/x-ndjson",
@@ -65,10 +82,11 @@ def get_case(
 ) -> CaseDetail:
     """The case, its evidence messages, score history, audit trail and the messages that moved the
     score most (leave-one-out deltas on the newest window)."""
+    check_case_id(case_id)
     return services.review.get_case(case_id)
 
 
-@router.post("/cases/{case_id}/decision", response_model=CaseDetail, responses=NOT_FOUND,
+@router.post("/cases/{case_id}/decision", response_model=CaseDetail, responses=DECISION_PROBLEMS,
              summary="Confirm, dismiss or escalate a case")
 def decide(
     body: DecisionRequest,
@@ -77,6 +95,7 @@ def decide(
     key: ApiKeyInfo = Depends(require_scope("review")),
 ) -> CaseDetail:
     """Record a moderator's decision; the actor is the API key's name. Every decision is audited."""
+    check_case_id(case_id)
     detail = services.review.decide(case_id, body.decision, body.note, actor=key.name)
     DECISIONS.labels(body.decision).inc()
     return detail

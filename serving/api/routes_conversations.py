@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path
 
+from groomguard.schema import Message
 from serving.api.auth import require_scope
 from serving.api.deps import Services, get_services
 from serving.api.limits import check_id, check_messages
@@ -31,7 +32,8 @@ def append_messages(
     limits = services.config.limits
     check_id("conversation_id", conversation_id, limits)
     check_messages(body.messages, limits, "messages.", limits.max_messages_per_append, "max_messages_per_append")
-    out = services.review.append_messages(conversation_id, body.messages)
+    messages: list[Message] = list(body.messages)
+    out = services.review.append_messages(conversation_id, messages)
     if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once
         CASES_OPENED.inc()
     if out.accepted:

@@ -17,8 +17,9 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
-    for s, d in ((401, "No or invalid API key"), (403, "Key lacks the scope"), (413, "Body too large"),
-                 (422, "Invalid body or limit exceeded"), (503, "Queue full or backend down (Retry-After)"))
+    for s, d in ((400, "Body is not valid JSON"), (401, "No or invalid API key"), (403, "Key lacks the scope"),
+                 (413, "Body too large"), (422, "Invalid body or limit exceeded"),
+                 (503, "Queue full, backend or store down (Retry-After)"))
 }
 
 

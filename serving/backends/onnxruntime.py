@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from groomguard.errors import BundleError
 from serving.backends.base import BackendHealth, BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,13 @@ class OnnxRuntimeBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             opts.intra_op_num_threads = intra_op_threads
-        self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
+        try:
+            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
+        except Exception as exc:  # ORT's own exception types (InvalidProtobuf, Fail, ...)
+            raise BundleError(f"{model_path}: ONNX Runtime cannot load it ({exc.__class__.__name__}); "
+                              "re-export the bundle") from None
+        _check_names(model_path, [i.name for i in self.session.get_inputs()], list(input_names), "input", "onnx.inputs")
+        _check_names(model_path, [o.name for o in self.session.get_outputs()], [output_name], "output", "onnx.output")
         # onnxruntime-gpu lists CUDA/TensorRT as available even without a GPU and silently falls
         # back to CPU: the provider in use is what the session reports, not what we asked for.
         self.provider = self.session.get_providers()[0]
@@ -56,3 +63,11 @@ class OnnxRuntimeBackend:
 
     def close(self) -> None:
         return None
+
+
+def _check_names(model_path: Path, present: list[str], wanted: list[str], kind: str, field: str) -> None:
+    """The manifest's tensor names must exist in the graph: caught at load, not at the first score."""
+    missing = [n for n in wanted if n not in present]
+    if missing:
+        raise BundleError(f"{model_path}: the model has no {kind} named {', '.join(map(repr, missing))} "
+                          f"(it has {', '.join(map(repr, present))}); bundle.json {field} disagrees")

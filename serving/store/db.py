@@ -6,11 +6,21 @@ COMMIT, so a 200/201 built on it means the write is on disk.
 
 Write serialisation: `Store.write()` opens a transaction that takes the write lock up front
 (`BEGIN IMMEDIATE` on SQLite); on PostgreSQL callers lock rows with `SELECT ... FOR UPDATE`.
+
+Honesty under faults: a SQLite file that vanished (its directory deleted) or was replaced, or that
+has no write permission bits left, makes every transaction raise `StoreError` (the API answers 503)
+instead of writing into an unlinked inode through a pooled connection and answering 200 for data
+that is gone. Permission bits are honoured even when the server runs as root, so an operator who
+`chmod a-w`s the database gets a service that refuses writes, not one that silently ignores them.
+A connection that failed is invalidated, so the pool does not keep a read-only or broken handle
+after the fault clears. `probe_write()` is the readiness probe: a committed no-op write.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -19,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -67,7 +77,11 @@ def create_db_engine(config: StoreConfig) -> Engine:
     kwargs: dict[str, Any] = {"echo": config.echo, "hide_parameters": True, "future": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store.url: cannot create the directory {folder}: {exc.strerror}") from None
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": config.busy_timeout_s}
         kwargs["pool_size"] = config.pool_size
         engine = create_engine(url, **kwargs)
@@ -127,6 +141,23 @@ class Store:
         # SQLite has one writer at a time; queueing this process's writers on a lock avoids SQLite's
         # sleeping busy handler (up to 100 ms per retry) between our own threads.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self._file = sqlite_file(engine)
+        self._identity = _identity(self._file) if self._file is not None else None
+
+    def check_file(self, for_write: bool = True) -> None:
+        """Raise StoreError when the SQLite file vanished or was replaced, or (`for_write`) lost its
+        write bits: one stat per transaction, far below the cost of the transaction itself."""
+        if self._file is None:
+            return
+        try:
+            st = os.stat(self._file)
+        except OSError:
+            raise StoreError("the SQLite database file is gone (its directory was removed?)") from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise StoreError("the SQLite database file was replaced while the server was running")
+        writable = bool(st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(self._file, os.W_OK)
+        if for_write and not writable:
+            raise StoreError("the SQLite database file is read-only")
 
     @property
     def dialect(self) -> str:
@@ -135,12 +166,18 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read session; closing it ends the transaction without expiring loaded objects."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        self.check_file(for_write=False)
+        with self.engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            except (OperationalError, InterfaceError):
+                _discard(session, conn)
+                raise
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction committed on exit; takes SQLite's write lock at BEGIN."""
+        self.check_file()
         with (
             self._write_lock if self._write_lock is not None else nullcontext(),
             self.engine.connect().execution_options(gg_write=True) as conn,
@@ -149,17 +186,33 @@ class Store:
             try:
                 yield session
                 session.commit()
+            except (OperationalError, InterfaceError):
+                _discard(session, conn)
+                raise
             except BaseException:
                 session.rollback()
                 raise
 
+    def probe_write(self) -> None:
+        """A committed write that changes nothing (readiness): raises StoreError if writes fail.
+
+        Rewrites the one `alembic_version` row with its own value, so no table is needed for it and
+        both SQLite (journal + fsync) and PostgreSQL (a new tuple, WAL flush) really write.
+        """
+        try:
+            with self.write() as s:
+                s.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store write probe failed: {exc.__class__.__name__}") from None
+
     def ping(self) -> bool:
         """True when the database answers a trivial query (readiness probe)."""
         try:
+            self.check_file(for_write=False)
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreError) as exc:
             log.warning("store ping failed: %s", exc.__class__.__name__)
             return False
 
@@ -176,6 +229,34 @@ def open_store(config: StoreConfig) -> Store:
         engine.dispose()
         raise StoreError(f"cannot open the store at {safe_url(config.url)}: {exc.__class__.__name__}") from None
     return Store(engine, config)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The absolute path of a file-backed SQLite database, else None."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database).expanduser().resolve()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _discard(session: Session, conn: Any) -> None:
+    """Drop a connection that failed so the pool opens a fresh one next time (a read-only or dead
+    handle must not outlive the fault)."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        pass  # the connection is already unusable; invalidating it below is what matters
+    try:
+        conn.invalidate()
+    except Exception:  # the connection may already be unusable; the pool discards it either way
+        log.debug("invalidating a failed connection raised")
 
 
 def safe_url(url: str) -> str:
