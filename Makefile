@@ -20,12 +20,13 @@ export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test model venv lint typecheck pytest browser clean help
+.PHONY: run test model venv lint typecheck pytest browser clean help mutation
 
 help:
 	@echo "make run    - set up, build the demo model if missing, start the scoring service on $(HOST):$(PORT)"
 	@echo "make test   - set up, then ruff + mypy + the whole pytest suite"
 	@echo "make model  - build the demo bundle: synth corpus -> author split -> train -> export"
+	@echo "make mutation - apply known-bad changes one at a time; every one must be caught (minutes)"
 
 # (Re)install whenever pyproject.toml changes. torch is installed first, pinned, so nothing
 # later pulls a multi-GB CUDA build.
@@ -52,8 +53,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The PostgreSQL tests run whenever a server answers locally (database `test`, see docs/testing.md);
+# set GROOMGUARD_TEST_POSTGRES_URL to use another one. Without either they skip, visibly.
 pytest: $(STAMP) browser
+	@if [ -z "$$GROOMGUARD_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 \
+	    && pg_isready -h 127.0.0.1 -p 5432 -q; then \
+	  export GROOMGUARD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; \
+	  echo "PostgreSQL tests: $$GROOMGUARD_TEST_POSTGRES_URL"; fi; \
 	$(PY) -m pytest
+
+# Mutation check (not part of `make test`; minutes): applies known-bad changes one at a time to a
+# copy of the repository and runs the tests that must catch each. Results in docs/testing.md.
+mutation: $(STAMP)
+	$(PY) benchmarks/mutation.py
 
 test: lint typecheck pytest
 
