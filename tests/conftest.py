@@ -41,6 +41,16 @@ def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sharp_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like tiny_bundle_dir, but initialised so risks differ clearly from window to window (the default
+    init gives ~0.56 everywhere, which hides a wrong window or a wrong formula)."""
+    from tests.tiny_bundle import build_tiny_bundle, tiny_bert
+
+    return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "sharp", name="sharp",
+                             model=tiny_bert(seed=3, init_range=0.5))
+
+
+@pytest.fixture(scope="session")
 def minilm_tokenizer():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer
 

@@ -30,6 +30,7 @@ from serving.batcher import MicroBatcher
 from serving.engine import build_engine
 from serving.retention import PeriodicPurge
 from serving.settings import ServeConfig
+from serving.tail_check import check_tail_covers_window
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,12 @@ def _open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     try:
         engine = build_engine(str(bundle_dir), config.engine, config.thresholds)
     except BaseException:
+        store.close()
+        raise
+    try:
+        check_tail_covers_window(config.state.tail_messages, engine.windower)
+    except ConfigError:
+        engine.close()
         store.close()
         raise
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
