@@ -21,7 +21,7 @@ import pytest
 
 from groomguard.bundle import Bundle, Calibration, write_manifest
 from groomguard.schema import Conversation, Message
-from groomguard.scores import Thresholds, fill_by_message, level_for
+from groomguard.scores import Thresholds, fill_by_message, level_for, running_max
 from serving.engine import build_engine
 from serving.engine_config import EngineConfig
 from tests.store_helpers import run_cli
@@ -174,6 +174,11 @@ def test_engine_level_at_a_risk_equal_to_the_threshold(sharp_bundles: dict[int, 
 def test_fill_by_message_carries_the_last_score_forward() -> None:
     assert fill_by_message(7, [2, 5, 6], [0.4, 0.2, 0.9]) == [0.0, 0.0, 0.4, 0.4, 0.4, 0.2, 0.9]
     assert fill_by_message(3, [0, 1, 2], [0.3, 0.1, 0.2]) == [0.3, 0.1, 0.2]  # stride 1: no carrying
+
+
+def test_running_max_is_the_maximum_so_far() -> None:
+    assert running_max([0.2, 0.5, 0.1, 0.7, 0.3]) == [0.2, 0.5, 0.5, 0.7, 0.7]
+    assert running_max([]) == []
 
 
 def test_copy_of_bundle_with_temperature_one_scores_differently(sharp_bundles: dict[int, Path],
