@@ -53,13 +53,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-# The PostgreSQL tests run whenever a server answers locally (database `test`, see docs/testing.md);
-# set GROOMGUARD_TEST_POSTGRES_URL to use another one. Without either they skip, visibly.
+# The PostgreSQL tests run whenever a server answers locally: database `test` as user `postgres`
+# (created if missing; see docs/testing.md). Set GROOMGUARD_TEST_POSTGRES_URL to use another server.
+# Without either they skip, visibly.
+PG_LOCAL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 pytest: $(STAMP) browser
 	@if [ -z "$$GROOMGUARD_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 \
 	    && pg_isready -h 127.0.0.1 -p 5432 -q; then \
-	  export GROOMGUARD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; \
-	  echo "PostgreSQL tests: $$GROOMGUARD_TEST_POSTGRES_URL"; fi; \
+	  psql -w -h 127.0.0.1 -U postgres -d test -qtAc 'SELECT 1' >/dev/null 2>&1 \
+	    || createdb -w -h 127.0.0.1 -U postgres test >/dev/null 2>&1 || true; \
+	  if psql -w -h 127.0.0.1 -U postgres -d test -qtAc 'SELECT 1' >/dev/null 2>&1; then \
+	    export GROOMGUARD_TEST_POSTGRES_URL=$(PG_LOCAL); echo "PostgreSQL tests: $(PG_LOCAL)"; \
+	  else echo "note: PostgreSQL answers but database test is not reachable as postgres; set GROOMGUARD_TEST_POSTGRES_URL"; fi; \
+	fi; \
 	$(PY) -m pytest
 
 # Mutation check (not part of `make test`; minutes): applies known-bad changes one at a time to a
