@@ -20,12 +20,13 @@ export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test model venv lint typecheck pytest browser clean help
+.PHONY: run test model venv lint typecheck pytest browser clean help mutation
 
 help:
 	@echo "make run    - set up, build the demo model if missing, start the scoring service on $(HOST):$(PORT)"
 	@echo "make test   - set up, then ruff + mypy + the whole pytest suite"
 	@echo "make model  - build the demo bundle: synth corpus -> author split -> train -> export"
+	@echo "make mutation - apply known-bad changes one at a time; every one must be caught (minutes)"
 
 # (Re)install whenever pyproject.toml changes. torch is installed first, pinned, so nothing
 # later pulls a multi-GB CUDA build.
@@ -52,8 +53,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The PostgreSQL tests run whenever a server answers locally: database `test` as user `postgres`
+# (created if missing; see docs/testing.md). Set GROOMGUARD_TEST_POSTGRES_URL to use another server.
+# Without either they skip, visibly.
+PG_LOCAL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 pytest: $(STAMP) browser
+	@if [ -z "$$GROOMGUARD_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 \
+	    && pg_isready -h 127.0.0.1 -p 5432 -q; then \
+	  psql -w -h 127.0.0.1 -U postgres -d test -qtAc 'SELECT 1' >/dev/null 2>&1 \
+	    || createdb -w -h 127.0.0.1 -U postgres test >/dev/null 2>&1 || true; \
+	  if psql -w -h 127.0.0.1 -U postgres -d test -qtAc 'SELECT 1' >/dev/null 2>&1; then \
+	    export GROOMGUARD_TEST_POSTGRES_URL=$(PG_LOCAL); echo "PostgreSQL tests: $(PG_LOCAL)"; \
+	  else echo "note: PostgreSQL answers but database test is not reachable as postgres; set GROOMGUARD_TEST_POSTGRES_URL"; fi; \
+	fi; \
 	$(PY) -m pytest
+
+# Mutation check (not part of `make test`; minutes): applies known-bad changes one at a time to a
+# copy of the repository and runs the tests that must catch each. Results in docs/testing.md.
+mutation: $(STAMP)
+	$(PY) benchmarks/mutation.py
 
 test: lint typecheck pytest
 

@@ -45,9 +45,14 @@ def purge(store: Store, retention: RetentionConfig, now: datetime | None = None,
             result.conversations = len(list(s.scalars(conv_q)))
             result.cases = len(list(s.scalars(case_q)))
         return result
+    # FOR UPDATE (PostgreSQL): an append that commits between this SELECT and the DELETE would
+    # otherwise lose its acknowledged message with the idle tail. A row is re-checked once its lock
+    # is granted (a conversation that came back is no longer idle); rows an append holds are skipped
+    # until the next run. SQLite ignores it: its write transactions are serial already.
+    locked_batch = conv_q.limit(BATCH).with_for_update(of=ConversationRow, skip_locked=True)
     while True:
         with store.write() as s:
-            ids = list(s.scalars(conv_q.limit(BATCH)))
+            ids = list(s.scalars(locked_batch))
             conv_db.delete_conversations(s, ids)
         result.conversations += len(ids)
         if len(ids) < BATCH:

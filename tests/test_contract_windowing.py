@@ -76,6 +76,16 @@ def test_left_truncation_keeps_most_recent(w16: Windower) -> None:
         w16.window_ids(ids, 4)
 
 
+def test_window_that_fills_max_length_exactly_keeps_every_message(minilm_tokenizer: Tokenizer) -> None:
+    """[CLS] a : hi there [SEP] b : hello [SEP] is 10 tokens (ids pinned above): max_length 10 holds both
+    messages, 9 drops the older one. Catches `>` turned into `>=` in the budget check."""
+    two = conv(("alice99", "Hi there"), ("bob_x", "hello"))
+    both = [CLS, 1037, 1024, 7632, 2045, SEP, 1038, 1024, 7592, SEP]
+    w10, w9 = (Windower(minilm_tokenizer, WindowConfig(max_length=n)) for n in (10, 9))
+    assert w10.window_ids(w10.encode_messages(two.messages), 1) == both
+    assert w9.window_ids(w9.encode_messages(two.messages), 1) == [CLS, 1038, 1024, 7592, SEP]
+
+
 def test_overlong_newest_message_keeps_its_first_tokens(minilm_tokenizer: Tokenizer) -> None:
     w = Windower(minilm_tokenizer, WindowConfig(max_length=10))
     c = conv(("x", "hi"), ("y", "one two three four five six seven eight nine ten"))

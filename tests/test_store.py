@@ -11,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from groomguard.errors import ConfigError
 from groomguard.schema import Message
@@ -84,7 +85,7 @@ def test_no_message_text_or_handles_in_logs_or_db_errors(store: Store, windower:
         svc.decide(out.case_id, "confirmed", None, actor="mod-1")
         list(svc.export_decided())
         svc.purge()
-        with pytest.raises(Exception) as exc, store.write() as s:  # a constraint violation carrying the text
+        with pytest.raises(IntegrityError) as exc, store.write() as s:  # a constraint violation carrying the text
             s.add(CaseRow(case_id=out.case_id, conversation_id=text, status="open", level="high", risk=0.9,
                           max_risk=0.9, model_ref=handle, roles={handle: "A"}))
             s.flush()

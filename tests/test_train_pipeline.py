@@ -71,7 +71,7 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
     assert td.fingerprint == digest.hexdigest()
     card = (trained["bundle"] / "model_card.md").read_text()
     assert "SYNTHETIC" in card and "human moderators" in card and "Test split evaluation" in card
-    assert 0.0 <= m.metrics["test_conversation_roc_auc"] <= 1.0
+    assert m.metrics["test_conversation_roc_auc"] > 0.7  # measured 0.883 (16 conversations; chance ~0.5 +- 0.15)
 
 
 def test_best_checkpoint_saved_with_tokenizer(trained: dict[str, Path]) -> None:
@@ -107,7 +107,8 @@ def test_mlflow_run_and_registered_version(trained: dict[str, Path]) -> None:
     assert len(versions) == 1
     run = client.get_run(versions[0].run_id)
     assert run.data.params["windows.max_length"] == "48"
-    assert run.data.metrics["val_window_roc_auc"] > 0
+    assert run.data.metrics["val_window_roc_auc"] == pytest.approx(Bundle.load(trained["bundle"]).manifest
+                                                                   .metrics["val_window_roc_auc"])
     artefacts = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
     assert "bundle/bundle.json" in artefacts and "bundle/model.onnx" in artefacts
     assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
@@ -120,6 +121,40 @@ def test_score_cli_on_trained_bundle(trained: dict[str, Path]) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 16 and all(0.0 <= r["risk"] <= 1.0 for r in rows)
     assert "ROC-AUC" in res.stdout
+
+
+def hand_auc(labels: list[int], risks: list[float]) -> float:
+    """ROC-AUC as the probability that a positive outranks a negative (ties count half): a second,
+    deliberately naive implementation, independent of evaluation.metrics."""
+    pos = [r for r, y in zip(risks, labels, strict=True) if y == 1]
+    neg = [r for r, y in zip(risks, labels, strict=True) if y == 0]
+    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+def test_trained_model_separates_a_held_out_easy_set(trained: dict[str, Path], tmp_path: Path) -> None:
+    """12 steps on 40 conversations must learn the (deliberately easy) tactic vocabulary.
+
+    120 fresh conversations (40 grooming), scored through `groomguard score`. Measured: AUC 0.912 for
+    this fixture (data seed 0); 0.75-0.79 for data seeds 1-3. A model that learned nothing scores
+    0.5 +- 0.056 (sd for 40/80), one with inverted risks ~0.1: the bound 0.75 is 4.5 sd above chance.
+    """
+    import random
+
+    from groomguard.jsonl import write_jsonl
+    from tests.test_train_support import make_conversation
+
+    rng = random.Random(99)
+    convs = [make_conversation(rng, f"held-{i}", grooming=i % 3 == 0) for i in range(120)]
+    inp, out = tmp_path / "held.jsonl", tmp_path / "scores.jsonl"
+    write_jsonl(inp, convs)
+    res = gg("score", "--bundle", str(trained["bundle"]), "--input", str(inp), "--output", str(out))
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["conversation_id"] for r in rows] == [c.conversation_id for c in convs]
+    labels = [int(c.label or 0) for c in convs]
+    auc = hand_auc(labels, [r["risk"] for r in rows])
+    assert auc > 0.75, auc
+    assert f"ROC-AUC: {auc:.4f}" in res.stdout  # the CLI's own figure agrees with the naive one
 
 
 def test_corrupted_onnx_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def test_export_matches_golden_and_parses_with_triton_schema(bundle: Bundle, tmp
     out = export_repository(bundle, tmp_path / "repo", load_triton_config().export)
     text = out.config_path.read_text()
     if os.environ.get("GROOMGUARD_UPDATE_GOLDEN"):
+        if os.environ.get("CI", "").lower() in ("1", "true"):
+            pytest.fail("GROOMGUARD_UPDATE_GOLDEN is refused under CI: golden files are reviewed, never rewritten")
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text(), "config.pbtxt changed; review and regenerate with GROOMGUARD_UPDATE_GOLDEN=1"
 

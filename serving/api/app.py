@@ -34,6 +34,7 @@ from serving.batcher import MicroBatcher
 from serving.engine import build_engine
 from serving.retention import PeriodicPurge
 from serving.settings import ServeConfig
+from serving.tail_check import check_tail_covers_window
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     try:
         engine = build_engine(str(bundle_dir), config.engine, config.thresholds)
     except BaseException:
+        store.close()
+        raise
+    try:
+        check_tail_covers_window(config.state.tail_messages, engine.windower)
+    except ConfigError:
+        engine.close()
         store.close()
         raise
     try:

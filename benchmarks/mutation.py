@@ -1,0 +1,190 @@
+"""Mutation check: known-bad changes, applied one at a time to a copy of the repository, must each
+make at least one test fail ("killed"). A survivor means no test pins that behaviour.
+
+Why a small applier of listed mutations rather than a mutation tool: every mutant here is a
+plausible real bug (the table in issue 15 plus a few more), each is an exact string replacement
+that must match exactly once (so a refactor that moves the code fails loudly here instead of
+silently testing nothing), and each runs only the tests that should catch it, so the whole check
+takes minutes on a 2-core machine and gives the same answer every time.
+
+    .venv/bin/python benchmarks/mutation.py             # all mutants (make mutation)
+    .venv/bin/python benchmarks/mutation.py --only risk-inverted --only cache-key-prefix
+    .venv/bin/python benchmarks/mutation.py --list
+
+The copy is made from `git ls-files` (tracked + untracked, not ignored) into a temporary directory;
+tests run there with that directory first on PYTHONPATH, so the working tree is never modified.
+The PostgreSQL variants run when GROOMGUARD_TEST_POSTGRES_URL is set or a server answers locally
+(database `test`, as in `make test`). Exit status 1 if any mutant survives or a baseline fails.
+Results are recorded in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCORE_TESTS = ("tests/test_score_meaning.py",)
+AUTH_TESTS = ("tests/test_api_key_cache.py", "tests/test_api_auth.py", "tests/test_keys.py")
+RETENTION_TESTS = ("tests/test_retention.py",)
+STREAM_TESTS = ("tests/test_streaming_equals_batch.py",)
+WINDOW_TESTS = ("tests/test_contract_windowing.py",)
+TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    note: str = ""
+
+
+MUTANTS: list[Mutant] = [
+    # --- the table in issue 15 ---
+    Mutant("risk-inverted", "groomguard/scores.py",
+           "(logits[:, positive_index] - logits[:, 1 - positive_index]) / temperature",
+           "(logits[:, 1 - positive_index] - logits[:, positive_index]) / temperature", SCORE_TESTS),
+    Mutant("temperature-multiplied", "groomguard/scores.py",
+           "logits[:, 1 - positive_index]) / temperature", "logits[:, 1 - positive_index]) * temperature",
+           SCORE_TESTS),
+    Mutant("thresholds-args-swapped", "training/export.py",
+           "cfg.thresholds.review_recall, cfg.thresholds.high_precision",
+           "cfg.thresholds.high_precision, cfg.thresholds.review_recall", TRAIN_TESTS,
+           "threshold selection is being rewritten (issue 9); train-test.yaml sets both targets to 0.9"),
+    Mutant("temperature-not-saved", "training/export.py",
+           'calibration=Calibration(method="temperature", temperature=temperature)',
+           'calibration=Calibration(method="temperature", temperature=1.0)', TRAIN_TESTS,
+           "calibration is being rewritten (issue 9)"),
+    Mutant("cache-key-prefix", "serving/api/auth.py",
+           'digest = hashlib.sha256(plaintext.encode("utf-8")).hexdigest()', "digest = plaintext[:3]", AUTH_TESTS),
+    Mutant("purge-escalated-tails", "serving/retention.py",
+           "CaseRow.status.in_(ACTIVE_STATUSES))", 'CaseRow.status == "open")', RETENTION_TESTS),
+    Mutant("fill-forward-zero", "groomguard/scores.py", "        out[i] = current\n",
+           "        out[i] = float(by_end.get(i, 0.0))\n", SCORE_TESTS),
+    Mutant("level-high-strict", "groomguard/scores.py", "if risk >= thresholds.high:", "if risk > thresholds.high:",
+           SCORE_TESTS),
+    Mutant("level-review-strict", "groomguard/scores.py", "if risk >= thresholds.review:",
+           "if risk > thresholds.review:", SCORE_TESTS),
+    # --- more of the same kind ---
+    Mutant("positive-index-ignored", "groomguard/scores.py", "logits[:, positive_index] - logits",
+           "logits[:, 1] - logits", SCORE_TESTS),
+    Mutant("running-max-is-last", "groomguard/scores.py", "best = max(best, float(r))", "best = float(r)",
+           SCORE_TESTS),
+    Mutant("cache-ttl-ignored", "serving/api/auth.py", "self._entries[digest] = (now + self.ttl_s, info)",
+           "self._entries[digest] = (now + 1e9, info)", AUTH_TESTS),
+    Mutant("revoked-key-accepted", "serving/apikeys.py", "if row is None or not ok or row.revoked_at is not None:",
+           "if row is None or not ok:", AUTH_TESTS),
+    Mutant("admin-scope-missing", "serving/api/auth.py",
+           'return "admin" in info.scopes or scope in info.scopes', "return scope in info.scopes", AUTH_TESTS),
+    Mutant("purge-stops-after-full-batch", "serving/retention.py",
+           "            conv_db.delete_conversations(s, ids)\n        result.conversations += len(ids)\n"
+           "        if len(ids) < BATCH:",
+           "            conv_db.delete_conversations(s, ids)\n        result.conversations += len(ids)\n"
+           "        if len(ids) <= BATCH:", RETENTION_TESTS),
+    Mutant("purge-no-row-lock", "serving/retention.py",
+           ".with_for_update(of=ConversationRow, skip_locked=True)", "", RETENTION_TESTS,
+           "only PostgreSQL can tell (SQLite serialises writers): needs the PostgreSQL tests"),
+    Mutant("stream-tail-truncated", "serving/review.py", "tail = tail[-self.state.tail_messages :]",
+           "tail = tail[-8:]", STREAM_TESTS),
+    Mutant("tail-rule-too-loose", "serving/tail_check.py",
+           "return 1 + (windower.budget - 1) // (1 + len(windower.sep))", "return windower.budget // 4",
+           STREAM_TESTS),
+    Mutant("window-off-by-one", "groomguard/windowing.py", "if used + cost > budget:", "if used + cost >= budget:",
+           WINDOW_TESTS + STREAM_TESTS),
+    Mutant("stride-ends-shifted", "groomguard/windowing.py", "ends = list(range(stride - 1, n_messages, stride))",
+           "ends = list(range(0, n_messages, stride))", WINDOW_TESTS + SCORE_TESTS),
+]
+
+
+def copy_repo(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file() and not src.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def test_env(copy: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(copy), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("CI", None)  # a mutant run is not CI: a missing PostgreSQL skips instead of failing
+    if not env.get("GROOMGUARD_TEST_POSTGRES_URL") and shutil.which("pg_isready") and subprocess.run(
+            ["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0:
+        env["GROOMGUARD_TEST_POSTGRES_URL"] = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    return env
+
+
+def run_tests(copy: Path, tests: tuple[str, ...], env: dict[str, str]) -> tuple[bool, str]:
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    res = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, check=False)
+    lines = (res.stdout + res.stderr).strip().splitlines()
+    failed = [ln.split(" - ")[0].split()[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    return res.returncode == 0, failed[0] if failed else (lines[-1] if lines else "")
+
+
+def apply(copy: Path, m: Mutant) -> str:
+    """Apply `m` in the copy; returns the original text for restoring."""
+    file = copy / m.path
+    text = file.read_text(encoding="utf-8")
+    count = text.count(m.old)
+    if count != 1:
+        raise SystemExit(f"mutant {m.name}: pattern found {count} times in {m.path} (expected exactly once); "
+                         "update benchmarks/mutation.py")
+    file.write_text(text.replace(m.old, m.new), encoding="utf-8")
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Apply known-bad changes one at a time; each must be caught.")
+    parser.add_argument("--only", action="append", default=[], help="run only this mutant (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
+    if args.list or not chosen:
+        for m in MUTANTS:
+            print(f"{m.name:30} {m.path:28} {' '.join(m.tests)}")
+        return 0 if args.list else 2
+    with tempfile.TemporaryDirectory(prefix="gg-mutation-") as tmp:
+        copy = Path(tmp)
+        copy_repo(copy)
+        env = test_env(copy)
+        print(f"copy: {copy}; PostgreSQL: {'yes' if env.get('GROOMGUARD_TEST_POSTGRES_URL') else 'no (skipped)'}")
+        for tests in sorted({m.tests for m in chosen}):
+            ok, last = run_tests(copy, tests, env)
+            if not ok:
+                print(f"baseline FAILED for {' '.join(tests)}: {last}")
+                return 1
+        rows, survivors = [], 0
+        for m in chosen:
+            original = apply(copy, m)
+            t0 = time.monotonic()
+            try:
+                passed, last = run_tests(copy, m.tests, env)
+            finally:
+                (copy / m.path).write_text(original, encoding="utf-8")
+            verdict = "SURVIVED" if passed else "killed"
+            survivors += passed
+            rows.append((m.name, m.path, verdict, last if not passed else "", m.note))
+            print(f"{verdict:8} {m.name:30} {m.path:28} {time.monotonic() - t0:6.1f}s  {last}", flush=True)
+    print("\n| mutant | file | result | first failing test | note |\n|---|---|---|---|---|")
+    for name, path, verdict, test, note in rows:
+        print(f"| {name} | `{path}` | {verdict} | {f'`{test}`' if test else ''} | {note} |")
+    print(f"\n{len(rows) - survivors}/{len(rows)} killed")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
