@@ -103,8 +103,9 @@ def select_operating_points(labels: Labels, conv_risk: Scores, real_benign: Sequ
 
     - review: the lowest threshold whose alerts on real benign chat stay within
       `review_alerts_per_1000` (the lowest such threshold is the one with the most recall);
-    - high: the lowest threshold reaching `high_precision` on the validation conversations that is
-      also within `high_alerts_per_1000` on real chat, and never below review.
+    - high: the lowest threshold at or above both review and the `high_alerts_per_1000` budget on
+      real chat whose precision on the validation conversations reaches `high_precision` (the budget
+      alone when no such threshold exists; the rule records it).
     When the validation set has no real benign conversations, all its negatives stand in for them
     (the rule says so).
     """
@@ -117,11 +118,20 @@ def select_operating_points(labels: Labels, conv_risk: Scores, real_benign: Sequ
     review_t = lowest_threshold_within_budget(s[real], review_alerts_per_1000)
     review = point_stats(review_t, y, s, real,
                          f"lowest threshold with <= {review_alerts_per_1000:g} alerts per 1,000 on {population}")
-    budget_t = lowest_threshold_within_budget(s[real], high_alerts_per_1000)
-    rule = (f"lowest threshold with precision >= {high_precision:g} and <= {high_alerts_per_1000:g} alerts per "
-            f"1,000 on {population}")
-    precise = threshold_for_precision(y, s, high_precision) if y.sum() else None
-    if precise is None:
-        rule += f" (precision {high_precision:g} unreachable on validation: alert budget alone)"
-    high_t = max(review_t, budget_t, precise.threshold if precise is not None else 0.0)
+    floor = max(review_t, lowest_threshold_within_budget(s[real], high_alerts_per_1000))
+    rule = (f"lowest threshold >= review with precision >= {high_precision:g} and <= {high_alerts_per_1000:g} "
+            f"alerts per 1,000 on {population}")
+    # Candidates: the floor itself and every validation score above it (thresholds in between flag the
+    # same conversations as the next score up, so these are all the distinct choices).
+    candidates = np.unique(np.r_[floor, s[s >= floor]])
+    order = np.argsort(s, kind="mergesort")
+    below = np.searchsorted(s[order], candidates, side="left")  # conversations scoring under each candidate
+    n_flag = s.size - below
+    tp = int(y.sum()) - np.r_[0, np.cumsum(y[order])][below]
+    ok = (n_flag > 0) & (tp >= high_precision * np.maximum(n_flag, 1) - 1e-9)
+    if ok.any():
+        high_t = float(candidates[np.argmax(ok)])  # candidates ascend: the first ok is the lowest
+    else:
+        high_t = floor
+        rule += f" (precision {high_precision:g} unreachable above the alert budget: budget alone)"
     return {"review": review, "high": point_stats(high_t, y, s, real, rule)}

@@ -65,9 +65,9 @@ def test_operating_points_by_hand() -> None:
     assert review.recall == pytest.approx(5 / 6)
     assert review.precision == pytest.approx(5 / 6)
     assert review.alerts_per_1000_real == pytest.approx(250.0)
-    # high: precision 1.0 first reached at 0.7 (0.6 is a negative); no real alert allowed -> above 0.6 too.
+    # high: no real alert allowed -> just above 0.6, which flags 0.7..0.99: all positive, precision 1.0.
     high = pts["high"]
-    assert high.threshold == pytest.approx(0.7)
+    assert 0.6 < high.threshold < 0.61
     assert high.precision == pytest.approx(1.0)
     assert high.recall == pytest.approx(5 / 6)
     assert high.alerts_per_1000_real == pytest.approx(0.0)
@@ -88,6 +88,18 @@ def test_without_real_chat_negatives_carry_the_budget() -> None:
     pts = select_operating_points(LABELS, RISKS, np.zeros(10, dtype=bool), 250, 0.9, 0)
     assert "validation negatives" in pts["review"].rule
     assert 0.4 < pts["review"].threshold < 0.41  # the same 4 negatives as above
+
+
+def test_high_climbs_until_precision_is_reached() -> None:
+    labels = np.array([1, 0, 1, 1, 0, 0])
+    risks = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2])
+    pts = select_operating_points(labels, risks, labels == 0, 1000, high_precision=0.75, high_alerts_per_1000=1000)
+    # Floor 0.0 flags all (3/6); 0.2 -> 3/6, 0.3 -> 3/5, 0.6 -> 3/4 = 0.75 reaches the target first.
+    assert pts["high"].threshold == pytest.approx(0.6)
+    pts = select_operating_points(labels, risks, labels == 0, 1000, high_precision=0.99, high_alerts_per_1000=1000)
+    assert pts["high"].threshold == pytest.approx(0.9)  # only the top conversation is precise enough
+    pts = select_operating_points(np.zeros(6, dtype=int), risks, np.ones(6, dtype=bool), 1000, 0.9, 1000)
+    assert "unreachable" in pts["high"].rule and pts["high"].threshold == 0.0
 
 
 def test_high_never_below_review() -> None:

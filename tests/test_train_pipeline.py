@@ -45,7 +45,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out, work = root / "bundle", root / "work"
     sets = [*overrides(paths, out, work), "training.max_steps=12", "windows.max_length=48",
             "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true"]
+            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true",
+            # budgets that make review and high differ on 10 validation negatives (2 alerts vs none)
+            "thresholds.review_alerts_per_1000=250", "thresholds.high_alerts_per_1000=0"]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
         args += ["--set", s]
@@ -72,6 +74,58 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
     card = (trained["bundle"] / "model_card.md").read_text()
     assert "SYNTHETIC" in card and "human moderators" in card and "Test split evaluation" in card
     assert m.metrics["test_conversation_roc_auc"] > 0.7  # measured 0.883 (16 conversations; chance ~0.5 +- 0.15)
+
+
+def test_temperature_and_thresholds_recomputed_independently(trained: dict[str, Path]) -> None:
+    """A second, simple implementation from raw ONNX Runtime logits: T by grid search on the NLL of every
+    validation prefix window, thresholds by brute force over candidate values on conversation maxima."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from groomguard.windowing import window_label
+
+    bundle = Bundle.load(trained["bundle"])
+    w = bundle.windower()
+    sess = ort.InferenceSession(str(trained["bundle"] / "model.onnx"), providers=["CPUExecutionProvider"])
+    margins, labels, owner = [], [], []
+    convs = list(iter_jsonl(trained["val"]))
+    for i, conv in enumerate(convs):
+        ids = w.encode_messages(conv.messages)
+        for end in range(len(ids)):
+            x = np.array([w.window_ids(ids, end)], dtype=np.int64)
+            logit = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0].astype(np.float64)
+            margins.append(logit[1] - logit[0])
+            labels.append(window_label(conv, end))
+            owner.append(i)
+    m, y = np.array(margins), np.array(labels)
+    grid = np.exp(np.linspace(np.log(0.02), np.log(50.0), 6000))
+    nll = [np.mean(np.logaddexp(0.0, -np.where(y == 1, m, -m) / t)) for t in grid]
+    t_grid = float(grid[int(np.argmin(nll))])
+    t_bundle = bundle.manifest.calibration.temperature
+    assert t_bundle == pytest.approx(t_grid, rel=0.01)
+
+    risk = 1.0 / (1.0 + np.exp(-m / t_bundle))
+    conv_max = np.zeros(len(convs))
+    for r, i in zip(risk, owner, strict=True):
+        conv_max[i] = max(conv_max[i], r)
+    conv_y = np.array([c.label for c in convs])
+    neg = conv_max[conv_y == 0]
+    assert neg.size == 10  # no real chat in this data: the validation negatives carry the budgets
+
+    def lowest_within(allowed: int, extra_ok: object = None) -> float:
+        candidates = sorted({0.0, *(float(np.nextafter(v, np.inf)) for v in conv_max)})
+        for c in candidates:
+            flagged = conv_max >= c
+            precise = extra_ok is None or (flagged.sum() and (flagged & (conv_y == 1)).sum() / flagged.sum() >= 0.9)
+            if (neg >= c).sum() <= allowed and precise:
+                return c
+        return 1.0
+
+    review, high = lowest_within(2), lowest_within(0, "precision")
+    assert bundle.manifest.thresholds.review == pytest.approx(review, abs=1e-9)
+    assert bundle.manifest.thresholds.high == pytest.approx(max(high, review), abs=1e-9)
+    assert bundle.manifest.operating_points["review"].alerts_per_1000_real == pytest.approx(
+        1000 * np.mean(neg >= review), abs=1e-6)
 
 
 def test_best_checkpoint_saved_with_tokenizer(trained: dict[str, Path]) -> None:
