@@ -39,7 +39,12 @@ def users_create(
 
     if not password_stdin:
         raise ConfigError("give the password on stdin with --password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():  # typed at a terminal: do not echo it
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     desk = validate_config(DeskConfig, _section(config, "desk"), f"{config}: desk")
     store = _open(config, db_url)
     try:
