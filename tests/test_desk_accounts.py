@@ -1,4 +1,4 @@
-"""Desk accounts and sessions against a real SQLite store: hashing, lockout, audit, expiry, disable."""
+"""Desk accounts and sessions against real SQLite and PostgreSQL stores: hashing, lockout, audit, expiry, disable."""
 
 from __future__ import annotations
 
@@ -19,11 +19,7 @@ CFG = DeskConfig(lockout_after=3, lockout_minutes=10, session_minutes=60, idle_m
 PW = "a long enough secret"
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    s = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'gg.db'}"))
-    yield s  # type: ignore[misc]
-    s.close()
+pytest_plugins = ["tests.store_fixtures"]  # `store`: each test on SQLite and on PostgreSQL
 
 
 def _audit(store: Store) -> list[tuple[str, str]]:

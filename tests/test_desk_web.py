@@ -212,3 +212,12 @@ def test_lead_view_counts_decisions_and_second_review_agreement(desk) -> None:
     export = client.get("/review/lead/export")
     lines = [json.loads(x) for x in export.text.splitlines()]
     assert {x["conversation_id"]: x["label"] for x in lines}.get("lead-1") == 0
+
+
+@pytest.mark.parametrize("case_id", ["case-nope", "bad%00id", "x" * 300])
+def test_unknown_or_malformed_case_ids_are_404_pages(desk, case_id: str) -> None:
+    client, _, _ = desk
+    token = login(client, "lea")
+    assert client.get(f"/review/cases/{case_id}").status_code == 404
+    r = client.post(f"/review/cases/{case_id}/decision", data={"csrf": token, "decision": "dismissed"})
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]

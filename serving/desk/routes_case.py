@@ -15,7 +15,17 @@ from serving.desk import second
 from serving.desk.accounts import list_users
 from serving.desk.case_view import report_draft, risk_strip, top_seqs
 from serving.desk.sessions import DeskSession
-from serving.desk.web import NOTE_MAX, PREFIX, DeskError, check_csrf, current, render, see_other, services_of
+from serving.desk.web import (
+    NOTE_MAX,
+    PREFIX,
+    DeskError,
+    check_case_id,
+    check_csrf,
+    current,
+    render,
+    see_other,
+    services_of,
+)
 from serving.review_cases import Conflict, InvalidRequest, NotFound
 from serving.store.cases import audit
 
@@ -39,6 +49,7 @@ def _note(note: str) -> str | None:
 
 @router.get("/{case_id}")
 def case_page(request: Request, case_id: str, session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
     services = services_of(request)
     detail = _case(request, case_id)
     thresholds = services.engine.thresholds
@@ -57,6 +68,7 @@ def case_page(request: Request, case_id: str, session: DeskSession = Depends(cur
 @router.post("/{case_id}/decision")
 def decide(request: Request, case_id: str, decision: str = Form(""), note: str = Form(""), csrf: str = Form(""),
            session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
     check_csrf(session, csrf)
     if decision not in DECISION_VALUES:
         raise DeskError(400, "Choose confirmed, dismissed or escalated.")
@@ -75,6 +87,7 @@ def decide(request: Request, case_id: str, decision: str = Form(""), note: str =
 @router.post("/{case_id}/second-review/request")
 def request_second(request: Request, case_id: str, csrf: str = Form(""),
                    session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
     check_csrf(session, csrf)
     if not session.user.is_lead:
         raise DeskError(403, "Only a lead can ask for a second review.")
@@ -90,6 +103,7 @@ def request_second(request: Request, case_id: str, csrf: str = Form(""),
 @router.post("/{case_id}/second-review")
 def record_second(request: Request, case_id: str, decision: str = Form(""), note: str = Form(""),
                   csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
     check_csrf(session, csrf)
     try:
         second.record(services_of(request).store, case_id, session.user.name, decision, _note(note))
@@ -103,6 +117,7 @@ def record_second(request: Request, case_id: str, decision: str = Form(""), note
 @router.get("/{case_id}/report-draft.json")
 def report(request: Request, case_id: str, session: DeskSession = Depends(current)) -> Response:
     """Escalated cases only; the download is audited (it is a copy of evidence leaving the desk)."""
+    check_case_id(case_id)
     services = services_of(request)
     detail = _case(request, case_id, explain=False)
     if detail.status != "escalated":

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from serving.desk import queue as q
 from serving.desk.accounts import list_users
 from serving.desk.sessions import DeskSession
-from serving.desk.web import PREFIX, DeskError, check_csrf, current, render, see_other, services_of
+from serving.desk.web import PREFIX, DeskError, check_case_id, check_csrf, current, render, see_other, services_of
 from serving.review_cases import Conflict, InvalidRequest, NotFound
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -46,6 +46,7 @@ def queue_page(request: Request, status: str = "open", level: str = "", mine: st
 
 @router.post("/cases/{case_id}/claim")
 def claim(request: Request, case_id: str, csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
     check_csrf(session, csrf)
     try:
         q.claim(services_of(request).store, case_id, session.user.name, lead=session.user.is_lead)
@@ -60,6 +61,7 @@ def claim(request: Request, case_id: str, csrf: str = Form(""), session: DeskSes
 def assign(request: Request, case_id: str, assignee: str = Form(""), csrf: str = Form(""),
            session: DeskSession = Depends(current)) -> Response:
     """Leads only: hand a case to another person (an active account)."""
+    check_case_id(case_id)
     check_csrf(session, csrf)
     if not session.user.is_lead:
         raise DeskError(403, "Only a lead can assign cases.")

@@ -7,6 +7,7 @@ script and style files: no inline script, no CDN, no framing.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,15 @@ def lead_only(request: Request) -> DeskSession:
     if not session.user.is_lead:
         raise DeskError(403, "This page is for leads.")
     return session
+
+
+CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # ours are case-<32 hex>; anything else cannot exist
+
+
+def check_case_id(case_id: str) -> None:
+    """An id that cannot name a case is a 404 before it reaches the database (no NUL, no 10 kB path)."""
+    if not CASE_ID.match(case_id):
+        raise DeskError(404, "No such case.")
 
 
 def check_csrf(session: DeskSession, token: str | None) -> None:
