@@ -85,9 +85,13 @@ model: $(STAMP)
 	$(GG) data mix --config configs/mix-demo.yaml
 	$(GG) train --config configs/train-demo.yaml
 
+# The moderator desk's cookie is Secure by default; plain HTTP on the loopback address needs it off.
+DESK_COOKIE := $(if $(filter 127.0.0.1 localhost,$(HOST)),--set desk.secure_cookie=false,)
+
 run: $(STAMP) $(BUNDLE)/bundle.json
 	$(GG) keys ensure-local --out var/local-api-key.txt
-	$(GG) serve --config configs/serve.yaml --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+	@echo "Moderator desk: http://$(HOST):$(PORT)/review - create the first account with: $(GG) users create --name NAME --role admin --password-stdin  (then type a password of 12+ characters and press Enter)"
+	$(GG) serve --config configs/serve.yaml --bundle $(BUNDLE) --host $(HOST) --port $(PORT) $(DESK_COOKIE)
 
 clean:
 	rm -rf $(VENV) var reports .pytest_cache .mypy_cache .ruff_cache

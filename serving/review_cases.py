@@ -12,7 +12,7 @@ from typing import Literal
 from sqlalchemy import func, select
 
 from groomguard.errors import GroomguardError
-from groomguard.schema import Conversation, Message
+from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
 from groomguard.windowing import Windower
 from serving.case_views import (
@@ -134,33 +134,7 @@ class CaseMethods:
         return self.get_case(case_id, explain=False)
 
     def export_decided(self) -> Iterator[Conversation]:
-        """Decided cases as canonical conversations: label 1 for confirmed/escalated, 0 for dismissed.
+        """Decided cases as canonical conversations (serving/verdicts.py: labels, first_risk_index)."""
+        from serving.verdicts import export_verdicts
 
-        Streams page by page (short read transactions); tags carry the case id and the decision.
-        """
-        after: tuple[datetime, str] | None = None
-        while True:
-            with self.store.read() as s:
-                stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
-                if after is not None:
-                    stmt = stmt.where((CaseRow.decided_at > after[0])
-                                      | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
-                page = list(s.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(EXPORT_PAGE)))
-                evidence = {c.case_id: case_db.evidence_rows(s, c.case_id) for c in page}
-            for case in page:
-                msgs = evidence[case.case_id]
-                if not msgs:
-                    continue
-                yield Conversation(
-                    conversation_id=case.conversation_id,
-                    messages=[Message(author=m.author, text=m.text, timestamp=m.timestamp, message_id=m.message_id)
-                              for m in msgs],
-                    label=0 if case.status == "dismissed" else 1,
-                    source="review-queue",
-                    tags=[f"case:{case.case_id}", f"decision:{case.status}", f"model:{case.model_ref}"],
-                )
-            if len(page) < EXPORT_PAGE:
-                return
-            last = page[-1]
-            assert last.decided_at is not None
-            after = (last.decided_at, last.case_id)
+        return export_verdicts(self.store)

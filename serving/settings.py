@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
 from groomguard.scores import Thresholds
+from serving.desk.config import DeskConfig
 from serving.engine_config import EngineConfig
 from serving.store.config import RetentionConfig, StateConfig, StoreConfig
 
@@ -86,6 +87,7 @@ class ServeConfig(BaseModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    desk: DeskConfig = Field(default_factory=DeskConfig)  # moderator web UI (serving/desk)
 
 
 def load_serve_config(

@@ -73,13 +73,18 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
     for k in ("train", "val"):  # the real-test rule holds whatever the config says
         if k in convs:
             assert_not_real_test(convs[k], str(splits[k]))
+    if "train" in convs:  # extra labelled files (moderator verdicts), repeated extra_train_weight times
+        for extra_path in cfg.data.extra_train:
+            extra = read_conversations(extra_path)
+            assert_not_real_test(extra, str(extra_path))
+            convs["train"] = convs["train"] + extra * cfg.data.extra_train_weight
     infos = {k: split_info(splits[k], c) for k, c in convs.items()}  # type: ignore[arg-type]
     train = build_windows(convs["train"], windower, w.train_per_conversation, seed) if need_train else WindowSet()
     val = build_windows(convs["val"], windower, w.eval_per_conversation, seed)
     test = build_windows(convs["test"], windower, w.eval_per_conversation, seed) if "test" in convs else None
     sources = {s for i in infos.values() for s in i.sources}
     info = TrainingDataInfo(
-        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test]),
+        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train]),
         train_path=str(cfg.data.train), val_path=str(cfg.data.val),
         test_path=str(cfg.data.test) if cfg.data.test else None,
         synthetic=any("synth" in s for s in sources),

@@ -27,6 +27,10 @@ class DataPaths(_Strict):
     test: Path | None = None
     real_test: Path | None = None          # held-out real benign chat: false alerts in the train-time report
     real_test_grooming: Path | None = None  # grafted grooming on held-out real openings: recall beside them
+    # Extra labelled training files, e.g. moderator verdicts (`groomguard data verdicts`): appended to the
+    # train split, each conversation repeated `extra_train_weight` times (hard negatives count more).
+    extra_train: list[Path] = Field(default_factory=list)
+    extra_train_weight: int = Field(default=1, ge=1, le=100)
 
 
 class WindowSettings(_Strict):

@@ -37,9 +37,9 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException, typer.TyperEx
 
 
 def _register() -> None:
-    from groomguard.cli import data, evaluate, keys_store, score, serve, train, triton
+    from groomguard.cli import data, evaluate, keys_store, score, serve, train, triton, users, verdicts
 
-    for module in (data, train, score, evaluate, serve, keys_store, triton):
+    for module in (data, train, score, evaluate, serve, keys_store, triton, users, verdicts):
         module.register(app)
 
 

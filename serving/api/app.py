@@ -142,6 +142,10 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     app.include_router(routes_conversations.router)
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
+    if config.desk.enabled:
+        from serving import desk
+
+        desk.install(app)  # moderator web UI under /review
     _document_limits(app, config)
     return app
 

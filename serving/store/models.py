@@ -189,3 +189,60 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
     local: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- moderator desk (serving/desk): people, their sessions, case claims, second reviews ----------------
+class UserRow(Base):
+    """A person who works the review queue. Passwords are argon2id hashes; a disabled user keeps their
+    row (their name stays in audit trails and decisions) but can no longer log in."""
+
+    __tablename__ = "desk_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # moderator | lead | admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    blur: Mapped[bool] = mapped_column(Boolean, default=True)  # message text blurred until revealed
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive; reset on success
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+
+
+class DeskSessionRow(Base):
+    """A login session: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "desk_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), ForeignKey("desk_users.name", ondelete="CASCADE"),
+                                           index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseClaimRow(Base):
+    """Who works a case, so two moderators do not read the same one; a lead can reassign."""
+
+    __tablename__ = "case_claims"
+
+    case_id: Mapped[str] = mapped_column(String(64), ForeignKey("cases.case_id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SecondReviewRow(Base):
+    """A lead's request that a decided case be reviewed again by someone else (agreement figures)."""
+
+    __tablename__ = "second_reviews"
+
+    case_id: Mapped[str] = mapped_column(String(64), ForeignKey("cases.case_id", ondelete="CASCADE"),
+                                         primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,92 @@
+"""`groomguard users ...`: accounts for the moderator desk (people; machines use API keys).
+
+Acts on the store of the serve config (`--db-url` overrides); the `desk:` section gives the password
+length rule and the blur default. Passwords are read from stdin only (never a flag: flags end up in
+shell history and process lists).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open, _section
+
+users_app = typer.Typer(help="Moderator desk accounts: create, list, disable.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Option("--name", "-n", help="Login name (letters, digits, . _ -).")],
+    role: Annotated[str, typer.Option(help="moderator, lead or admin.")] = "moderator",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin "
+                                                  "(first line).")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    db_url: DbUrlOpt = None,
+) -> None:
+    """Create an account. Example: `printf '%s\\n' "$PW" | groomguard users create --name ana --role lead
+    --password-stdin`."""
+    from groomguard.config import validate_config
+    from groomguard.errors import ConfigError
+    from serving.desk.accounts import create_user
+    from serving.desk.config import DeskConfig
+
+    if not password_stdin:
+        raise ConfigError("give the password on stdin with --password-stdin")
+    if sys.stdin.isatty():  # typed at a terminal: do not echo it
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    desk = validate_config(DeskConfig, _section(config, "desk"), f"{config}: desk")
+    store = _open(config, db_url)
+    try:
+        user = create_user(store, name, role, password, desk)
+    finally:
+        store.close()
+    typer.echo(f"created {user.role} account '{user.name}'; log in at /review/login")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
+    """List accounts (name, role, created, disabled, locked). Password hashes are never shown."""
+    from serving.desk.accounts import list_users
+
+    store = _open(config, db_url)
+    try:
+        users = list_users(store)
+    finally:
+        store.close()
+    if not users:
+        typer.echo("no accounts (create one with `groomguard users create`)")
+        return
+    typer.echo(f"{'NAME':<24}{'ROLE':<11}{'CREATED (UTC)':<21}{'DISABLED (UTC)':<21}LOCKED UNTIL (UTC)")
+    fmt = "%Y-%m-%d %H:%M:%S"
+    for u in users:
+        disabled = u.disabled_at.strftime(fmt) if u.disabled_at else "-"
+        locked = u.locked_until.strftime(fmt) if u.locked_until else "-"
+        typer.echo(f"{u.name[:23]:<24}{u.role:<11}{u.created_at.strftime(fmt):<21}{disabled:<21}{locked}")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="Account to disable; its sessions end at once.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    db_url: DbUrlOpt = None,
+) -> None:
+    """Disable an account (kept for the audit trail; it can no longer log in)."""
+    from serving.desk.accounts import disable_user
+
+    store = _open(config, db_url)
+    try:
+        user = disable_user(store, name)
+    finally:
+        store.close()
+    typer.echo(f"disabled account '{user.name}'")

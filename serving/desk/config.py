@@ -1,0 +1,23 @@
+"""`desk:` section of configs/serve.yaml: the moderator web UI's sessions, lockout and wellness defaults.
+
+The values here only make a partial YAML valid; the shipped defaults live in configs/serve.yaml.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeskConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    session_minutes: float = Field(default=480, gt=0)  # absolute lifetime of a login
+    idle_minutes: float = Field(default=30, gt=0)  # a session unused this long ends
+    secure_cookie: bool = True  # Secure flag; false only for plain-HTTP development on localhost
+    lockout_after: int = Field(default=5, ge=1)  # consecutive failed logins before the account locks
+    lockout_minutes: float = Field(default=15, gt=0)  # first lock; doubles with each further failure
+    break_reminder_minutes: float = Field(default=25, gt=0)  # exposure timer turns into a break reminder
+    blur_default: bool = True  # new accounts see message text blurred until revealed
+    page_size: int = Field(default=25, ge=1, le=200)  # queue rows per page
+    min_password_chars: int = Field(default=12, ge=8)

@@ -1,0 +1,82 @@
+"""Login, logout and the per-user blur setting.
+
+The login form has no session yet, so its CSRF token is a double-submit one: a random value in a
+short-lived SameSite=Strict cookie that the posted form must repeat.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from serving.desk import accounts, sessions
+from serving.desk.sessions import DeskSession
+from serving.desk.web import PREFIX, check_csrf, current, render, see_other, services_of
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+LOGIN_MESSAGES = {
+    "bad": (401, "Wrong name or password."),
+    "disabled": (401, "Wrong name or password."),  # a disabled account is not revealed as such
+    "locked": (429, "Too many failed attempts: this account is locked for a while. Ask a lead if it persists."),
+}
+
+
+def _cookie_args(request: Request) -> dict[str, object]:
+    desk = services_of(request).config.desk
+    return {"httponly": True, "samesite": "strict", "secure": desk.secure_cookie, "path": PREFIX}
+
+
+def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status=status, csrf=token, error=error)
+    response.set_cookie(sessions.LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(request))  # type: ignore[arg-type]
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    services = services_of(request)
+    if sessions.load(services.store, request.cookies.get(sessions.COOKIE), services.config.desk) is not None:
+        return see_other(PREFIX)
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(request: Request, username: str = Form(""), password: str = Form(""),
+                csrf: str = Form("")) -> Response:
+    if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE), csrf):
+        return _login_page(request, 403, "The login form expired. Please try again.")
+    services = services_of(request)
+    client = request.client.host if request.client else "unknown"
+    result = await run_in_threadpool(accounts.login, services.store, username.strip(), password,
+                                     services.config.desk, client)
+    if result.user is None:
+        status, message = LOGIN_MESSAGES[result.reason]
+        return _login_page(request, status, message)
+    token = await run_in_threadpool(sessions.start, services.store, result.user, services.config.desk)
+    response = see_other(PREFIX)
+    response.set_cookie(sessions.COOKIE, token, max_age=int(services.config.desk.session_minutes * 60),
+                        **_cookie_args(request))  # type: ignore[arg-type]
+    response.delete_cookie(sessions.LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
+    check_csrf(session, csrf)
+    sessions.end(services_of(request).store, request.cookies.get(sessions.COOKIE))
+    response = see_other(f"{PREFIX}/login")
+    response.delete_cookie(sessions.COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/settings")
+def settings(request: Request, blur: str = Form(""), csrf: str = Form(""), back: str = Form(""),
+             session: DeskSession = Depends(current)) -> Response:
+    """Blur on or off for this person; `back` returns to the page they were on (only desk paths)."""
+    check_csrf(session, csrf)
+    accounts.set_blur(services_of(request).store, session.user.name, blur == "on")
+    return see_other(back if back.startswith(f"{PREFIX}/") and "//" not in back else PREFIX)

@@ -1,0 +1,129 @@
+"""The case page, decisions (through `ReviewService.decide`, as the API), second reviews, report drafts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from serving.api.metrics import DECISIONS
+from serving.case_views import CaseDetail
+from serving.desk import queue as q
+from serving.desk import second
+from serving.desk.accounts import list_users
+from serving.desk.case_view import report_draft, risk_strip, top_seqs
+from serving.desk.sessions import DeskSession
+from serving.desk.web import (
+    NOTE_MAX,
+    PREFIX,
+    DeskError,
+    check_case_id,
+    check_csrf,
+    current,
+    render,
+    see_other,
+    services_of,
+)
+from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.store.cases import audit
+
+router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
+DECISION_VALUES = ("confirmed", "dismissed", "escalated")
+
+
+def _case(request: Request, case_id: str, explain: bool = True) -> CaseDetail:
+    try:
+        return services_of(request).review.get_case(case_id, explain=explain)
+    except NotFound:
+        raise DeskError(404, "No such case.") from None
+
+
+def _note(note: str) -> str | None:
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise DeskError(400, f"The note is longer than {NOTE_MAX} characters.")
+    return note or None
+
+
+@router.get("/{case_id}")
+def case_page(request: Request, case_id: str, session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
+    services = services_of(request)
+    detail = _case(request, case_id)
+    thresholds = services.engine.thresholds
+    review2 = second.get(services.store, case_id)
+    blind = review2 is not None and review2.decision is None and detail.decided_by != session.user.name
+    now = datetime.now(timezone.utc)
+    exposure_s = (now - session.created_at).total_seconds()
+    users = [u.name for u in list_users(services.store) if u.disabled_at is None] if session.user.is_lead else []
+    return render(request, "case.html", session=session, case=detail, thresholds=thresholds,
+                  strip=risk_strip(detail, thresholds), top=top_seqs(detail), claimed_by=q.claimant(services.store,
+                  case_id), second=review2, blind=blind, users=users, desk=services.config.desk,
+                  exposure_minutes=int(exposure_s // 60), started_ms=int(session.created_at.timestamp() * 1000),
+                  break_due=exposure_s >= services.config.desk.break_reminder_minutes * 60)
+
+
+@router.post("/{case_id}/decision")
+def decide(request: Request, case_id: str, decision: str = Form(""), note: str = Form(""), csrf: str = Form(""),
+           session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
+    check_csrf(session, csrf)
+    if decision not in DECISION_VALUES:
+        raise DeskError(400, "Choose confirmed, dismissed or escalated.")
+    services = services_of(request)
+    try:
+        q.check_may_decide(services.store, case_id, session.user.name, session.user.is_lead)
+        services.review.decide(case_id, decision, _note(note), actor=session.user.name)  # type: ignore[arg-type]
+    except NotFound:
+        raise DeskError(404, "No such case.") from None
+    except (Conflict, InvalidRequest) as exc:
+        raise DeskError(409, str(exc)) from None
+    DECISIONS.labels(decision).inc()
+    return see_other(f"{PREFIX}?done={case_id}")
+
+
+@router.post("/{case_id}/second-review/request")
+def request_second(request: Request, case_id: str, csrf: str = Form(""),
+                   session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
+    check_csrf(session, csrf)
+    if not session.user.is_lead:
+        raise DeskError(403, "Only a lead can ask for a second review.")
+    try:
+        second.request(services_of(request).store, case_id, session.user.name)
+    except NotFound:
+        raise DeskError(404, "No such case.") from None
+    except Conflict as exc:
+        raise DeskError(409, str(exc)) from None
+    return see_other(f"{PREFIX}/cases/{case_id}")
+
+
+@router.post("/{case_id}/second-review")
+def record_second(request: Request, case_id: str, decision: str = Form(""), note: str = Form(""),
+                  csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
+    check_case_id(case_id)
+    check_csrf(session, csrf)
+    try:
+        second.record(services_of(request).store, case_id, session.user.name, decision, _note(note))
+    except NotFound:
+        raise DeskError(404, "No second review was requested for this case.") from None
+    except (Conflict, InvalidRequest) as exc:
+        raise DeskError(409, str(exc)) from None
+    return see_other(f"{PREFIX}/cases/{case_id}")
+
+
+@router.get("/{case_id}/report-draft.json")
+def report(request: Request, case_id: str, session: DeskSession = Depends(current)) -> Response:
+    """Escalated cases only; the download is audited (it is a copy of evidence leaving the desk)."""
+    check_case_id(case_id)
+    services = services_of(request)
+    detail = _case(request, case_id, explain=False)
+    if detail.status != "escalated":
+        raise DeskError(409, "Only an escalated case has a report draft.")
+    body = report_draft(detail, services.engine.thresholds, session.user.name, datetime.now(timezone.utc))
+    with services.store.write() as s:
+        audit(s, "report:draft", session.user.name, case_id)
+    return Response(json.dumps(body, ensure_ascii=False, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{case_id}-report-DRAFT.json"'})
