@@ -22,6 +22,8 @@ from groomguard.jsonl import iter_jsonl
 from tests.test_train_support import make_splits, overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
+# Alert budgets that make review and high differ on the 10 validation negatives (2 alerts vs none).
+BUDGETS = ["thresholds.review_alerts_per_1000=250", "thresholds.high_alerts_per_1000=0"]
 
 
 def run_cli(args: list[str]) -> int:
@@ -45,9 +47,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out, work = root / "bundle", root / "work"
     sets = [*overrides(paths, out, work), "training.max_steps=12", "windows.max_length=48",
             "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true",
-            # budgets that make review and high differ on 10 validation negatives (2 alerts vs none)
-            "thresholds.review_alerts_per_1000=250", "thresholds.high_alerts_per_1000=0"]
+            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true", *BUDGETS]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
         args += ["--set", s]
@@ -227,7 +227,7 @@ def test_export_command_rebuilds_bundle(trained: dict[str, Path], tmp_path: Path
     out = tmp_path / "exported"
     args = ["export", "--checkpoint", str(trained["work"] / "tiny-test" / "best"), "--config", str(CONFIG),
             "--out", str(out)]
-    for s in [*overrides(trained, out, trained["work"]), "windows.max_length=48", "export.int8=false"]:
+    for s in [*overrides(trained, out, trained["work"]), "windows.max_length=48", "export.int8=false", *BUDGETS]:
         args += ["--set", s]
     assert run_cli(args) == 0
     again, first = Bundle.load(out).manifest, Bundle.load(trained["bundle"]).manifest
@@ -256,7 +256,8 @@ def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path:
     from training.export import ort_logits, ort_session
 
     out = tmp_path / "again"
-    sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48"]
+    sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48",
+            *BUDGETS]
     args = ["train", "--config", str(CONFIG), "--no-tracking"]
     for s in sets:
         args += ["--set", s]

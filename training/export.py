@@ -16,6 +16,7 @@ Python control flow frozen at trace time; this check is what proves it harmless)
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -204,7 +205,8 @@ def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
                 metrics[f"{name}_{key}_val"] = value
         for source in sorted({c.source or "unknown" for c in convs if c.label == 1}):
             mask = np.array([c.label == 1 and (c.source or "unknown") == source for c in convs])
-            metrics[f"{name}_recall_val[{source}]"] = float(np.mean(conv_risk[mask] >= p.threshold))
+            tag = re.sub(r"[^A-Za-z0-9]+", "_", source)  # MLflow metric names: letters, digits, _
+            metrics[f"{name}_recall_val_{tag}"] = float(np.mean(conv_risk[mask] >= p.threshold))
     return points, metrics
 
 
