@@ -66,8 +66,10 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
             raise ConfigError(f"model bundle {bundle_dir}: {exc}") from None
         # A remote backend (Triton) may come up after the gateway: /readyz reports it until then.
         log.warning("model probe at start-up: %s; not ready until it passes", exc)
-    batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
-                           config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
+    batching = config.batching
+    batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, batching.max_delay_ms, batching.max_queue,
+                           batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
+                           timeout_s=batching.timeout_s)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
                            config.state, config.retention, config.limits)
     health = engine.health()

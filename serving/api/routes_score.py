@@ -42,7 +42,7 @@ def score(
         wins = engine.windower.prefix_windows(conv, stride=1)
         spans.append((len(windows), [w.end for w in wins]))
         windows.extend(w.input_ids for w in wins)
-    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s)
+    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s, lane="bulk")
     results = []
     for conv, (offset, ends) in zip(body.conversations, spans, strict=True):
         by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)])
