@@ -76,6 +76,16 @@ class AuthConfig(BaseModel):
     key_cache_seconds: float = Field(default=10.0, ge=0)
 
 
+class RateLimitConfig(BaseModel):
+    """Per-key token bucket (serving/api/ratelimit.py); in-process, so per replica."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    requests_per_s: float = Field(default=20.0, gt=0)  # sustained rate per key
+    burst: int = Field(default=40, ge=1)  # requests a key may make at once after being idle
+
+
 class ServeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,6 +94,7 @@ class ServeConfig(BaseModel):
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     # Overrides the bundle's operating thresholds when set (e.g. a stricter review threshold).
     thresholds: Thresholds | None = None

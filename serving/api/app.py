@@ -29,6 +29,7 @@ from serving.api.errors import ApiProblem, install_error_handlers
 from serving.api.limits import BodySizeLimit
 from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
 from serving.api.models import Ready
+from serving.api.ratelimit import make_limiter
 from serving.api.readiness import ModelProbeFailed, Readiness, probe_model
 from serving.batcher import MicroBatcher
 from serving.engine import build_engine
@@ -78,7 +79,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
     cache = KeyCache(config.auth.key_cache_seconds)
     readiness = Readiness(engine, store, config.readiness.check_interval_s)
-    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache})
+    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache,
+                    "rate_limiter": make_limiter(config.rate_limit)})
 
 
 def _close_services(services: Services) -> None:

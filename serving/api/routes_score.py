@@ -19,6 +19,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in ((400, "Body is not valid JSON"), (401, "No or invalid API key"), (403, "Key lacks the scope"),
                  (413, "Body too large"), (422, "Invalid body or limit exceeded"),
+                 (429, "The key is over its rate limit (Retry-After)"),
                  (503, "Queue full, backend or store down (Retry-After)"))
 }
 
