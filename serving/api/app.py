@@ -12,17 +12,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
 from serving import logsafe
-from serving.api import routes_cases, routes_conversations, routes_score
+from serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
 from serving.api.auth import KeyCache, authenticate, has_scope
 from serving.api.deps import Services
 from serving.api.errors import ApiProblem, install_error_handlers
@@ -117,6 +115,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal services
+        opened_here = services is None
         if services is None:
             services = await run_in_threadpool(open_services, config, Path(bundle))
         app.state.services = services
@@ -129,6 +128,8 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
         finally:
             purge.stop()
             await run_in_threadpool(_close_services, services)
+            if opened_here:  # a restarted lifespan (ASGI test clients) opens fresh services, not closed ones
+                services = None
 
     app = FastAPI(
         title="groomguard scoring API",
@@ -146,26 +147,8 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     app.include_router(routes_conversations.router)
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
-    _document_limits(app, config)
+    openapi_bounds.install(app, config.limits)  # the configured limits, in /openapi.json
     return app
-
-
-def _document_limits(app: FastAPI, config: ServeConfig) -> None:
-    """Put the configured paging bounds into the OpenAPI schema (they are checked in the route, as
-    they come from serve.yaml, so FastAPI cannot derive them from the signature)."""
-    bounds = {"limit": config.limits.max_page_size, "offset": config.limits.max_offset}
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                                 description=app.description, routes=app.routes)
-            for param in schema["paths"]["/v1/cases"]["get"].get("parameters", []):
-                if param.get("name") in bounds:
-                    param["schema"]["maximum"] = bounds[param["name"]]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
