@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from serving.api.ratelimit import TokenBuckets, retry_after
@@ -45,7 +45,7 @@ def test_key_over_its_rate_gets_429_with_retry_after_and_others_do_not(tiny_bund
                       "rate_limit.burst=2")
     keys = make_keys(cfg)
     with running_app(cfg, tiny_bundle_dir) as client:
-        def append(key: str, i: int) -> httpx.Response:
+        def append(key: str, i: int) -> Any:
             return client.post("/v1/conversations/rl/messages", json={"messages": [msg("a", f"hi {i}")]},
                                headers=auth(key))
 
