@@ -30,7 +30,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}  # a BOM (Windows editors) is fine
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (UTF-16 or a legacy encoding?); re-save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):

@@ -1,35 +1,65 @@
-"""Micro-batcher: gathers windows from concurrent requests into one backend call.
+"""Micro-batcher: gathers windows from concurrent requests into one backend call, fairly.
 
 Sync FastAPI endpoints run in a thread pool, so the batcher is thread-based: callers block on
-futures while one worker thread takes up to `max_batch_size` windows (waiting at most
-`max_delay_ms` for more after the first one arrives) and runs them as a single padded batch.
-The queue is bounded in windows: when a request does not fit, `QueueFull` is raised at once
-(the API answers 503 + Retry-After) instead of letting memory grow under overload.
+futures while one worker thread runs padded batches. Invariants (docs/api.md "Load and fairness"):
+
+- **Two lanes.** `stream` (appends, case explanations: small, interactive) and `bulk` (`/v1/score`).
+  Whenever stream windows wait, the next batch is made of stream windows only; bulk windows run in
+  batches of at most `bulk_batch_size`, so a stream window never waits behind more than one such
+  batch, however large the bulk request.
+- **Bulk is shared round-robin**: each batch takes one window from each waiting bulk request in
+  turn, so a small `/v1/score` is not queued behind a maximal one.
+- **Every window has a deadline** (`timeout_s` after its request arrived). The worker never runs
+  an expired window; a caller whose deadline passes withdraws its remaining windows and gets
+  `DeadlineExceeded`. A bulk request that the measured throughput says cannot finish in time is
+  refused at once instead of occupying the model until its deadline.
+- **Bounded**: each lane holds at most `max_queue` windows; a request that does not fit gets
+  `QueueFull` at once (all or nothing) instead of letting memory grow. Both errors carry
+  `retry_after_s`; the API answers 503 + Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 log = logging.getLogger(__name__)
 
 # Returns one calibrated risk per window (a list or a 1-D numpy array).
 InferFn = Callable[[Sequence[Sequence[int]]], Any]
+Lane = Literal["stream", "bulk"]
+_EWMA = 0.2  # weight of the newest bulk batch in the seconds-per-window estimate
 
 
-class QueueFull(RuntimeError):
-    """The batcher's queue cannot take the request now; retry after `retry_after_s`."""
+class Overloaded(RuntimeError):
+    """The batcher cannot serve the request now; the client should retry after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class QueueFull(Overloaded):
+    """The lane's queue cannot take the whole request now."""
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__("scoring queue is full")
-        self.retry_after_s = retry_after_s
+        super().__init__("scoring queue is full", retry_after_s)
+
+
+class DeadlineExceeded(Overloaded):
+    """The request could not be (or, by the measured throughput, would not be) scored in time."""
+
+    def __init__(self, timeout_s: float, retry_after_s: float) -> None:
+        super().__init__(f"scoring could not finish within {timeout_s:g} s", retry_after_s)
+        self.timeout_s = timeout_s
 
 
 class BatcherClosed(RuntimeError):
@@ -39,7 +69,17 @@ class BatcherClosed(RuntimeError):
 @dataclass
 class _Item:
     window: Sequence[int]
+    deadline: float
     future: Future[float] = field(default_factory=Future)
+
+
+@dataclass
+class _Request:
+    """One caller's windows in one lane; `items` shrinks as the worker takes them."""
+
+    lane: Lane
+    items: deque[_Item]
+    futures: list[Future[float]]
 
 
 @dataclass
@@ -49,7 +89,9 @@ class BatcherStats:
     batches: int = 0
     windows: int = 0
     max_batch_seen: int = 0
+    expired: int = 0  # windows dropped unrun because their deadline had passed
     batch_sizes: list[int] = field(default_factory=list)
+    batch_lanes: list[Lane] = field(default_factory=list)
 
 
 class MicroBatcher:
@@ -62,17 +104,24 @@ class MicroBatcher:
         retry_after_s: float = 1.0,
         on_batch: Callable[[int, float], None] | None = None,
         keep_batch_sizes: int = 1000,
+        bulk_batch_size: int | None = None,
+        timeout_s: float | None = None,
     ) -> None:
-        if max_batch_size < 1 or max_queue < 1:
-            raise ValueError("max_batch_size and max_queue must be >= 1")
+        if max_batch_size < 1 or max_queue < 1 or (bulk_batch_size is not None and bulk_batch_size < 1):
+            raise ValueError("max_batch_size, bulk_batch_size and max_queue must be >= 1")
         self._infer = infer
         self.max_batch_size = max_batch_size
+        self.bulk_batch_size = min(bulk_batch_size or max_batch_size, max_batch_size)
         self.max_delay_s = max_delay_ms / 1000.0
         self.max_queue = max_queue
         self.retry_after_s = retry_after_s
+        self.timeout_s = timeout_s  # default deadline of `score` (None: wait forever)
         self._on_batch = on_batch
         self._keep = keep_batch_sizes
-        self._queue: deque[_Item] = deque()
+        self._stream: deque[_Item] = deque()
+        self._bulk: deque[_Request] = deque()  # round-robin over bulk requests
+        self._bulk_depth = 0
+        self._seconds_per_window: float | None = None  # EWMA over bulk batches
         self._cond = threading.Condition()
         self._closed = False
         self.stats = BatcherStats()
@@ -82,34 +131,39 @@ class MicroBatcher:
     # -- callers ---------------------------------------------------------------------------
     @property
     def depth(self) -> int:
-        """Windows waiting (not yet taken by the worker)."""
-        return len(self._queue)
+        """Windows waiting in both lanes (not yet taken by the worker)."""
+        return len(self._stream) + self._bulk_depth
 
-    def submit(self, windows: Sequence[Sequence[int]]) -> list[Future[float]]:
-        """Enqueue all windows or none (raises QueueFull / BatcherClosed)."""
-        items = [_Item(w) for w in windows]
-        with self._cond:
-            if self._closed:
-                raise BatcherClosed("scoring is shutting down")
-            if len(self._queue) + len(items) > self.max_queue:
-                raise QueueFull(self.retry_after_s)
-            self._queue.extend(items)
-            self._cond.notify()
-        return [it.future for it in items]
+    def submit(self, windows: Sequence[Sequence[int]], lane: Lane = "stream",
+               deadline: float = math.inf) -> list[Future[float]]:
+        """Enqueue all windows or none (raises QueueFull / DeadlineExceeded / BatcherClosed).
+        `deadline` is a `time.monotonic()` instant."""
+        return self._enqueue(windows, lane, deadline, math.inf).futures
 
-    def score(self, windows: Sequence[Sequence[int]], timeout: float | None = None) -> list[float]:
-        """Calibrated risks for `windows`, in order. Blocks until the batches holding them ran.
-
-        Requests larger than the whole queue are fed in queue-sized chunks so a legitimate big
-        request is slower rather than refused.
-        """
+    def score(self, windows: Sequence[Sequence[int]], timeout: float | None = None,
+              lane: Lane = "stream") -> list[float]:
+        """Calibrated risks for `windows`, in order, within `timeout` seconds (default: the
+        batcher's `timeout_s`) or `DeadlineExceeded`. Requests larger than a lane's queue are fed
+        in queue-sized chunks, all under the one deadline."""
+        timeout = self.timeout_s if timeout is None else timeout
+        budget = math.inf if timeout is None else timeout
+        deadline = time.monotonic() + budget
         out: list[float] = []
         for start in range(0, len(windows), self.max_queue):
-            futures = self.submit(windows[start : start + self.max_queue])
-            out.extend(f.result(timeout=timeout) for f in futures)
+            request = self._enqueue(windows[start : start + self.max_queue], lane, deadline, budget)
+            try:
+                for f in request.futures:
+                    left = deadline - time.monotonic()
+                    out.append(f.result() if left == math.inf else f.result(timeout=max(0.0, left)))
+            except (FutureTimeout, DeadlineExceeded):  # waited too long, or the worker found it expired
+                self._withdraw(request)
+                raise DeadlineExceeded(budget, self.retry_after_s) from None
+            except BaseException:
+                self._withdraw(request)
+                raise
         return out
 
-    __call__ = score  # a MicroBatcher is a WindowScorer
+    __call__ = score  # a MicroBatcher is a WindowScorer (stream lane)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop accepting work, let the worker drain what is queued, join it."""
@@ -118,28 +172,88 @@ class MicroBatcher:
             self._cond.notify_all()
         self._worker.join(timeout)
 
-    # -- worker ----------------------------------------------------------------------------
-    def _take_batch(self) -> list[_Item] | None:
+    def _enqueue(self, windows: Sequence[Sequence[int]], lane: Lane, deadline: float,
+                 budget: float) -> _Request:
+        items = deque(_Item(w, deadline) for w in windows)
+        request = _Request(lane, items, [it.future for it in items])
         with self._cond:
-            while not self._queue:
+            if self._closed:
+                raise BatcherClosed("scoring is shutting down")
+            waiting = len(self._stream) if lane == "stream" else self._bulk_depth
+            if waiting + len(items) > self.max_queue:
+                raise QueueFull(self.retry_after_s)
+            if lane == "stream":
+                self._stream.extend(items)
+            else:
+                spw = self._seconds_per_window
+                # Round-robin: this request finishes no later than everything queued now plus itself.
+                if spw is not None and time.monotonic() + (self._bulk_depth + len(items)) * spw > deadline:
+                    raise DeadlineExceeded(budget, self.retry_after_s)
+                if items:
+                    self._bulk.append(request)
+                    self._bulk_depth += len(items)
+            self._cond.notify()
+        return request
+
+    def _withdraw(self, request: _Request) -> None:
+        """The caller gave up: its windows not yet running are removed and never run."""
+        with self._cond:
+            if request.lane == "bulk" and request in self._bulk:
+                self._bulk.remove(request)
+                self._bulk_depth -= len(request.items)
+                request.items.clear()
+        for f in request.futures:
+            f.cancel()  # no-op for windows already running or done; stream ones are skipped unrun
+
+    # -- worker ----------------------------------------------------------------------------
+    def _take_batch(self) -> tuple[Lane, list[_Item]] | None:
+        with self._cond:
+            while not self._stream and not self._bulk:
                 if self._closed:
                     return None
                 self._cond.wait()
-            deadline = time.monotonic() + self.max_delay_s
-            while len(self._queue) < self.max_batch_size and not self._closed:
-                left = deadline - time.monotonic()
+            until = time.monotonic() + self.max_delay_s
+            while (len(self._stream) < self.max_batch_size and self._bulk_depth < self.bulk_batch_size
+                   and not self._closed):
+                left = until - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            n = min(self.max_batch_size, len(self._queue))
-            return [self._queue.popleft() for _ in range(n)]
+            if self._stream:
+                n = min(self.max_batch_size, len(self._stream))
+                return "stream", [self._stream.popleft() for _ in range(n)]
+            batch: list[_Item] = []
+            while self._bulk and len(batch) < self.bulk_batch_size:
+                request = self._bulk[0]
+                batch.append(request.items.popleft())
+                self._bulk_depth -= 1
+                if request.items:
+                    self._bulk.rotate(-1)
+                else:
+                    self._bulk.popleft()
+            return "bulk", batch
+
+    def _live(self, batch: list[_Item]) -> list[_Item]:
+        """Items still wanted and still in time; expired ones fail without running."""
+        now = time.monotonic()
+        live = []
+        for it in batch:
+            if not it.future.set_running_or_notify_cancel():
+                continue
+            if it.deadline < now:
+                self.stats.expired += 1
+                it.future.set_exception(DeadlineExceeded(0.0, self.retry_after_s))
+                continue
+            live.append(it)
+        return live
 
     def _run(self) -> None:
         while True:
-            batch = self._take_batch()
-            if batch is None:
+            taken = self._take_batch()
+            if taken is None:
                 return
-            live = [it for it in batch if it.future.set_running_or_notify_cancel()]
+            lane, batch = taken
+            live = self._live(batch)
             if not live:
                 continue
             started = time.perf_counter()
@@ -153,16 +267,22 @@ class MicroBatcher:
                 continue
             for it, r in zip(live, risks, strict=True):
                 it.future.set_result(float(r))
-            self._record(len(live), time.perf_counter() - started)
+            self._record(lane, len(live), time.perf_counter() - started)
 
-    def _record(self, size: int, seconds: float) -> None:
+    def _record(self, lane: Lane, size: int, seconds: float) -> None:
         s = self.stats
         s.batches += 1
         s.windows += size
         s.max_batch_seen = max(s.max_batch_seen, size)
         s.batch_sizes.append(size)
+        s.batch_lanes.append(lane)
         if len(s.batch_sizes) > self._keep:
             del s.batch_sizes[: len(s.batch_sizes) - self._keep]
+            del s.batch_lanes[: len(s.batch_lanes) - self._keep]
+        if lane == "bulk":
+            spw = seconds / size
+            prev = self._seconds_per_window
+            self._seconds_per_window = spw if prev is None else (1 - _EWMA) * prev + _EWMA * spw
         if self._on_batch is not None:
             try:
                 self._on_batch(size, seconds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
 from groomguard.scores import Thresholds
@@ -33,9 +33,11 @@ class BatchingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_delay_ms: float = Field(default=5.0, ge=0)
-    max_queue: int = Field(default=1024, ge=1)  # windows waiting; beyond this -> 503 + Retry-After
+    max_queue: int = Field(default=1024, ge=1)  # windows waiting per lane; beyond this -> 503 + Retry-After
     retry_after_s: int = Field(default=1, ge=0)
-    timeout_s: float = Field(default=30.0, gt=0)  # a caller never waits longer than this for a batch
+    timeout_s: float = Field(default=30.0, gt=0)  # every window's deadline; past it -> 503 + Retry-After
+    # Most /v1/score windows in one backend call: an append waits behind at most one such batch.
+    bulk_batch_size: int = Field(default=4, ge=1)
 
 
 class ReadinessConfig(BaseModel):
@@ -57,6 +59,8 @@ class LimitsConfig(BaseModel):
     max_conversations_per_request: int = Field(default=64, ge=1)
     max_messages_per_conversation: int = Field(default=1000, ge=1)  # /v1/score
     max_messages_per_append: int = Field(default=100, ge=1)
+    # Windows one /v1/score request may cost (one per message): bounds one request's model time.
+    max_windows_per_request: int = Field(default=1000, ge=1)
     max_chars_per_message: int = Field(default=4000, ge=1)
     # Conversation ids, message ids and authors; at most 255, the width of their database columns.
     max_id_chars: int = Field(default=255, ge=1, le=255)
@@ -73,6 +77,16 @@ class AuthConfig(BaseModel):
     key_cache_seconds: float = Field(default=10.0, ge=0)
 
 
+class RateLimitConfig(BaseModel):
+    """Per-key token bucket (serving/api/ratelimit.py); in-process, so per replica."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    requests_per_s: float = Field(default=20.0, gt=0)  # sustained rate per key
+    burst: int = Field(default=40, ge=1)  # requests a key may make at once after being idle
+
+
 class ServeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +95,7 @@ class ServeConfig(BaseModel):
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     # Overrides the bundle's operating thresholds when set (e.g. a stricter review threshold).
     thresholds: Thresholds | None = None
@@ -88,6 +103,14 @@ class ServeConfig(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)  # moderator web UI (serving/desk)
+
+    @model_validator(mode="after")
+    def _request_fits_queue(self) -> ServeConfig:
+        """A request within the limits must be admissible whole on an idle server."""
+        if self.limits.max_windows_per_request > self.batching.max_queue:
+            raise ValueError(f"limits.max_windows_per_request ({self.limits.max_windows_per_request}) exceeds "
+                             f"batching.max_queue ({self.batching.max_queue}): such a request could never be queued")
+        return self
 
 
 def load_serve_config(

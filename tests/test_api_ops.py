@@ -11,7 +11,8 @@ from tests.test_api_support import auth, free_port, make_config, make_keys, msg,
 
 def test_full_queue_answers_503_with_retry_after(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     # One window fits in the queue; the first request's window waits there for company for 1.5 s.
-    cfg = make_config(tmp_path / "gg.db", "batching.max_queue=1", "batching.max_delay_ms=1500",
+    cfg = make_config(tmp_path / "gg.db", "batching.max_queue=1", "limits.max_windows_per_request=1",
+                      "batching.max_delay_ms=1500",
                       "batching.retry_after_s=2", "engine.max_batch_size=8")
     keys = make_keys(cfg)
     with running_app(cfg, tiny_bundle_dir) as client:

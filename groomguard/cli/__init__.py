@@ -61,7 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     except GroomguardError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError) as exc:
         err.print(f"error: {exc.filename}: {exc.strerror}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except UnicodeDecodeError:  # a reader that did not name its file; the checked flags do
+        err.print("error: an input file is not UTF-8 text (UTF-16 or a legacy encoding?); re-save it as UTF-8",
+                  markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -7,6 +7,7 @@ defaults (column names, split ratios, seed) come from `configs/data.yaml`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
 
-InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory.")]
+InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory (- for stdin: JSONL unless --format says otherwise).")]
 CorpusInputOpt = Annotated[Optional[Path], typer.Option(
-    "--input", "-i", help="Data file or HF dataset directory (--format chitchat: default = the installed corpus).")]
+    "--input", "-i", help="Data file or HF dataset directory (- for stdin; --format chitchat: default = the installed corpus).")]
 FormatOpt = Annotated[
     Optional[str], typer.Option("--format", "-f", help="jsonl, csv, pan12, hf or chitchat (default: guessed from the "
                                                        "path; chitchat = the real chit-chat corpus's dataset.json).")
@@ -92,6 +93,25 @@ class _Source:
                 err.print(f"  {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+@contextlib.contextmanager
+def _open_source(path: Path | None, fmt: str | None, lenient: bool, predators: Path | None, problem2: Path | None,
+                 config: Path, overrides: list[str] | None) -> Iterator[_Source]:
+    """Check the file flags (each error names its flag), then yield the source; `-` reads stdin
+    (a temporary copy, JSONL unless --format says otherwise)."""
+    from groomguard.cli.files import STDIO, check_source, check_text_input, spooled_stdin
+
+    if path is not None:
+        check_source("--input", path)
+    check_text_input("--predators", predators)
+    check_text_input("--problem2", problem2)
+    if path is None:
+        yield _Source(None, fmt, lenient, predators, problem2, config, overrides)
+        return
+    stdin = str(path) == STDIO
+    with spooled_stdin(path) as readable:
+        yield _Source(readable, fmt or ("jsonl" if stdin else None), lenient, predators, problem2, config, overrides)
+
+
 def _tracked(convs: Iterator[Conversation], bar: Progress, task: TaskID, progress: LoadProgress,
              verb: str) -> Iterator[Conversation]:
     """Advance the bar by input position (bytes/rows) when known, else by conversations."""
@@ -126,12 +146,13 @@ def stats(
     from training.loaders import LoadProgress
     from training.stats import compute_stats
 
-    src = _Source(input, format, lenient, predators, problem2, config, set_)
     progress = LoadProgress()
-    with progress_bar(transient=True) as bar:
+    with _open_source(input, format, lenient, predators, problem2, config, set_) as src, \
+            progress_bar(transient=True) as bar:
         task = bar.add_task("reading", total=None)
         summary = compute_stats(_tracked(src.open(progress), bar, task, progress, "read")).summary()
-    summary["input"] = {"path": str(src.path), "format": src.fmt, "skipped_records": src.report.skipped}
+    shown = str(input) if input is not None else str(src.path)
+    summary["input"] = {"path": shown, "format": src.fmt, "skipped_records": src.report.skipped}
     src.print_skipped()
     if json_out:
         typer.echo(json.dumps(summary, indent=2))
@@ -190,28 +211,26 @@ def convert(
     Example: groomguard data convert -i pan12.xml --predators predators.txt --problem2 diff.txt -o data/pan12.jsonl
     Real benign chat: groomguard data convert --format chitchat -o data/chitchat.jsonl (label 0, source
     "chitchat"; the held-out real-test part is decided later by corpus key, see `groomguard data mix`).
-    The output appears only when the whole input converted (it is written to OUT.tmp, then renamed).
+    The output appears only when the whole input converted (written to a temporary file, then renamed);
+    `-o -` writes to stdout, `-i -` reads stdin.
     """
     from groomguard.cli import err
+    from groomguard.cli.files import STDIO, atomic_output, check_output
     from groomguard.cli.progress import progress_bar
     from groomguard.errors import DataError
     from groomguard.jsonl import write_jsonl_to
     from training.loaders import LoadProgress
 
-    src = _Source(input, format, lenient, predators, problem2, config, set_)
-    if out.resolve() == src.path.resolve():
-        raise DataError(f"{out}: output would overwrite the input")
+    check_output("--out", out)
+    if input is not None and STDIO not in (str(out), str(input)) and out.resolve() == input.resolve():
+        raise DataError(f"--out: {out} would overwrite the input")
     progress = LoadProgress()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh, progress_bar() as bar:
+    with _open_source(input, format, lenient, predators, problem2, config, set_) as src:
+        # Written to a temporary file renamed into place at the end: a failure leaves no partial output.
+        with atomic_output(out) as fh, progress_bar() as bar:
             task = bar.add_task("converting", total=None)
             n = write_jsonl_to(fh, _tracked(src.open(progress), bar, task, progress, "converted"))
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    src.print_skipped()
+        src.print_skipped()
     err.print(f"wrote {n:,} conversations to {out}", markup=False, highlight=False)
 
 
@@ -237,6 +256,20 @@ def split(
     """
     import json
 
+    from groomguard.cli.files import check_out_dir
+    from groomguard.errors import DataError
+
+    check_out_dir("--out-dir", out_dir)
+    if by is not None and by not in ("author", "conversation"):
+        raise DataError(f"--by must be author or conversation, not {by!r}")
+    with _open_source(input, format, lenient, predators, problem2, config, set_) as src:
+        manifest = _split(src, out_dir, by, seed, ratios)
+    summary = {name: {"conversations": s["conversations"], "labels": s["labels"]} for name, s in manifest["splits"].items()}
+    typer.echo(json.dumps({"out_dir": str(out_dir), "by": manifest["by"], "splits": summary,
+                           "author_check": manifest["author_check"]}, indent=2))
+
+
+def _split(src: _Source, out_dir: Path, by: str | None, seed: int | None, ratios: str | None) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from groomguard.cli.progress import progress_bar
@@ -244,10 +277,7 @@ def split(
     from training.loaders.config import Ratios
     from training.split import split_dataset
 
-    src = _Source(input, format, lenient, predators, problem2, config, set_)
     cfg = src.config.split
-    if by is not None and by not in ("author", "conversation"):
-        raise DataError(f"--by must be author or conversation, not {by!r}")
     try:
         ratio_values = Ratios.parse(ratios) if ratios else cfg.ratios
     except ValidationError as exc:
@@ -267,13 +297,11 @@ def split(
                 bar.update(tasks[phase], completed=counts[phase])
 
         manifest = split_dataset(
-            src.open, input, out_dir, by=by or cfg.by, ratios=ratio_values,
+            src.open, src.path, out_dir, by=by or cfg.by, ratios=ratio_values,
             seed=cfg.seed if seed is None else seed, max_component_fraction=cfg.max_component_fraction,
             report=src.report, tick=tick,
         )
         for phase, task in tasks.items():
             bar.update(task, completed=counts[phase], total=counts["plan"])
     src.print_skipped()
-    summary = {name: {"conversations": s["conversations"], "labels": s["labels"]} for name, s in manifest["splits"].items()}
-    typer.echo(json.dumps({"out_dir": str(out_dir), "by": manifest["by"], "splits": summary,
-                           "author_check": manifest["author_check"]}, indent=2))
+    return manifest

@@ -59,10 +59,14 @@ def audit(
     """
     from rich.console import Console
 
+    from groomguard.cli.files import check_input, check_output
     from training.synth.audit import run_audit
     from training.synth.audit_report import print_report, write_json
     from training.synth.config import load_synth_settings
 
+    check_input("FILE", file)
+    if json_out is not None:
+        check_output("--json", json_out)  # before the audit runs, not after
     settings = load_synth_settings(config, set_)
     report = run_audit(file, settings, finetune=finetune)
     print_report(Console(), report)

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def evaluate(
     bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
-    data: Annotated[Path, typer.Option(help="Labelled conversations JSONL (every line needs `label`), e.g. the test split.")],
+    data: Annotated[Path, typer.Option(help="Labelled conversations JSONL (every line needs `label`), e.g. the test split; - for stdin.")],
     out: Annotated[Path, typer.Option(help="Output directory, e.g. reports/demo: metrics.json, scores.jsonl, report.html.")],
     train: Annotated[Optional[Path], typer.Option(help="Training split for the TF-IDF baseline (default: the path recorded in bundle.json).")] = None,
     threshold: Annotated[Optional[list[float]], typer.Option(help="Extra operating threshold to report (repeatable), besides the bundle's review/high.")] = None,
@@ -52,10 +52,19 @@ def evaluate(
     from evaluation.config import EvalConfig
     from evaluation.real_chat import real_chat_lines
     from evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
+    from groomguard.cli.files import STDIO, FileArgumentError, check_input, check_out_dir, spooled_stdin
     from groomguard.config import apply_overrides, read_yaml, validate_config
     from groomguard.errors import ConfigError
     from groomguard.scores import Thresholds
 
+    # Every file flag is checked before any scoring: a bad --out fails in a second, not after the run.
+    check_input("--data", data)
+    for flag, path in (("--train", train), ("--real-benign", real_benign), ("--real-grooming", real_grooming)):
+        if path is not None:
+            if str(path) == STDIO:
+                raise FileArgumentError(f"{flag}: stdin (-) is only supported for --data; give a file")
+            check_input(flag, path)
+    check_out_dir("--out", out)
     raw = apply_overrides(read_yaml(config), set_ or [])
     if stride is not None:
         raw["stride"] = stride
@@ -77,12 +86,13 @@ def evaluate(
         if value is not None and not 0.0 < value <= 1.0:
             raise ConfigError(f"{name} must be in (0, 1], got {value}")
 
-    metrics = evaluate_bundle(
-        bundle, data, out, train, thresholds_override=overrides, target_precision=target_precision,
-        target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,
-        extra_thresholds=threshold or [], tracking_uri=tracking_uri, show_progress=True,
-        real_benign=real_benign, real_grooming=real_grooming,
-    )
+    with spooled_stdin(data) as data_file:  # `--data -`: a temporary copy of stdin
+        metrics = evaluate_bundle(
+            bundle, data_file, out, train, thresholds_override=overrides, target_precision=target_precision,
+            target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,
+            extra_thresholds=threshold or [], tracking_uri=tracking_uri, show_progress=True,
+            real_benign=real_benign, real_grooming=real_grooming,
+        )
     typer.echo(metrics["summary"])
     for line in real_chat_lines(metrics):
         typer.echo(f"  {line}")

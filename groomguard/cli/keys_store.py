@@ -133,10 +133,12 @@ def keys_ensure_local(
 
     Creates one only when OUT is missing or its key no longer works, printing it once.
     """
-    import os
-
+    from groomguard.cli.files import STDIO, FileArgumentError, atomic_output, check_output
     from serving.apikeys import SCOPES, create_key, verify_key
 
+    if str(out) == STDIO:
+        raise FileArgumentError("--out: the local key must be kept in a file, not written to stdout (-)")
+    check_output("--out", out)  # before a key is created that could not be saved
     store = _open(config, db_url)
     try:
         if out.is_file():
@@ -147,11 +149,8 @@ def keys_ensure_local(
         info, plaintext = create_key(store, "local", set(SCOPES), local=True)
     finally:
         store.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_output(out, mode=0o600) as fh:  # never a truncated key file; private from the first byte
         fh.write(plaintext + "\n")
-    os.chmod(out, 0o600)
     typer.echo(f"created local API key {info.key_id} (all scopes), saved to {out}; it is shown only now:")
     typer.echo(plaintext)
 

@@ -57,9 +57,14 @@ def export(
     The export fails, leaving any existing bundle untouched, if ONNX Runtime's probabilities differ
     from PyTorch's by more than export.parity_tolerance on held-out windows of mixed lengths.
     """
+    from groomguard.cli.files import FileArgumentError, check_input, check_out_dir
     from groomguard.config import load_config
     from training.export import run_export
     from training.train_config import TrainConfig
 
+    check_input("--config", config)
+    if not checkpoint.is_dir():
+        raise FileArgumentError(f"--checkpoint: {checkpoint}: not a directory")
+    check_out_dir("--out", out)  # before the (minutes-long) export, not after
     cfg = load_config(TrainConfig, config, set_ or [])
     run_export(cfg, checkpoint, out, log=typer.echo)

@@ -42,10 +42,12 @@ def export(
     import tempfile
 
     from groomguard.bundle import Bundle
+    from groomguard.cli.files import check_out_dir
     from groomguard.errors import ConfigError
     from serving.triton.config import load_triton_config
     from serving.triton.repository import export_repository
 
+    check_out_dir("--repo", repo)
     overrides = list(set_ or [])
     if variant:
         overrides.append(f"export.variant={variant}")

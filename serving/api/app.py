@@ -12,23 +12,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
 from serving import logsafe
-from serving.api import routes_cases, routes_conversations, routes_score
+from serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
 from serving.api.auth import KeyCache, authenticate, has_scope
 from serving.api.deps import Services
 from serving.api.errors import ApiProblem, install_error_handlers
 from serving.api.limits import BodySizeLimit
 from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
 from serving.api.models import Ready
+from serving.api.ratelimit import make_limiter
 from serving.api.readiness import ModelProbeFailed, Readiness, probe_model
 from serving.batcher import MicroBatcher
 from serving.engine import build_engine
@@ -66,8 +65,10 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
             raise ConfigError(f"model bundle {bundle_dir}: {exc}") from None
         # A remote backend (Triton) may come up after the gateway: /readyz reports it until then.
         log.warning("model probe at start-up: %s; not ready until it passes", exc)
-    batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, config.batching.max_delay_ms,
-                           config.batching.max_queue, config.batching.retry_after_s, on_batch=observe_batch)
+    batching = config.batching
+    batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, batching.max_delay_ms, batching.max_queue,
+                           batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
+                           timeout_s=batching.timeout_s)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
                            config.state, config.retention, config.limits)
     health = engine.health()
@@ -76,7 +77,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
     cache = KeyCache(config.auth.key_cache_seconds)
     readiness = Readiness(engine, store, config.readiness.check_interval_s)
-    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache})
+    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache,
+                    "rate_limiter": make_limiter(config.rate_limit)})
 
 
 def _close_services(services: Services) -> None:
@@ -113,6 +115,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal services
+        opened_here = services is None
         if services is None:
             services = await run_in_threadpool(open_services, config, Path(bundle))
         app.state.services = services
@@ -125,6 +128,8 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
         finally:
             purge.stop()
             await run_in_threadpool(_close_services, services)
+            if opened_here:  # a restarted lifespan (ASGI test clients) opens fresh services, not closed ones
+                services = None
 
     app = FastAPI(
         title="groomguard scoring API",
@@ -146,26 +151,8 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
         from serving import desk
 
         desk.install(app)  # moderator web UI under /review
-    _document_limits(app, config)
+    openapi_bounds.install(app, config.limits)  # the configured limits, in /openapi.json
     return app
-
-
-def _document_limits(app: FastAPI, config: ServeConfig) -> None:
-    """Put the configured paging bounds into the OpenAPI schema (they are checked in the route, as
-    they come from serve.yaml, so FastAPI cannot derive them from the signature)."""
-    bounds = {"limit": config.limits.max_page_size, "offset": config.limits.max_offset}
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                                 description=app.description, routes=app.routes)
-            for param in schema["paths"]["/v1/cases"]["get"].get("parameters", []):
-                if param.get("name") in bounds:
-                    param["schema"]["maximum"] = bounds[param["name"]]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:

@@ -18,6 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from serving.api.deps import Services, get_services
 from serving.api.errors import ApiProblem
+from serving.api.ratelimit import TokenBuckets, retry_after
 from serving.apikeys import ApiKeyInfo, verify_key
 
 # auto_error=False: we answer problem+json ourselves. These objects also document the schemes in /docs.
@@ -69,6 +70,13 @@ def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
         info = authenticate(services, bearer.credentials if bearer else None, x_api_key)
         if not has_scope(info, scope):
             raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
+        limiter = services.extra.get("rate_limiter")
+        if isinstance(limiter, TokenBuckets):
+            wait = limiter.take(info.key_id)
+            if wait is not None:
+                raise ApiProblem(429, f"API key {info.name!r} is over its rate limit "
+                                      f"({limiter.rate:g} requests/s, burst {limiter.burst:g}); retry later",
+                                 headers={"Retry-After": retry_after(wait)})
         request.state.api_key_name = info.name
         return info
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.backends.base import BackendUnavailable
-from serving.batcher import BatcherClosed, QueueFull
+from serving.batcher import BatcherClosed, Overloaded
 from serving.review import Conflict, InvalidRequest, NotFound
 from serving.store import StoreError
 
@@ -150,10 +150,11 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("store error on %s: %s", _path(request), exc.__class__.__name__)
         return problem(503, "store unavailable; retry later", headers={"Retry-After": STORE_RETRY_AFTER})
 
-    @app.exception_handler(QueueFull)
-    async def _queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+    @app.exception_handler(Overloaded)
+    async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        # QueueFull or DeadlineExceeded: refused or given up before the model ran it; safe to retry.
         retry = str(max(1, round(exc.retry_after_s)))
-        return problem(503, "scoring queue is full; retry later", headers={"Retry-After": retry})
+        return problem(503, f"{exc}; retry later", headers={"Retry-After": retry})
 
     @app.exception_handler(BatcherClosed)
     async def _closed(request: Request, exc: BatcherClosed) -> JSONResponse:

@@ -106,6 +106,10 @@ def check_conversations(convs: Sequence[Conversation], limits: LimitsConfig) -> 
     if len(convs) > limits.max_conversations_per_request:
         raise field_error("conversations", f"at most {limits.max_conversations_per_request} conversations per "
                                            "request (limits.max_conversations_per_request)")
+    windows = sum(len(c.messages) for c in convs)  # /v1/score scores one window per message
+    if windows > limits.max_windows_per_request:
+        raise field_error("conversations", f"{windows} messages to score; at most {limits.max_windows_per_request} "
+                                           "per request (limits.max_windows_per_request): split the request")
     for i, conv in enumerate(convs):
         check_id(f"conversations.{i}.conversation_id", conv.conversation_id, limits)
         check_messages(conv.messages, limits, f"conversations.{i}.messages.", limits.max_messages_per_conversation,

@@ -8,7 +8,9 @@ access log prints raw paths; `groomguard serve` turns that one off.
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 import time
 
 from prometheus_client import Counter, Gauge, Histogram, Info
@@ -64,13 +66,12 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Swallowed here so no traceback (whose messages might quote input) reaches the server log.
-            access_log.error("unhandled %s on %s", exc.__class__.__name__, _template(scope))
+            transient = isinstance(exc, TRANSIENT)
+            access_log.error("unhandled %s on %s%s", exc.__class__.__name__, _template(scope),
+                             " (answered 503)" if transient else "")
             if not responded:
-                body = b'{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"internal error"}'
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-type", b"application/problem+json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                status = 503 if transient else 500
+                await _send_problem(send, status)
         finally:
             elapsed = time.perf_counter() - started
             template = _template(scope)
@@ -78,6 +79,24 @@ class MetricsMiddleware:
             REQUESTS.labels(template, method, str(status)).inc()
             LATENCY.labels(template, method).observe(elapsed)
             access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000)
+
+
+# Failures of the machine rather than of the code (disk full, descriptors exhausted, a socket
+# reset, memory): the request may well succeed later or on another replica, so 503 + Retry-After,
+# like every other fault. Anything else escaping the handlers is a bug: 500, logged by class name.
+TRANSIENT: tuple[type[BaseException], ...] = (OSError, MemoryError, sqlite3.Error)
+_PROBLEM = {503: ("Service Unavailable", "temporarily unavailable; retry later"),
+            500: ("Internal Server Error", "internal error")}
+
+
+async def _send_problem(send: Send, status: int) -> None:
+    title, detail = _PROBLEM[status]
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    if status == 503:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _template(scope: Scope) -> str:

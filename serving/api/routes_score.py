@@ -19,6 +19,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in ((400, "Body is not valid JSON"), (401, "No or invalid API key"), (403, "Key lacks the scope"),
                  (413, "Body too large"), (422, "Invalid body or limit exceeded"),
+                 (429, "The key is over its rate limit (Retry-After)"),
                  (503, "Queue full, backend or store down (Retry-After)"))
 }
 
@@ -42,7 +43,7 @@ def score(
         wins = engine.windower.prefix_windows(conv, stride=1)
         spans.append((len(windows), [w.end for w in wins]))
         windows.extend(w.input_ids for w in wins)
-    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s)
+    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s, lane="bulk")
     results = []
     for conv, (offset, ends) in zip(body.conversations, spans, strict=True):
         by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)])
