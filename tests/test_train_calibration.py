@@ -128,3 +128,14 @@ def test_sample_ends_seeded_and_favours_risky_part() -> None:
     assert any(sample_ends(conv, ends, 4, seed=s) != a for s in range(2, 6))
     assert sample_ends(conv, ends, 0, seed=1) == ends
     assert sample_ends(_conv("c2", 3, 0, None), [0, 1, 2], 5, seed=1) == [0, 1, 2]
+
+
+def test_windows_per_source_override(minilm_tokenizer) -> None:  # type: ignore[no-untyped-def]
+    from groomguard.windowing import WindowConfig, Windower
+    from training.windows_dataset import build_windows
+
+    w = Windower(minilm_tokenizer, WindowConfig(max_length=64))
+    synth = _conv("s", 10, 0, None).model_copy(update={"source": "synthetic"})
+    real = _conv("r", 10, 0, None).model_copy(update={"source": "chitchat"})
+    ws = build_windows([synth, real], w, 2, seed=1, by_source={"synthetic": 5})
+    assert ws.conversation_ids.count("s") == 5 and ws.conversation_ids.count("r") == 2

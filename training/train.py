@@ -79,7 +79,8 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
             assert_not_real_test(extra, str(extra_path))
             convs["train"] = convs["train"] + extra * cfg.data.extra_train_weight
     infos = {k: split_info(splits[k], c) for k, c in convs.items()}  # type: ignore[arg-type]
-    train = build_windows(convs["train"], windower, w.train_per_conversation, seed) if need_train else WindowSet()
+    train = (build_windows(convs["train"], windower, w.train_per_conversation, seed, w.train_per_conversation_by_source)
+             if need_train else WindowSet())
     val = build_windows(convs["val"], windower, w.eval_per_conversation, seed)
     test = build_windows(convs["test"], windower, w.eval_per_conversation, seed) if "test" in convs else None
     sources = {s for i in infos.values() for s in i.sources}

@@ -43,6 +43,9 @@ class WindowSettings(_Strict):
     # 0 = keep every window. Keeps CPU demos fast without dropping conversations.
     train_per_conversation: int = Field(default=4, ge=0)
     eval_per_conversation: int = Field(default=3, ge=0)
+    # Per-source override of train_per_conversation, e.g. {synthetic: 3}: how a mix spends the step
+    # budget across sources without dropping conversations.
+    train_per_conversation_by_source: dict[str, int] = Field(default_factory=dict)
 
 
 class Hyper(_Strict):

@@ -92,12 +92,16 @@ def split_info(path: Path, convs: Sequence[Conversation]) -> SplitInfo:
                      tuple(sorted({c.source or "unknown" for c in convs})))
 
 
-def build_windows(convs: Iterable[Conversation], windower: Windower, per_conversation: int, seed: int) -> WindowSet:
-    """Sampled, labelled prefix windows (stride from the windower's config)."""
+def build_windows(convs: Iterable[Conversation], windower: Windower, per_conversation: int, seed: int,
+                  by_source: dict[str, int] | None = None) -> WindowSet:
+    """Sampled, labelled prefix windows (stride from the windower's config); `by_source` overrides
+    `per_conversation` for conversations of the named sources."""
     out = WindowSet()
+    by_source = by_source or {}
     for conv in convs:
         ids = windower.encode_messages(conv.messages)
-        for end in sample_ends(conv, windower.window_ends(len(ids)), per_conversation, seed):
+        k = by_source.get(conv.source or "", per_conversation)
+        for end in sample_ends(conv, windower.window_ends(len(ids)), k, seed):
             label = window_label(conv, end)
             if label is None:
                 continue
