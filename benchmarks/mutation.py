@@ -98,7 +98,7 @@ MUTANTS: list[Mutant] = [
     Mutant("purge-no-row-lock", "serving/retention.py",
            ".with_for_update(of=ConversationRow, skip_locked=True)", "", RETENTION_TESTS,
            "only PostgreSQL can tell (SQLite serialises writers): needs the PostgreSQL tests"),
-    Mutant("stream-tail-truncated", "serving/review.py", "tail = tail[-self.state.tail_messages :]",
+    Mutant("stream-tail-truncated", "serving/review/service.py", "tail = tail[-self.state.tail_messages :]",
            "tail = tail[-8:]", STREAM_TESTS),
     Mutant("tail-rule-too-loose", "serving/tail_check.py",
            "return 1 + (windower.budget - 1) // (1 + len(windower.sep))", "return windower.budget // 4",

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import exists, select
 
-from serving.case_views import PurgeResult
+from serving.review.views import PurgeResult
 from serving.store import RetentionConfig, Store
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db

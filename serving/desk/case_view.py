@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from groomguard.scores import Thresholds, level_for
-from serving.case_views import CaseDetail
+from serving.review.views import CaseDetail
 
 STRIP_HEIGHT = 60
 BAR_WIDTH = 10

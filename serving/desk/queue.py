@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
 from serving.store.cases import audit
 from serving.store.models import DECIDED_STATUSES, CaseClaimRow, CaseRow, SecondReviewRow, utcnow

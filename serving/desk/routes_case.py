@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from serving.api.metrics import DECISIONS
-from serving.case_views import CaseDetail
 from serving.desk import queue as q
 from serving.desk import second
 from serving.desk.accounts import list_users
@@ -26,7 +25,8 @@ from serving.desk.web import (
     see_other,
     services_of,
 )
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
+from serving.review.views import CaseDetail
 from serving.store.cases import audit
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)

@@ -11,7 +11,7 @@ from serving.desk import queue as q
 from serving.desk.accounts import list_users
 from serving.desk.sessions import DeskSession
 from serving.desk.web import PREFIX, DeskError, check_case_id, check_csrf, current, render, see_other, services_of
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
 from serving.store.cases import audit
 from serving.store.models import FINAL_STATUSES, CaseRow, SecondReviewRow, utcnow

@@ -1,6 +1,6 @@
 """Case persistence inside a caller's transaction: open, update, evidence/history caps, audit, queries.
 
-Callers (serving.review) hold the conversation lock; the partial unique index on `cases` is the
+Callers (serving.review.service) hold the conversation lock; the partial unique index on `cases` is the
 backstop that makes a second active case per conversation impossible even if they did not.
 """
 

@@ -1,21 +1,23 @@
 """Review-queue reads and decisions: list, detail (with leave-one-out), decide, export.
 
-A mixin of `serving.review.ReviewService`, split out to keep modules small.
+`CaseQueue` is the half of `ReviewService` (serving/review/service.py) that works on cases once they
+exist; the service adds the writes that open and update them (appends, routed scores).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, select
 
-from groomguard.errors import GroomguardError
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
 from groomguard.windowing import Windower
-from serving.case_views import (
+from serving.review.errors import Conflict, InvalidRequest, NotFound
+from serving.review.influence import InfluenceInput, WindowScorer, message_influence
+from serving.review.views import (
     AuditEntry,
     CaseDetail,
     CasePage,
@@ -23,26 +25,12 @@ from serving.case_views import (
     EvidenceMessage,
     ScorePoint,
 )
-from serving.review_influence import InfluenceInput, message_influence
 from serving.store import StateConfig, Store
 from serving.store import cases as case_db
 from serving.store.models import DECIDED_STATUSES, CaseRow
 
-WindowScorer = Callable[[list[list[int]]], list[float]]
 STATUSES = ("open", "escalated", "confirmed", "dismissed")
 EXPORT_PAGE = 100
-
-
-class NotFound(GroomguardError):
-    """No such case (or key)."""
-
-
-class Conflict(GroomguardError):
-    """The request contradicts the current state (e.g. deciding a case that is already final)."""
-
-
-class InvalidRequest(GroomguardError):
-    """A request the service cannot act on (bad filter, too many messages)."""
 
 
 def summary(case: CaseRow, message_count: int) -> CaseSummary:
@@ -54,7 +42,7 @@ def summary(case: CaseRow, message_count: int) -> CaseSummary:
     )
 
 
-class CaseMethods:
+class CaseQueue:
     store: Store
     scorer: WindowScorer
     windower: Windower
@@ -134,7 +122,7 @@ class CaseMethods:
         return self.get_case(case_id, explain=False)
 
     def export_decided(self) -> Iterator[Conversation]:
-        """Decided cases as canonical conversations (serving/verdicts.py: labels, first_risk_index)."""
-        from serving.verdicts import export_verdicts
+        """Decided cases as canonical conversations (serving/review/verdicts.py: labels, first_risk_index)."""
+        from serving.review.verdicts import export_verdicts
 
         return export_verdicts(self.store)
