@@ -20,7 +20,8 @@ from serving.review.views import PurgeResult
 from serving.store import RetentionConfig, Store
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db
-from serving.store.models import ACTIVE_STATUSES, FINAL_STATUSES, CaseRow, ConversationRow
+from serving.store.models import CaseRow, ConversationRow
+from serving.store.statuses import ACTIVE_STATUSES, FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 BATCH = 500

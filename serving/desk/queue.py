@@ -15,16 +15,16 @@ from sqlalchemy import case, func, select
 from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
 from serving.store.cases import audit
-from serving.store.models import DECIDED_STATUSES, CaseClaimRow, CaseRow, SecondReviewRow, utcnow
+from serving.store.models import CaseClaimRow, CaseRow, SecondReviewRow, utcnow
+from serving.store.statuses import DECIDED_STATUSES, OPEN, STATUSES
 
 LEVEL_RANK = case((CaseRow.level == "high", 0), (CaseRow.level == "review", 1), else_=2)
-STATUSES = ("open", "escalated", "confirmed", "dismissed")
 LEVELS = ("high", "review", "low")
 
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str | None = "open"
+    status: str | None = OPEN
     level: str | None = None
     mine: bool = False
     opened_from: datetime | None = None
@@ -79,7 +79,7 @@ def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int) 
                            .limit(page_size).offset((page - 1) * page_size))
         rows = [QueueRow(c.case_id, c.status, c.level, c.max_risk, c.opened_at, claimed) for c, claimed in result]
         counts: dict[str, int] = {}
-        for level, n in s.execute(select(CaseRow.level, func.count()).where(CaseRow.status == "open")
+        for level, n in s.execute(select(CaseRow.level, func.count()).where(CaseRow.status == OPEN)
                                   .group_by(CaseRow.level)):
             counts[f"open_{level}"] = int(n)
         for status, n in s.execute(select(CaseRow.status, func.count()).group_by(CaseRow.status)):
@@ -142,7 +142,7 @@ def lead_stats(store: Store) -> LeadStats:
                                         .group_by(CaseRow.decided_by, CaseRow.status)):
             decisions.setdefault(str(who), {})[status] = int(n)
         open_count, oldest = s.execute(select(func.count(), func.min(CaseRow.opened_at))
-                                       .where(CaseRow.status == "open")).one()
+                                       .where(CaseRow.status == OPEN)).one()
         pairs = list(s.execute(select(SecondReviewRow.decision, CaseRow.status)
                                .join(CaseRow, CaseRow.case_id == SecondReviewRow.case_id)))
     done = [(second, first) for second, first in pairs if second is not None]

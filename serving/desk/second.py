@@ -9,9 +9,8 @@ from datetime import datetime
 from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
 from serving.store.cases import audit
-from serving.store.models import FINAL_STATUSES, CaseRow, SecondReviewRow, utcnow
-
-DECISIONS = ("confirmed", "dismissed", "escalated")
+from serving.store.models import CaseRow, SecondReviewRow, utcnow
+from serving.store.statuses import DECIDED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ def request(store: Store, case_id: str, lead: str) -> None:
         case = s.get(CaseRow, case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")
-        if case.status not in (*FINAL_STATUSES, "escalated"):
+        if case.status not in DECIDED_STATUSES:
             raise Conflict(f"case {case_id} is not decided yet")
         if s.get(SecondReviewRow, case_id) is None:
             s.add(SecondReviewRow(case_id=case_id, requested_by=lead, requested_at=utcnow()))
@@ -43,7 +42,7 @@ def request(store: Store, case_id: str, lead: str) -> None:
 
 def record(store: Store, case_id: str, reviewer: str, decision: str, note: str | None) -> None:
     """The second verdict; the first decider cannot give it (that would not be a second opinion)."""
-    if decision not in DECISIONS:
+    if decision not in DECIDED_STATUSES:
         raise InvalidRequest("decision must be confirmed, dismissed or escalated")
     with store.write() as s:
         row = s.get(SecondReviewRow, case_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import func, select
 
@@ -27,9 +26,9 @@ from serving.review.views import (
 )
 from serving.store import StateConfig, Store
 from serving.store import cases as case_db
-from serving.store.models import DECIDED_STATUSES, CaseRow
+from serving.store.models import CaseRow
+from serving.store.statuses import DECIDED_STATUSES, FINAL_STATUSES, STATUSES, Decision
 
-STATUSES = ("open", "escalated", "confirmed", "dismissed")
 EXPORT_PAGE = 100
 
 
@@ -102,7 +101,7 @@ class CaseQueue:
             audit=[AuditEntry(action=a.action, actor=a.actor, note=a.note, at=a.at) for a in audit],
         )
 
-    def decide(self, case_id: str, decision: Literal["confirmed", "dismissed", "escalated"], note: str | None,
+    def decide(self, case_id: str, decision: Decision, note: str | None,
                actor: str) -> CaseDetail:
         """Record a moderator's verdict. Open and escalated cases can be decided; final ones cannot."""
         if decision not in DECIDED_STATUSES:
@@ -111,7 +110,7 @@ class CaseQueue:
             case = s.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
             if case is None:
                 raise NotFound(f"case {case_id} not found")
-            if case.status in ("confirmed", "dismissed"):
+            if case.status in FINAL_STATUSES:
                 raise Conflict(f"case {case_id} is already {case.status}")
             if case.status == decision:
                 raise Conflict(f"case {case_id} is already {decision}")

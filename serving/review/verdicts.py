@@ -19,7 +19,8 @@ from sqlalchemy import select
 from groomguard.schema import Conversation, Message
 from serving.store import Store
 from serving.store import cases as case_db
-from serving.store.models import DECIDED_STATUSES, AuditRow, CaseRow
+from serving.store.models import AuditRow, CaseRow
+from serving.store.statuses import DECIDED_STATUSES, DISMISSED
 
 EXPORT_PAGE = 100
 
@@ -55,12 +56,12 @@ def export_verdicts(store: Store) -> Iterator[Conversation]:
             page = list(s.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(EXPORT_PAGE)))
             evidence = {c.case_id: case_db.evidence_rows(s, c.case_id) for c in page}
             opened = {c.case_id: _opened_risk(case_db.audit_rows(s, c.case_id)) for c in page
-                      if c.status != "dismissed"}
+                      if c.status != DISMISSED}
         for case in page:
             msgs = evidence[case.case_id]
             if not msgs:
                 continue
-            positive = case.status != "dismissed"
+            positive = case.status != DISMISSED
             yield Conversation(
                 conversation_id=case.conversation_id,
                 messages=[Message(author=m.author, text=m.text, timestamp=m.timestamp, message_id=m.message_id)

@@ -16,13 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from serving.store.models import (
-    ACTIVE_STATUSES,
     AuditRow,
     CaseMessageRow,
     CaseRow,
     CaseScoreRow,
     utcnow,
 )
+from serving.store.statuses import ACTIVE_STATUSES, OPEN
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def open_case(session: Session, conversation_id: str, *, risk: float, level: str
               actor: str = "system") -> CaseRow:
     """Create an open case with its first evidence and score point; audited as `opened`."""
     now = utcnow()
-    case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status="open", level=level, risk=risk,
+    case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status=OPEN, level=level, risk=risk,
                    max_risk=risk, model_ref=model_ref, roles=dict(roles), opened_at=now, updated_at=now,
                    evidence_version=1)
     session.add(case)
