@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
 from groomguard.windowing import Windower
@@ -59,26 +57,16 @@ class CaseQueue:
             raise InvalidRequest("level must be one of low, review, high")
         if limit < 1 or offset < 0:
             raise InvalidRequest("limit must be >= 1 and offset >= 0")
-        where = []
-        if status is not None:
-            where.append(CaseRow.status == status)
-        if level is not None:
-            where.append(CaseRow.level == level)
         with self.store.read() as s:
-            total = s.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0
-            rows = list(s.scalars(
-                select(CaseRow).where(*where)
-                .order_by(CaseRow.max_risk.desc(), CaseRow.opened_at.desc(), CaseRow.case_id)
-                .limit(limit).offset(offset)
-            ))
+            rows, total = case_db.case_page(s, status, level, limit, offset)
             counts = case_db.evidence_counts(s, [r.case_id for r in rows])
-        return CasePage(items=[summary(r, counts.get(r.case_id, 0)) for r in rows], total=int(total),
+        return CasePage(items=[summary(r, counts.get(r.case_id, 0)) for r in rows], total=total,
                         limit=limit, offset=offset)
 
     def get_case(self, case_id: str, explain: bool = True) -> CaseDetail:
         """Everything about a case; `explain` adds the leave-one-message-out top messages (scores once)."""
         with self.store.read() as s:
-            case = s.get(CaseRow, case_id)
+            case = case_db.get_case(s, case_id)
             if case is None:
                 raise NotFound(f"case {case_id} not found")
             evidence = case_db.evidence_rows(s, case_id)
@@ -107,7 +95,7 @@ class CaseQueue:
         if decision not in DECIDED_STATUSES:
             raise InvalidRequest("decision must be confirmed, dismissed or escalated")
         with self.store.write() as s:
-            case = s.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
+            case = case_db.get_case(s, case_id, lock=True)
             if case is None:
                 raise NotFound(f"case {case_id} not found")
             if case.status in FINAL_STATUSES:

@@ -1,7 +1,9 @@
 """Case persistence inside a caller's transaction: open, update, evidence/history caps, audit, queries.
 
-Callers (serving.review.service) hold the conversation lock; the partial unique index on `cases` is the
-backstop that makes a second active case per conversation impossible even if they did not.
+All SQL on the case tables lives here (the review service, verdict export, retention and the desk
+call these functions). Writers (serving.review.service) hold the conversation lock; the partial
+unique index on `cases` is the backstop that makes a second active case per conversation impossible
+even if they did not.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from serving.store.models import (
@@ -22,7 +24,7 @@ from serving.store.models import (
     CaseScoreRow,
     utcnow,
 )
-from serving.store.statuses import ACTIVE_STATUSES, OPEN
+from serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,52 @@ def active_case(session: Session, conversation_id: str, lock: bool = False) -> C
     if lock:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
+
+
+def get_case(session: Session, case_id: str, lock: bool = False) -> CaseRow | None:
+    """One case; `lock` holds its row until commit (SELECT ... FOR UPDATE; SQLite's writes are serial)."""
+    if not lock:
+        return session.get(CaseRow, case_id)
+    return session.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
+
+
+def case_page(session: Session, status: str | None, level: str | None, limit: int,
+              offset: int) -> tuple[list[CaseRow], int]:
+    """The API's queue: cases by max risk (highest first), then newest, then id; and how many match."""
+    where = []
+    if status is not None:
+        where.append(CaseRow.status == status)
+    if level is not None:
+        where.append(CaseRow.level == level)
+    total = session.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0
+    rows = list(session.scalars(
+        select(CaseRow).where(*where)
+        .order_by(CaseRow.max_risk.desc(), CaseRow.opened_at.desc(), CaseRow.case_id)
+        .limit(limit).offset(offset)
+    ))
+    return rows, int(total)
+
+
+def decided_page(session: Session, after: tuple[datetime, str] | None, limit: int) -> list[CaseRow]:
+    """Decided cases in (decided_at, case_id) order after the keyset `after`: the verdict export's pages."""
+    stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
+    if after is not None:
+        stmt = stmt.where((CaseRow.decided_at > after[0])
+                          | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
+    return list(session.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(limit)))
+
+
+def no_active_case(conversation_id: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
+    """SQL condition for a conversation query: no open or escalated case (retention keeps those tails)."""
+    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id)
+
+
+def purgeable_case_ids(session: Session, decided_before: datetime, limit: int | None = None) -> list[str]:
+    """Final (confirmed/dismissed) cases decided before the cutoff, by id; escalated ones never qualify."""
+    stmt = (select(CaseRow.case_id)
+            .where(CaseRow.status.in_(FINAL_STATUSES), CaseRow.decided_at < decided_before)
+            .order_by(CaseRow.case_id))
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def audit(session: Session, action: str, actor: str, case_id: str | None = None, note: str | None = None,
