@@ -8,8 +8,9 @@ from datetime import datetime
 
 from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
+from serving.store import cases as case_db
 from serving.store.cases import audit
-from serving.store.models import CaseRow, SecondReviewRow, utcnow
+from serving.store.models import SecondReviewRow, utcnow
 from serving.store.statuses import DECIDED_STATUSES
 
 
@@ -30,7 +31,7 @@ def get(store: Store, case_id: str) -> SecondReview | None:
 def request(store: Store, case_id: str, lead: str) -> None:
     """Only decided cases can be reviewed again; asking twice is a no-op."""
     with store.write() as s:
-        case = s.get(CaseRow, case_id)
+        case = case_db.get_case(s, case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")
         if case.status not in DECIDED_STATUSES:
@@ -46,7 +47,7 @@ def record(store: Store, case_id: str, reviewer: str, decision: str, note: str |
         raise InvalidRequest("decision must be confirmed, dismissed or escalated")
     with store.write() as s:
         row = s.get(SecondReviewRow, case_id)
-        case = s.get(CaseRow, case_id)
+        case = case_db.get_case(s, case_id)
         if row is None or case is None:
             raise NotFound(f"no second review was requested for case {case_id}")
         if row.decision is not None:

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, delete, exists, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from serving.store.models import (
     AuditRow,
+    CaseClaimRow,
     CaseMessageRow,
     CaseRow,
     CaseScoreRow,
+    SecondReviewRow,
     utcnow,
 )
 from serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
@@ -203,3 +205,84 @@ def delete_cases(session: Session, case_ids: Sequence[str]) -> None:
     session.execute(delete(CaseScoreRow).where(CaseScoreRow.case_id.in_(ids)))
     session.execute(delete(AuditRow).where(AuditRow.case_id.in_(ids)))
     session.execute(delete(CaseRow).where(CaseRow.case_id.in_(ids)))
+
+
+# -- the moderator desk's queries (serving/desk/queue.py) -------------------------------------------
+LEVEL_RANK = case((CaseRow.level == "high", 0), (CaseRow.level == "review", 1), else_=2)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The desk queue's filter; None means any. `opened_to` is exclusive."""
+
+    status: str | None = None
+    level: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    claimed_by: str | None = None
+
+
+def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        where.append(CaseRow.status == flt.status)
+    if flt.level is not None:
+        where.append(CaseRow.level == flt.level)
+    if flt.opened_from is not None:
+        where.append(CaseRow.opened_at >= flt.opened_from)
+    if flt.opened_to is not None:
+        where.append(CaseRow.opened_at < flt.opened_to)
+    if flt.claimed_by is not None:
+        where.append(CaseClaimRow.user_name == flt.claimed_by)
+    return where
+
+
+def _claimed() -> Any:  # Select[(CaseRow, str | None)]; spelled differently by SQLAlchemy 2.0 and 2.1
+    return select(CaseRow, CaseClaimRow.user_name).outerjoin(CaseClaimRow, CaseClaimRow.case_id == CaseRow.case_id)
+
+
+def count_filtered(session: Session, flt: CaseFilter) -> int:
+    """How many cases match the filter (the desk's page count)."""
+    return int(session.scalar(select(func.count()).select_from(_claimed().where(*_conditions(flt)).subquery())) or 0)
+
+
+def filtered_page(session: Session, flt: CaseFilter, limit: int, offset: int) -> list[tuple[CaseRow, str | None]]:
+    """Cases with their claimant: level (high first), max risk (highest first), age (oldest first), id."""
+    result = session.execute(_claimed().where(*_conditions(flt))
+                             .order_by(LEVEL_RANK, CaseRow.max_risk.desc(), CaseRow.opened_at, CaseRow.case_id)
+                             .limit(limit).offset(offset))
+    return [(row[0], row[1]) for row in result]
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Open cases per level (`open_<level>`) and all cases per status (`<status>`)."""
+    counts: dict[str, int] = {}
+    for level, n in session.execute(select(CaseRow.level, func.count()).where(CaseRow.status == OPEN)
+                                    .group_by(CaseRow.level)):
+        counts[f"open_{level}"] = int(n)
+    for status, n in session.execute(select(CaseRow.status, func.count()).group_by(CaseRow.status)):
+        counts[status] = int(n)
+    return counts
+
+
+def decisions_by_moderator(session: Session) -> dict[str, dict[str, int]]:
+    """moderator -> decision -> count, over the cases' current decisions."""
+    decisions: dict[str, dict[str, int]] = {}
+    for who, status, n in session.execute(select(CaseRow.decided_by, CaseRow.status, func.count())
+                                          .where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_by.is_not(None))
+                                          .group_by(CaseRow.decided_by, CaseRow.status)):
+        decisions.setdefault(str(who), {})[status] = int(n)
+    return decisions
+
+
+def open_backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many cases are open and when the oldest of them opened."""
+    count, oldest = session.execute(select(func.count(), func.min(CaseRow.opened_at))
+                                    .where(CaseRow.status == OPEN)).one()
+    return int(count), oldest
+
+
+def second_review_pairs(session: Session) -> list[tuple[str | None, str]]:
+    """(second decision or None while pending, the case's current status) per requested second review."""
+    return [(second, first) for second, first in session.execute(
+        select(SecondReviewRow.decision, CaseRow.status).join(CaseRow, CaseRow.case_id == SecondReviewRow.case_id))]
