@@ -14,13 +14,13 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from serving.case_views import PurgeResult
+from serving.review.views import PurgeResult
 from serving.store import RetentionConfig, Store
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db
-from serving.store.models import ACTIVE_STATUSES, FINAL_STATUSES, CaseRow, ConversationRow
+from serving.store.models import ConversationRow
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -32,18 +32,14 @@ def purge(store: Store, retention: RetentionConfig, now: datetime | None = None,
     tail_cutoff = now - timedelta(days=retention.tail_inactive_days)
     case_cutoff = now - timedelta(days=retention.decided_case_days)
     result = PurgeResult(ran_at=now)
-    active = exists().where(CaseRow.conversation_id == ConversationRow.conversation_id,
-                            CaseRow.status.in_(ACTIVE_STATUSES))
     conv_q = (select(ConversationRow.conversation_id)
-              .where(ConversationRow.last_activity_at < tail_cutoff, ~active)
+              .where(ConversationRow.last_activity_at < tail_cutoff,
+                     case_db.no_active_case(ConversationRow.conversation_id))
               .order_by(ConversationRow.conversation_id))
-    case_q = (select(CaseRow.case_id)
-              .where(CaseRow.status.in_(FINAL_STATUSES), CaseRow.decided_at < case_cutoff)
-              .order_by(CaseRow.case_id))
     if dry_run:
         with store.read() as s:
             result.conversations = len(list(s.scalars(conv_q)))
-            result.cases = len(list(s.scalars(case_q)))
+            result.cases = len(case_db.purgeable_case_ids(s, case_cutoff))
         return result
     # FOR UPDATE (PostgreSQL): an append that commits between this SELECT and the DELETE would
     # otherwise lose its acknowledged message with the idle tail. A row is re-checked once its lock
@@ -59,7 +55,7 @@ def purge(store: Store, retention: RetentionConfig, now: datetime | None = None,
             break
     while True:
         with store.write() as s:
-            ids = list(s.scalars(case_q.limit(BATCH)))
+            ids = case_db.purgeable_case_ids(s, case_cutoff, BATCH)
             case_db.delete_cases(s, ids)
         result.cases += len(ids)
         if len(ids) < BATCH:

@@ -65,7 +65,7 @@ def test_retention_purge_runs_periodically(tiny_bundle_dir: Path, tmp_path: Path
         h = auth(keys["score"])
         assert client.post("/v1/conversations/idle/messages", json=body, headers=h).json()["accepted"] == 1
         assert client.post("/v1/conversations/idle/messages", json=body, headers=h).json()["duplicates"] == 1
-        purge = client.app.state.services.extra["purge"]  # type: ignore[attr-defined]
+        purge = client.app.state.services.purge  # type: ignore[attr-defined]
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and (purge.last is None or purge.last.conversations == 0):
             time.sleep(0.1)

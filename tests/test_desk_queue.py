@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from serving.desk import queue as q
-from serving.review_cases import InvalidRequest
+from serving.review.errors import InvalidRequest
 from serving.store import Store, StoreConfig, open_store
 from serving.store import cases as case_db
 from serving.store.models import CaseRow

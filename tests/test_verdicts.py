@@ -11,8 +11,8 @@ from groomguard.cli import main
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
 from serving.review import ReviewService
+from serving.review.verdicts import export_verdicts, first_risk_index
 from serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
-from serving.verdicts import export_verdicts, first_risk_index
 from tests.store_helpers import KeywordScorer, make_windower, tokenizer_path
 
 

@@ -77,8 +77,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     MODEL.info({"model": engine.model_ref, "backend": str(health["backend"]), "provider": str(health["detail"])})
     cache = KeyCache(config.auth.key_cache_seconds)
     readiness = Readiness(engine, store, config.readiness.check_interval_s)
-    return Services(config, engine, batcher, store, review, readiness, extra={"key_cache": cache,
-                    "rate_limiter": make_limiter(config.rate_limit)})
+    return Services(config, engine, batcher, store, review, readiness, key_cache=cache,
+                    rate_limiter=make_limiter(config.rate_limit))
 
 
 def _close_services(services: Services) -> None:
@@ -121,7 +121,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
         app.state.services = services
         # Retention: ReviewService's purge every retention.purge_interval_minutes, on a daemon thread.
         purge = PeriodicPurge(services.store, config.retention)
-        services.extra["purge"] = purge
+        services.purge = purge
         purge.start()
         try:
             yield

@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from serving.api.deps import Services, get_services
 from serving.api.errors import ApiProblem
-from serving.api.ratelimit import TokenBuckets, retry_after
+from serving.api.ratelimit import retry_after
 from serving.apikeys import ApiKeyInfo, verify_key
 
 # auto_error=False: we answer problem+json ourselves. These objects also document the schemes in /docs.
@@ -70,8 +70,8 @@ def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
         info = authenticate(services, bearer.credentials if bearer else None, x_api_key)
         if not has_scope(info, scope):
             raise ApiProblem(403, f"API key {info.name!r} lacks the '{scope}' scope")
-        limiter = services.extra.get("rate_limiter")
-        if isinstance(limiter, TokenBuckets):
+        limiter = services.rate_limiter
+        if limiter is not None:
             wait = limiter.take(info.key_id)
             if wait is not None:
                 raise ApiProblem(429, f"API key {info.name!r} is over its rate limit "
@@ -92,8 +92,7 @@ def authenticate(services: Services, bearer: str | None, header_key: str | None)
         raise ApiProblem(401, "missing API key (Authorization: Bearer <key> or X-API-Key)", headers=CHALLENGE)
     if len(plaintext) > 512 or not (plaintext.isascii() and plaintext.isprintable()):  # keys are printable ASCII
         raise ApiProblem(401, "invalid API key", headers=CHALLENGE)
-    cache: KeyCache = services.extra["key_cache"]  # type: ignore[assignment]
-    info = cache.get_or_verify(plaintext, lambda k: verify_key(services.store, k))
+    info = services.key_cache.get_or_verify(plaintext, lambda k: verify_key(services.store, k))
     if info is None:
         raise ApiProblem(401, "invalid or revoked API key", headers=CHALLENGE)
     return info

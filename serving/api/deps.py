@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Request
@@ -12,20 +12,27 @@ from serving.engine import ScoringEngine
 from serving.settings import ServeConfig
 
 if TYPE_CHECKING:
+    from serving.api.auth import KeyCache
+    from serving.api.ratelimit import TokenBuckets
     from serving.api.readiness import Readiness
+    from serving.retention import PeriodicPurge
     from serving.review import ReviewService
     from serving.store import Store
 
 
 @dataclass
 class Services:
+    """Everything a request may touch; one instance per app, on `app.state.services`."""
+
     config: ServeConfig
     engine: ScoringEngine
     batcher: MicroBatcher
     store: Store
     review: ReviewService
     readiness: Readiness
-    extra: dict[str, object] = field(default_factory=dict)
+    key_cache: KeyCache  # verified API keys, briefly (auth.key_cache_seconds)
+    rate_limiter: TokenBuckets | None = None  # None: rate_limit.enabled is false
+    purge: PeriodicPurge | None = None  # set by the app's lifespan while it runs
 
 
 def get_services(request: Request) -> Services:

@@ -6,12 +6,11 @@ configuration (counts, text length) are checked in the routes (serving/api/limit
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.scores import Level
 from serving.api.strict import ApiConversation, ApiMessage, SafeStr
+from serving.store.statuses import Decision
 
 
 class ScoreRequest(BaseModel):
@@ -58,7 +57,7 @@ class AppendResponse(BaseModel):
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["confirmed", "dismissed", "escalated"]
+    decision: Decision
     note: SafeStr | None = Field(default=None, max_length=2000)
 
 

@@ -18,7 +18,8 @@ from serving.api.models import DecisionRequest
 from serving.api.routes_score import PROBLEMS
 from serving.api.strict import UNSAFE_MSG, has_unsafe_chars
 from serving.apikeys import ApiKeyInfo
-from serving.case_views import CaseDetail, CasePage, CaseStatus
+from serving.review.views import CaseDetail, CasePage
+from serving.store.statuses import CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["review queue"])
 

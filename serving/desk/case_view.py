@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from groomguard.scores import Thresholds, level_for
-from serving.case_views import CaseDetail
+from serving.review.views import CaseDetail
+from serving.store.statuses import ESCALATED
 
 STRIP_HEIGHT = 60
 BAR_WIDTH = 10
@@ -68,7 +69,7 @@ def report_draft(detail: CaseDetail, thresholds: Thresholds, generated_by: str, 
     accounts: dict[str, str | None] = {}
     for m in detail.messages:
         accounts.setdefault(m.author, m.role)
-    escalated = [a for a in detail.audit if a.action == "decision:escalated"]
+    escalated = [a for a in detail.audit if a.action == f"decision:{ESCALATED}"]
     return {
         "status": "DRAFT",
         "notice": "DRAFT - not sent. Review and complete before filing through your reporting process.",

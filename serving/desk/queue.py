@@ -10,21 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
-
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
+from serving.store import cases as case_db
 from serving.store.cases import audit
-from serving.store.models import DECIDED_STATUSES, CaseClaimRow, CaseRow, SecondReviewRow, utcnow
+from serving.store.models import CaseClaimRow, utcnow
+from serving.store.statuses import OPEN, STATUSES
 
-LEVEL_RANK = case((CaseRow.level == "high", 0), (CaseRow.level == "review", 1), else_=2)
-STATUSES = ("open", "escalated", "confirmed", "dismissed")
 LEVELS = ("high", "review", "low")
 
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str | None = "open"
+    status: str | None = OPEN
     level: str | None = None
     mine: bool = False
     opened_from: datetime | None = None
@@ -58,32 +56,14 @@ class QueuePage:
 
 def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int) -> QueuePage:
     flt.check()
-    where = []
-    if flt.status is not None:
-        where.append(CaseRow.status == flt.status)
-    if flt.level is not None:
-        where.append(CaseRow.level == flt.level)
-    if flt.opened_from is not None:
-        where.append(CaseRow.opened_at >= flt.opened_from)
-    if flt.opened_to is not None:
-        where.append(CaseRow.opened_at < flt.opened_to)
-    base = select(CaseRow, CaseClaimRow.user_name).outerjoin(CaseClaimRow, CaseClaimRow.case_id == CaseRow.case_id)
-    if flt.mine:
-        where.append(CaseClaimRow.user_name == user)
+    where = case_db.CaseFilter(flt.status, flt.level, flt.opened_from, flt.opened_to, user if flt.mine else None)
     with store.read() as s:
-        total = int(s.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0)
+        total = case_db.count_filtered(s, where)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
-        result = s.execute(base.where(*where)
-                           .order_by(LEVEL_RANK, CaseRow.max_risk.desc(), CaseRow.opened_at, CaseRow.case_id)
-                           .limit(page_size).offset((page - 1) * page_size))
+        result = case_db.filtered_page(s, where, page_size, (page - 1) * page_size)
         rows = [QueueRow(c.case_id, c.status, c.level, c.max_risk, c.opened_at, claimed) for c, claimed in result]
-        counts: dict[str, int] = {}
-        for level, n in s.execute(select(CaseRow.level, func.count()).where(CaseRow.status == "open")
-                                  .group_by(CaseRow.level)):
-            counts[f"open_{level}"] = int(n)
-        for status, n in s.execute(select(CaseRow.status, func.count()).group_by(CaseRow.status)):
-            counts[status] = int(n)
+        counts = case_db.queue_counts(s)
     return QueuePage(rows, total, page, pages, counts)
 
 
@@ -98,7 +78,7 @@ def claim(store: Store, case_id: str, user: str, *, assignee: str | None = None,
     needs a lead. Audited as `claim` or `assign`; returns who holds it now."""
     target = assignee or user
     with store.write() as s:
-        if s.get(CaseRow, case_id) is None:
+        if case_db.get_case(s, case_id) is None:
             raise NotFound(f"case {case_id} not found")
         row = s.get(CaseClaimRow, case_id)
         if row is not None and row.user_name != user and not lead:
@@ -135,16 +115,9 @@ class LeadStats:
 
 def lead_stats(store: Store) -> LeadStats:
     with store.read() as s:
-        decisions: dict[str, dict[str, int]] = {}
-        for who, status, n in s.execute(select(CaseRow.decided_by, CaseRow.status, func.count())
-                                        .where(CaseRow.status.in_(DECIDED_STATUSES),
-                                               CaseRow.decided_by.is_not(None))
-                                        .group_by(CaseRow.decided_by, CaseRow.status)):
-            decisions.setdefault(str(who), {})[status] = int(n)
-        open_count, oldest = s.execute(select(func.count(), func.min(CaseRow.opened_at))
-                                       .where(CaseRow.status == "open")).one()
-        pairs = list(s.execute(select(SecondReviewRow.decision, CaseRow.status)
-                               .join(CaseRow, CaseRow.case_id == SecondReviewRow.case_id)))
+        decisions = case_db.decisions_by_moderator(s)
+        open_count, oldest = case_db.open_backlog(s)
+        pairs = case_db.second_review_pairs(s)
     done = [(second, first) for second, first in pairs if second is not None]
     return LeadStats(decisions, int(open_count), oldest, len(done), sum(1 for a, b in done if a == b),
                      len(pairs) - len(done))

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from serving.api.metrics import DECISIONS
-from serving.case_views import CaseDetail
 from serving.desk import queue as q
 from serving.desk import second
 from serving.desk.accounts import list_users
@@ -26,11 +25,12 @@ from serving.desk.web import (
     see_other,
     services_of,
 )
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
+from serving.review.views import CaseDetail
 from serving.store.cases import audit
+from serving.store.statuses import DECIDED_STATUSES, ESCALATED
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
-DECISION_VALUES = ("confirmed", "dismissed", "escalated")
 
 
 def _case(request: Request, case_id: str, explain: bool = True) -> CaseDetail:
@@ -70,7 +70,7 @@ def decide(request: Request, case_id: str, decision: str = Form(""), note: str =
            session: DeskSession = Depends(current)) -> Response:
     check_case_id(case_id)
     check_csrf(session, csrf)
-    if decision not in DECISION_VALUES:
+    if decision not in DECIDED_STATUSES:
         raise DeskError(400, "Choose confirmed, dismissed or escalated.")
     services = services_of(request)
     try:
@@ -120,7 +120,7 @@ def report(request: Request, case_id: str, session: DeskSession = Depends(curren
     check_case_id(case_id)
     services = services_of(request)
     detail = _case(request, case_id, explain=False)
-    if detail.status != "escalated":
+    if detail.status != ESCALATED:
         raise DeskError(409, "Only an escalated case has a report draft.")
     body = report_draft(detail, services.engine.thresholds, session.user.name, datetime.now(timezone.utc))
     with services.store.write() as s:

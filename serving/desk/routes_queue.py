@@ -11,7 +11,8 @@ from serving.desk import queue as q
 from serving.desk.accounts import list_users
 from serving.desk.sessions import DeskSession
 from serving.desk.web import PREFIX, DeskError, check_case_id, check_csrf, current, render, see_other, services_of
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
+from serving.store.statuses import OPEN, STATUSES
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -26,7 +27,7 @@ def _day(value: str, name: str) -> datetime | None:
 
 
 @router.get("")
-def queue_page(request: Request, status: str = "open", level: str = "", mine: str = "", opened_from: str = "",
+def queue_page(request: Request, status: str = OPEN, level: str = "", mine: str = "", opened_from: str = "",
                opened_to: str = "", page: int = 1, done: str = "",
                session: DeskSession = Depends(current)) -> Response:
     """Cases to work, most urgent first. `status=any` lists every status; `opened_to` is inclusive."""
@@ -41,7 +42,7 @@ def queue_page(request: Request, status: str = "open", level: str = "", mine: st
         raise DeskError(400, str(exc)) from None
     params = {"status": status, "level": level, "mine": mine, "opened_from": opened_from, "opened_to": opened_to}
     return render(request, "queue.html", session=session, result=result, params=params, done=done[:80],
-                  statuses=("open", "escalated", "confirmed", "dismissed"), levels=q.LEVELS)
+                  statuses=STATUSES, levels=q.LEVELS)
 
 
 @router.post("/cases/{case_id}/claim")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from serving.review_cases import Conflict, InvalidRequest, NotFound
+from serving.review.errors import Conflict, InvalidRequest, NotFound
 from serving.store import Store
+from serving.store import cases as case_db
 from serving.store.cases import audit
-from serving.store.models import FINAL_STATUSES, CaseRow, SecondReviewRow, utcnow
-
-DECISIONS = ("confirmed", "dismissed", "escalated")
+from serving.store.models import SecondReviewRow, utcnow
+from serving.store.statuses import DECIDED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,10 @@ def get(store: Store, case_id: str) -> SecondReview | None:
 def request(store: Store, case_id: str, lead: str) -> None:
     """Only decided cases can be reviewed again; asking twice is a no-op."""
     with store.write() as s:
-        case = s.get(CaseRow, case_id)
+        case = case_db.get_case(s, case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")
-        if case.status not in (*FINAL_STATUSES, "escalated"):
+        if case.status not in DECIDED_STATUSES:
             raise Conflict(f"case {case_id} is not decided yet")
         if s.get(SecondReviewRow, case_id) is None:
             s.add(SecondReviewRow(case_id=case_id, requested_by=lead, requested_at=utcnow()))
@@ -43,11 +43,11 @@ def request(store: Store, case_id: str, lead: str) -> None:
 
 def record(store: Store, case_id: str, reviewer: str, decision: str, note: str | None) -> None:
     """The second verdict; the first decider cannot give it (that would not be a second opinion)."""
-    if decision not in DECISIONS:
+    if decision not in DECIDED_STATUSES:
         raise InvalidRequest("decision must be confirmed, dismissed or escalated")
     with store.write() as s:
         row = s.get(SecondReviewRow, case_id)
-        case = s.get(CaseRow, case_id)
+        case = case_db.get_case(s, case_id)
         if row is None or case is None:
             raise NotFound(f"no second review was requested for case {case_id}")
         if row.decision is not None:

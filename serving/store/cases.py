@@ -1,7 +1,9 @@
 """Case persistence inside a caller's transaction: open, update, evidence/history caps, audit, queries.
 
-Callers (serving.review) hold the conversation lock; the partial unique index on `cases` is the
-backstop that makes a second active case per conversation impossible even if they did not.
+All SQL on the case tables lives here (the review service, verdict export, retention and the desk
+call these functions). Writers (serving.review.service) hold the conversation lock; the partial
+unique index on `cases` is the backstop that makes a second active case per conversation impossible
+even if they did not.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from serving.store.models import (
-    ACTIVE_STATUSES,
     AuditRow,
+    CaseClaimRow,
     CaseMessageRow,
     CaseRow,
     CaseScoreRow,
+    SecondReviewRow,
     utcnow,
 )
+from serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,52 @@ def active_case(session: Session, conversation_id: str, lock: bool = False) -> C
     return session.scalars(stmt).first()
 
 
+def get_case(session: Session, case_id: str, lock: bool = False) -> CaseRow | None:
+    """One case; `lock` holds its row until commit (SELECT ... FOR UPDATE; SQLite's writes are serial)."""
+    if not lock:
+        return session.get(CaseRow, case_id)
+    return session.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
+
+
+def case_page(session: Session, status: str | None, level: str | None, limit: int,
+              offset: int) -> tuple[list[CaseRow], int]:
+    """The API's queue: cases by max risk (highest first), then newest, then id; and how many match."""
+    where = []
+    if status is not None:
+        where.append(CaseRow.status == status)
+    if level is not None:
+        where.append(CaseRow.level == level)
+    total = session.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0
+    rows = list(session.scalars(
+        select(CaseRow).where(*where)
+        .order_by(CaseRow.max_risk.desc(), CaseRow.opened_at.desc(), CaseRow.case_id)
+        .limit(limit).offset(offset)
+    ))
+    return rows, int(total)
+
+
+def decided_page(session: Session, after: tuple[datetime, str] | None, limit: int) -> list[CaseRow]:
+    """Decided cases in (decided_at, case_id) order after the keyset `after`: the verdict export's pages."""
+    stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
+    if after is not None:
+        stmt = stmt.where((CaseRow.decided_at > after[0])
+                          | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
+    return list(session.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(limit)))
+
+
+def no_active_case(conversation_id: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
+    """SQL condition for a conversation query: no open or escalated case (retention keeps those tails)."""
+    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id)
+
+
+def purgeable_case_ids(session: Session, decided_before: datetime, limit: int | None = None) -> list[str]:
+    """Final (confirmed/dismissed) cases decided before the cutoff, by id; escalated ones never qualify."""
+    stmt = (select(CaseRow.case_id)
+            .where(CaseRow.status.in_(FINAL_STATUSES), CaseRow.decided_at < decided_before)
+            .order_by(CaseRow.case_id))
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+
+
 def audit(session: Session, action: str, actor: str, case_id: str | None = None, note: str | None = None,
           detail: dict[str, Any] | None = None, at: datetime | None = None) -> None:
     """Append to the audit log (never updated, never deleted except with a purged case)."""
@@ -59,7 +109,7 @@ def open_case(session: Session, conversation_id: str, *, risk: float, level: str
               actor: str = "system") -> CaseRow:
     """Create an open case with its first evidence and score point; audited as `opened`."""
     now = utcnow()
-    case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status="open", level=level, risk=risk,
+    case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status=OPEN, level=level, risk=risk,
                    max_risk=risk, model_ref=model_ref, roles=dict(roles), opened_at=now, updated_at=now,
                    evidence_version=1)
     session.add(case)
@@ -155,3 +205,84 @@ def delete_cases(session: Session, case_ids: Sequence[str]) -> None:
     session.execute(delete(CaseScoreRow).where(CaseScoreRow.case_id.in_(ids)))
     session.execute(delete(AuditRow).where(AuditRow.case_id.in_(ids)))
     session.execute(delete(CaseRow).where(CaseRow.case_id.in_(ids)))
+
+
+# -- the moderator desk's queries (serving/desk/queue.py) -------------------------------------------
+LEVEL_RANK = case((CaseRow.level == "high", 0), (CaseRow.level == "review", 1), else_=2)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The desk queue's filter; None means any. `opened_to` is exclusive."""
+
+    status: str | None = None
+    level: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    claimed_by: str | None = None
+
+
+def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        where.append(CaseRow.status == flt.status)
+    if flt.level is not None:
+        where.append(CaseRow.level == flt.level)
+    if flt.opened_from is not None:
+        where.append(CaseRow.opened_at >= flt.opened_from)
+    if flt.opened_to is not None:
+        where.append(CaseRow.opened_at < flt.opened_to)
+    if flt.claimed_by is not None:
+        where.append(CaseClaimRow.user_name == flt.claimed_by)
+    return where
+
+
+def _claimed() -> Any:  # Select[(CaseRow, str | None)]; spelled differently by SQLAlchemy 2.0 and 2.1
+    return select(CaseRow, CaseClaimRow.user_name).outerjoin(CaseClaimRow, CaseClaimRow.case_id == CaseRow.case_id)
+
+
+def count_filtered(session: Session, flt: CaseFilter) -> int:
+    """How many cases match the filter (the desk's page count)."""
+    return int(session.scalar(select(func.count()).select_from(_claimed().where(*_conditions(flt)).subquery())) or 0)
+
+
+def filtered_page(session: Session, flt: CaseFilter, limit: int, offset: int) -> list[tuple[CaseRow, str | None]]:
+    """Cases with their claimant: level (high first), max risk (highest first), age (oldest first), id."""
+    result = session.execute(_claimed().where(*_conditions(flt))
+                             .order_by(LEVEL_RANK, CaseRow.max_risk.desc(), CaseRow.opened_at, CaseRow.case_id)
+                             .limit(limit).offset(offset))
+    return [(row[0], row[1]) for row in result]
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Open cases per level (`open_<level>`) and all cases per status (`<status>`)."""
+    counts: dict[str, int] = {}
+    for level, n in session.execute(select(CaseRow.level, func.count()).where(CaseRow.status == OPEN)
+                                    .group_by(CaseRow.level)):
+        counts[f"open_{level}"] = int(n)
+    for status, n in session.execute(select(CaseRow.status, func.count()).group_by(CaseRow.status)):
+        counts[status] = int(n)
+    return counts
+
+
+def decisions_by_moderator(session: Session) -> dict[str, dict[str, int]]:
+    """moderator -> decision -> count, over the cases' current decisions."""
+    decisions: dict[str, dict[str, int]] = {}
+    for who, status, n in session.execute(select(CaseRow.decided_by, CaseRow.status, func.count())
+                                          .where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_by.is_not(None))
+                                          .group_by(CaseRow.decided_by, CaseRow.status)):
+        decisions.setdefault(str(who), {})[status] = int(n)
+    return decisions
+
+
+def open_backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many cases are open and when the oldest of them opened."""
+    count, oldest = session.execute(select(func.count(), func.min(CaseRow.opened_at))
+                                    .where(CaseRow.status == OPEN)).one()
+    return int(count), oldest
+
+
+def second_review_pairs(session: Session) -> list[tuple[str | None, str]]:
+    """(second decision or None while pending, the case's current status) per requested second review."""
+    return [(second, first) for second, first in session.execute(
+        select(SecondReviewRow.decision, CaseRow.status).join(CaseRow, CaseRow.case_id == SecondReviewRow.case_id))]

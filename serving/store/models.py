@@ -36,6 +36,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from serving.store.statuses import ACTIVE_SQL
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -43,10 +45,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-ACTIVE_STATUSES = ("open", "escalated")
-DECIDED_STATUSES = ("confirmed", "dismissed", "escalated")
-FINAL_STATUSES = ("confirmed", "dismissed")
 
 
 def utcnow() -> datetime:
@@ -122,8 +120,8 @@ class CaseRow(Base):
             "uq_cases_one_active_per_conversation",
             "conversation_id",
             unique=True,
-            sqlite_where=text("status IN ('open', 'escalated')"),
-            postgresql_where=text("status IN ('open', 'escalated')"),
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
         ),
         Index("ix_cases_status_max_risk", "status", "max_risk"),
     )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from groomguard.scores import Level
-
-CaseStatus = Literal["open", "escalated", "confirmed", "dismissed"]
-Decision = Literal["confirmed", "dismissed", "escalated"]
+from serving.store.statuses import CaseStatus, Decision
 
 
 class CaseSummary(BaseModel):

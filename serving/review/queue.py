@@ -1,21 +1,20 @@
 """Review-queue reads and decisions: list, detail (with leave-one-out), decide, export.
 
-A mixin of `serving.review.ReviewService`, split out to keep modules small.
+`CaseQueue` is the half of `ReviewService` (serving/review/service.py) that works on cases once they
+exist; the service adds the writes that open and update them (appends, routed scores).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Literal
 
-from sqlalchemy import func, select
-
-from groomguard.errors import GroomguardError
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
 from groomguard.windowing import Windower
-from serving.case_views import (
+from serving.review.errors import Conflict, InvalidRequest, NotFound
+from serving.review.influence import InfluenceInput, WindowScorer, message_influence
+from serving.review.views import (
     AuditEntry,
     CaseDetail,
     CasePage,
@@ -23,26 +22,12 @@ from serving.case_views import (
     EvidenceMessage,
     ScorePoint,
 )
-from serving.review_influence import InfluenceInput, message_influence
 from serving.store import StateConfig, Store
 from serving.store import cases as case_db
-from serving.store.models import DECIDED_STATUSES, CaseRow
+from serving.store.models import CaseRow
+from serving.store.statuses import DECIDED_STATUSES, FINAL_STATUSES, STATUSES, Decision
 
-WindowScorer = Callable[[list[list[int]]], list[float]]
-STATUSES = ("open", "escalated", "confirmed", "dismissed")
 EXPORT_PAGE = 100
-
-
-class NotFound(GroomguardError):
-    """No such case (or key)."""
-
-
-class Conflict(GroomguardError):
-    """The request contradicts the current state (e.g. deciding a case that is already final)."""
-
-
-class InvalidRequest(GroomguardError):
-    """A request the service cannot act on (bad filter, too many messages)."""
 
 
 def summary(case: CaseRow, message_count: int) -> CaseSummary:
@@ -54,7 +39,7 @@ def summary(case: CaseRow, message_count: int) -> CaseSummary:
     )
 
 
-class CaseMethods:
+class CaseQueue:
     store: Store
     scorer: WindowScorer
     windower: Windower
@@ -72,26 +57,16 @@ class CaseMethods:
             raise InvalidRequest("level must be one of low, review, high")
         if limit < 1 or offset < 0:
             raise InvalidRequest("limit must be >= 1 and offset >= 0")
-        where = []
-        if status is not None:
-            where.append(CaseRow.status == status)
-        if level is not None:
-            where.append(CaseRow.level == level)
         with self.store.read() as s:
-            total = s.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0
-            rows = list(s.scalars(
-                select(CaseRow).where(*where)
-                .order_by(CaseRow.max_risk.desc(), CaseRow.opened_at.desc(), CaseRow.case_id)
-                .limit(limit).offset(offset)
-            ))
+            rows, total = case_db.case_page(s, status, level, limit, offset)
             counts = case_db.evidence_counts(s, [r.case_id for r in rows])
-        return CasePage(items=[summary(r, counts.get(r.case_id, 0)) for r in rows], total=int(total),
+        return CasePage(items=[summary(r, counts.get(r.case_id, 0)) for r in rows], total=total,
                         limit=limit, offset=offset)
 
     def get_case(self, case_id: str, explain: bool = True) -> CaseDetail:
         """Everything about a case; `explain` adds the leave-one-message-out top messages (scores once)."""
         with self.store.read() as s:
-            case = s.get(CaseRow, case_id)
+            case = case_db.get_case(s, case_id)
             if case is None:
                 raise NotFound(f"case {case_id} not found")
             evidence = case_db.evidence_rows(s, case_id)
@@ -114,16 +89,16 @@ class CaseMethods:
             audit=[AuditEntry(action=a.action, actor=a.actor, note=a.note, at=a.at) for a in audit],
         )
 
-    def decide(self, case_id: str, decision: Literal["confirmed", "dismissed", "escalated"], note: str | None,
+    def decide(self, case_id: str, decision: Decision, note: str | None,
                actor: str) -> CaseDetail:
         """Record a moderator's verdict. Open and escalated cases can be decided; final ones cannot."""
         if decision not in DECIDED_STATUSES:
             raise InvalidRequest("decision must be confirmed, dismissed or escalated")
         with self.store.write() as s:
-            case = s.scalars(select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()).first()
+            case = case_db.get_case(s, case_id, lock=True)
             if case is None:
                 raise NotFound(f"case {case_id} not found")
-            if case.status in ("confirmed", "dismissed"):
+            if case.status in FINAL_STATUSES:
                 raise Conflict(f"case {case_id} is already {case.status}")
             if case.status == decision:
                 raise Conflict(f"case {case_id} is already {decision}")
@@ -134,7 +109,7 @@ class CaseMethods:
         return self.get_case(case_id, explain=False)
 
     def export_decided(self) -> Iterator[Conversation]:
-        """Decided cases as canonical conversations (serving/verdicts.py: labels, first_risk_index)."""
-        from serving.verdicts import export_verdicts
+        """Decided cases as canonical conversations (serving/review/verdicts.py: labels, first_risk_index)."""
+        from serving.review.verdicts import export_verdicts
 
         return export_verdicts(self.store)

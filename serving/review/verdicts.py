@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
-
 from groomguard.schema import Conversation, Message
 from serving.store import Store
 from serving.store import cases as case_db
-from serving.store.models import DECIDED_STATUSES, AuditRow, CaseRow
+from serving.store.models import AuditRow
+from serving.store.statuses import DISMISSED
 
 EXPORT_PAGE = 100
 
@@ -48,19 +47,15 @@ def export_verdicts(store: Store) -> Iterator[Conversation]:
     after: tuple[datetime, str] | None = None
     while True:
         with store.read() as s:
-            stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
-            if after is not None:
-                stmt = stmt.where((CaseRow.decided_at > after[0])
-                                  | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
-            page = list(s.scalars(stmt.order_by(CaseRow.decided_at, CaseRow.case_id).limit(EXPORT_PAGE)))
+            page = case_db.decided_page(s, after, EXPORT_PAGE)
             evidence = {c.case_id: case_db.evidence_rows(s, c.case_id) for c in page}
             opened = {c.case_id: _opened_risk(case_db.audit_rows(s, c.case_id)) for c in page
-                      if c.status != "dismissed"}
+                      if c.status != DISMISSED}
         for case in page:
             msgs = evidence[case.case_id]
             if not msgs:
                 continue
-            positive = case.status != "dismissed"
+            positive = case.status != DISMISSED
             yield Conversation(
                 conversation_id=case.conversation_id,
                 messages=[Message(author=m.author, text=m.text, timestamp=m.timestamp, message_id=m.message_id)

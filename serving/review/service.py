@@ -26,15 +26,17 @@ from sqlalchemy.orm import Session
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Level, Thresholds
 from groomguard.windowing import Windower, assign_roles
-from serving.case_views import PurgeResult
-from serving.review_cases import CaseMethods, Conflict, InvalidRequest, NotFound, WindowScorer
+from serving.review.errors import InvalidRequest
+from serving.review.influence import WindowScorer
+from serving.review.queue import CaseQueue
+from serving.review.views import PurgeResult
 from serving.settings import LimitsConfig
 from serving.store import RetentionConfig, StateConfig, Store, StoreError
 from serving.store import cases as case_db
 from serving.store import conversations as conv_db
 from serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
-__all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "NotFound", "ReviewService", "WindowScorer"]
+__all__ = ["AppendOutcome", "ReviewService", "RouteOutcome"]
 
 log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 8
@@ -90,7 +92,7 @@ def _utc(ts: datetime | None) -> datetime | None:
     return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
 
 
-class ReviewService(CaseMethods):
+class ReviewService(CaseQueue):
     def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
                  model_ref: str, state: StateConfig, retention: RetentionConfig,
                  limits: LimitsConfig | None = None) -> None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from groomguard.schema import Message
 from groomguard.windowing import Windower, assign_roles
-from serving.case_views import MessageInfluence
+from serving.review.views import MessageInfluence
 
+# Token-id windows in, one risk per window out (the micro-batcher's `score`, or an engine in tests).
 WindowScorer = Callable[[list[list[int]]], list[float]]
 
 

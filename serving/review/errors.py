@@ -1,0 +1,18 @@
+"""What the review service refuses with: the API maps these to 404/409/422 problem+json
+(serving/api/errors.py) and the desk to its own error pages."""
+
+from __future__ import annotations
+
+from groomguard.errors import GroomguardError
+
+
+class NotFound(GroomguardError):
+    """No such case (or key)."""
+
+
+class Conflict(GroomguardError):
+    """The request contradicts the current state (e.g. deciding a case that is already final)."""
+
+
+class InvalidRequest(GroomguardError):
+    """A request the service cannot act on (bad filter, too many messages)."""

@@ -1,0 +1,40 @@
+"""Case statuses are defined once (serving/store/statuses.py): the typed Literals, the tuples the
+code filters by and the database's partial-index predicate must agree, or a case could be active
+for the service but not for the one-active-case index (or the other way round)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import get_args
+
+from serving.store import statuses
+from serving.store.models import CaseRow
+
+MIGRATION = Path(__file__).resolve().parents[1] / "serving/store/migrations/versions/0001_initial_schema.py"
+
+
+def test_status_sets_as_documented() -> None:
+    """Written out by hand from DESIGN.md: open -> escalated (still active) -> confirmed/dismissed."""
+    assert statuses.STATUSES == ("open", "escalated", "confirmed", "dismissed")
+    assert statuses.ACTIVE_STATUSES == ("open", "escalated")
+    assert statuses.DECIDED_STATUSES == ("confirmed", "dismissed", "escalated")
+    assert statuses.FINAL_STATUSES == ("confirmed", "dismissed")
+
+
+def test_literals_match_the_tuples() -> None:
+    """The API's enums come from the Literals; the filters from the tuples: same values, same order."""
+    assert get_args(statuses.CaseStatus) == statuses.STATUSES
+    assert get_args(statuses.Decision) == statuses.DECIDED_STATUSES
+
+
+def test_index_predicate_matches_the_migration() -> None:
+    """The model's partial index must be the one migration 0001 created (autogenerate would differ)."""
+    spec = importlib.util.spec_from_file_location("migration_0001", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert statuses.ACTIVE_SQL == module.ACTIVE == "status IN ('open', 'escalated')"
+    index = next(i for i in CaseRow.__table__.indexes if i.name == "uq_cases_one_active_per_conversation")
+    assert str(index.dialect_options["sqlite"]["where"]) == statuses.ACTIVE_SQL
+    assert str(index.dialect_options["postgresql"]["where"]) == statuses.ACTIVE_SQL
