@@ -33,8 +33,11 @@ class NormalisationInfo(BaseModel):
 
 
 class Calibration(BaseModel):
-    method: Literal["temperature", "none"] = "temperature"
+    """risk = sigmoid((l_pos - l_neg) / temperature + bias); bias is 0 for temperature scaling."""
+
+    method: Literal["temperature", "platt", "none"] = "temperature"
     temperature: float = Field(default=1.0, gt=0.0)
+    bias: float = 0.0
     ece_val: float | None = None  # expected calibration error on validation windows, after scaling
 
 

@@ -29,12 +29,17 @@ class Thresholds(BaseModel):
         return self
 
 
-def risk_from_logits(logits: np.ndarray, temperature: float = 1.0, positive_index: int = 1) -> np.ndarray:
-    """Calibrated positive-class probability for a [batch, 2] logit array (numerically stable)."""
+def risk_from_logits(logits: np.ndarray, temperature: float = 1.0, positive_index: int = 1,
+                     bias: float = 0.0) -> np.ndarray:
+    """Calibrated positive-class probability for a [batch, 2] logit array (numerically stable).
+
+    risk = sigmoid((l_pos - l_neg) / T + bias): temperature scaling when bias is 0, Platt scaling
+    otherwise (both fitted on validation windows; the bundle records which).
+    """
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 2 or logits.shape[1] != 2:
         raise ValueError(f"expected logits of shape [batch, 2], got {list(logits.shape)}")
-    margin = (logits[:, positive_index] - logits[:, 1 - positive_index]) / temperature
+    margin = (logits[:, positive_index] - logits[:, 1 - positive_index]) / temperature + bias
     return 1.0 / (1.0 + np.exp(-margin))
 
 

@@ -43,6 +43,7 @@ class ScoringEngine:
         self.windower: Windower = bundle.windower()
         self.thresholds = thresholds or bundle.manifest.thresholds
         self.temperature = bundle.manifest.calibration.temperature
+        self.bias = bundle.manifest.calibration.bias
         self.positive_index = bundle.manifest.onnx.positive_index
         self.model_ref = bundle.manifest.model_ref
 
@@ -50,7 +51,7 @@ class ScoringEngine:
         """One backend call on one padded batch; returns calibrated risks."""
         batch = pad_batch(windows, self.windower.pad_id)
         logits = self.backend.infer(batch.input_ids, batch.attention_mask)
-        return risk_from_logits(logits, self.temperature, self.positive_index)
+        return risk_from_logits(logits, self.temperature, self.positive_index, self.bias)
 
     def score_windows(
         self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None

@@ -198,3 +198,26 @@ def test_copy_of_bundle_with_temperature_one_scores_differently(sharp_bundles: d
         engine.close()
     assert got == pytest.approx(softmax_risk(logits, 1.0, 1).tolist(), abs=1e-5)
     assert np.abs(np.array(got) - softmax_risk(logits, TEMPERATURE, 1)).max() > 0.05
+
+
+def test_platt_bias_is_added_after_the_temperature(sharp_bundles: dict[int, Path], tmp_path: Path) -> None:
+    """risk = 1 / (1 + exp(-((z_pos - z_neg) / T + b))), by hand, against the engine."""
+    src = sharp_bundles[1]
+    biased = tmp_path / "biased"
+    shutil.copytree(src, biased)
+    manifest = Bundle.load(src).manifest
+    write_manifest(biased, manifest.model_copy(update={
+        "calibration": Calibration(method="platt", temperature=TEMPERATURE, bias=-0.8)}))
+    conv = _conv("platt", 6)
+    windower = Bundle.load(biased).windower()
+    ids = windower.encode_messages(conv.messages)
+    wins = [windower.window_ids(ids, e) for e in range(len(ids))]
+    z = raw_logits(biased, wins)
+    want = 1.0 / (1.0 + np.exp(-((z[:, 1] - z[:, 0]) / TEMPERATURE - 0.8)))
+    engine = build_engine(str(biased), EngineConfig(providers=["CPUExecutionProvider"]))
+    try:
+        got = engine.score_conversations([conv])[0].risk_by_message
+    finally:
+        engine.close()
+    assert got == pytest.approx(want.tolist(), abs=1e-6)
+    assert np.abs(np.array(got) - softmax_risk(z, TEMPERATURE, 1)).max() > 0.05  # the bias matters here

@@ -7,7 +7,7 @@ import pytest
 
 from evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
 from groomguard.schema import Conversation, Message
-from training.calibration import fit_temperature, nll
+from training.calibration import fit_platt, fit_temperature, nll
 from training.windows_dataset import class_weights, sample_ends
 
 
@@ -19,6 +19,18 @@ def test_fit_temperature_recovers_known_temperature() -> None:
     t = fit_temperature(logits, labels)
     assert t == pytest.approx(2.5, rel=0.08)
     assert nll(logits, labels, t) < nll(logits, labels, 1.0)
+
+
+def test_fit_platt_recovers_known_temperature_and_bias() -> None:
+    rng = np.random.default_rng(1)
+    margin = rng.normal(0, 6, 40000)
+    true_t, true_b = 2.0, -1.5  # a model too sure of the positive class by a constant
+    labels = (rng.random(margin.size) < 1 / (1 + np.exp(-(margin / true_t + true_b)))).astype(int)
+    logits = np.stack([np.zeros_like(margin), margin], axis=1)
+    t, b = fit_platt(logits, labels)
+    assert t == pytest.approx(true_t, rel=0.08) and b == pytest.approx(true_b, abs=0.1)
+    assert nll(logits, labels, t, b) < nll(logits, labels, fit_temperature(logits, labels)) - 0.01
+    assert fit_platt(logits[:10], np.ones(10, dtype=int)) == (1.0, 0.0)  # one class: identity
 
 
 def test_fit_temperature_single_class_is_identity() -> None:

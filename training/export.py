@@ -45,7 +45,7 @@ from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
 from groomguard.windowing import Windower, pad_batch, window_label
-from training.calibration import fit_temperature, nll
+from training.calibration import fit_platt, fit_temperature, nll
 from training.model_card import CardInputs, render_model_card
 from training.onnx_export import export_onnx
 from training.quantise import quantise_int8
@@ -153,9 +153,9 @@ class ValidationScores:
     labels: np.ndarray  # window labels (`window_label`: positive from first_risk_index on)
     owner: np.ndarray  # conversation index of each window
 
-    def conversation_max(self, n_conversations: int, temperature: float) -> np.ndarray:
+    def conversation_max(self, n_conversations: int, temperature: float, bias: float = 0.0) -> np.ndarray:
         out = np.zeros(n_conversations, dtype=np.float64)
-        np.maximum.at(out, self.owner, risk_from_logits(self.logits, temperature))
+        np.maximum.at(out, self.owner, risk_from_logits(self.logits, temperature, bias=bias))
         return out
 
 
@@ -239,11 +239,15 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
     scored = score_validation(fp32_sess, req.windower, req.val_conversations)
     val_logits, val_y = scored.logits, scored.labels
-    temperature = fit_temperature(val_logits, val_y)
-    val_risk = risk_from_logits(val_logits, temperature)
+    if cfg.export.calibration == "platt":
+        temperature, bias = fit_platt(val_logits, val_y)
+    else:
+        temperature, bias = fit_temperature(val_logits, val_y), 0.0
+    val_risk = risk_from_logits(val_logits, temperature, bias=bias)
     ece = reliability(val_y, val_risk).ece
+    ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, fit_temperature(val_logits, val_y))).ece
     points, point_metrics = choose_operating_points(
-        req, scored.conversation_max(len(req.val_conversations), temperature), log)
+        req, scored.conversation_max(len(req.val_conversations), temperature, bias), log)
     metrics: dict[str, Any] = {
         **req.train_metrics,
         "onnx_parity_max_abs_delta_prob": parity,
@@ -251,15 +255,17 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         "val_windows_all_prefixes": len(val_y),
         "val_window_roc_auc": _auc(val_y.tolist(), val_risk),
         "val_nll_raw": nll(val_logits, val_y, 1.0),
-        "val_nll_calibrated": nll(val_logits, val_y, temperature),
+        "val_nll_calibrated": nll(val_logits, val_y, temperature, bias),
         "val_window_ece": ece,
+        "val_window_ece_temperature_only": ece_temperature_only,
         **point_metrics,
     }
     if req.test is not None and len(req.test):
-        test_risk = risk_from_logits(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), temperature)
+        test_risk = risk_from_logits(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), temperature, bias=bias)
         metrics["test_windows"] = len(req.test)
         metrics["test_window_roc_auc"] = _auc(req.test.labels, test_risk)
-    log(f"calibration: T={temperature:.3f} (val window ECE {ece:.3f}); "
+    log(f"calibration: {cfg.export.calibration} T={temperature:.3f} bias={bias:.3f} (val window ECE {ece:.3f}, "
+        f"temperature alone {ece_temperature_only:.3f}); "
         f"thresholds review={points['review'].threshold:.3f} high={points['high'].threshold:.3f}")
 
     manifest = BundleManifest(
@@ -271,7 +277,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         stride=cfg.windows.stride,
         normalisation=NormalisationInfo(version=NORMALISATION_VERSION, deobfuscate=cfg.windows.deobfuscate),
         thresholds=Thresholds(review=points["review"].threshold, high=points["high"].threshold),
-        calibration=Calibration(method="temperature", temperature=temperature, ece_val=ece),
+        calibration=Calibration(method=cfg.export.calibration, temperature=temperature, bias=bias, ece_val=ece),
         operating_points=points,
         variants=variants,
         pad_token_id=req.pad_id,

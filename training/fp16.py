@@ -67,7 +67,7 @@ def parity_windows(vocab_size: int, max_length: int, n: int, seed: int = 0,
 def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], pad_id: int,
                    temperature: float = 1.0, positive_index: int = 1, tolerance: float = FP16_TOLERANCE,
                    batch_size: int = 16, progress: Callable[[int], None] | None = None,
-                   providers: tuple[str, ...] = ("CPUExecutionProvider",)) -> ParityResult:
+                   providers: tuple[str, ...] = ("CPUExecutionProvider",), bias: float = 0.0) -> ParityResult:
     """Run both graphs over `windows` (batched, right-padded) and compare risks.
 
     fp32 is always the CPU reference; `providers` runs the fp16 graph (CUDA on a GPU host).
@@ -84,7 +84,7 @@ def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], p
         feeds = dict(zip(names, (batch.input_ids, batch.attention_mask), strict=True))
         ref, half = (np.asarray(s.run(None, feeds)[0], dtype=np.float32) for s in sessions)
         d_logit = max(d_logit, float(np.max(np.abs(ref - half))))
-        risks = [risk_from_logits(x, temperature, positive_index) for x in (ref, half)]
+        risks = [risk_from_logits(x, temperature, positive_index, bias) for x in (ref, half)]
         d_prob = max(d_prob, float(np.max(np.abs(risks[0] - risks[1]))))
         if progress:
             progress(len(batch.input_ids))
@@ -100,7 +100,7 @@ def fp16_with_parity(bundle: Bundle, dst: Path, n_windows: int = 256, seed: int 
                              tuple(windower.prefix), tuple(windower.suffix))
     result = measure_parity(bundle.model_path("fp32"), dst, windows, windower.pad_id,
                             bundle.manifest.calibration.temperature, bundle.manifest.onnx.positive_index, tolerance,
-                            progress=progress)
+                            progress=progress, bias=bundle.manifest.calibration.bias)
     if not result.ok:
         dst.unlink(missing_ok=True)
         raise BundleError(

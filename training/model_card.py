@@ -53,7 +53,8 @@ def render_model_card(card: CardInputs) -> str:
         f"- Windows: last messages that fit {m.max_length} tokens, stride {m.stride}; roles instead of handles;",
         f"  text normalisation v{m.normalisation.version} "
         f"(de-obfuscation {'on' if m.normalisation.deobfuscate else 'off'})",
-        f"- Calibration: temperature {m.calibration.temperature:.4f} fitted on validation windows (NLL); "
+        f"- Calibration: {m.calibration.method}, risk = sigmoid(margin / {m.calibration.temperature:.4f} "
+        f"+ {m.calibration.bias:.4f}) fitted on validation windows (NLL); "
         f"validation window ECE {_fmt(m.calibration.ece_val)}",
         "- Variants: " + ", ".join(f"{k} ({v.file}, max |Δp| vs fp32 {_fmt(v.max_abs_delta_prob)})"
                                    for k, v in m.variants.items()),

@@ -75,6 +75,7 @@ class ExportSettings(_Strict):
     int8: bool = True
     int8_op_types: list[str] = Field(default_factory=list)  # [] = every quantisable op
     int8_per_channel: bool = True
+    calibration: Literal["platt", "temperature"] = "platt"  # risk = sigmoid(margin / T + bias); bias 0 for temperature
 
 
 class ThresholdTargets(_Strict):
