@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from groomguard.batching import run_batches
 from groomguard.bundle import Bundle
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
@@ -49,21 +50,18 @@ class ScoringEngine:
     def infer_batch(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         """One backend call on one padded batch; returns calibrated risks."""
         batch = pad_batch(windows, self.windower.pad_id)
-        logits = self.backend.infer(batch.input_ids, batch.attention_mask)
+        return self._risks(batch.input_ids, batch.attention_mask)
+
+    def _risks(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        logits = self.backend.infer(input_ids, attention_mask)
         return risk_from_logits(logits, self.temperature, self.positive_index)
 
     def score_windows(
         self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
-        risks = np.zeros(len(windows), dtype=np.float64)
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for start in range(0, len(order), self.max_batch_size):
-            idx = order[start : start + self.max_batch_size]
-            risks[idx] = self.infer_batch([windows[i] for i in idx])
-            if progress:
-                progress(len(idx))
-        return risks
+        return run_batches(windows, self.windower.pad_id, self.max_batch_size,
+                           lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress)
 
     def level(self, risk: float) -> Level:
         return level_for(risk, self.thresholds)

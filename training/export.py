@@ -28,6 +28,7 @@ import numpy as np
 from evaluation.calibration import reliability
 from evaluation.thresholds import select_operating_points
 from groomguard import __version__ as gg_version
+from groomguard.batching import run_batches
 from groomguard.bundle import (
     MODEL_FILES,
     TOKENIZER,
@@ -43,7 +44,7 @@ from groomguard.errors import ConfigError, GroomguardError
 from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
-from groomguard.windowing import Windower, pad_batch, window_label
+from groomguard.windowing import Windower, window_label
 from training.calibration import fit_temperature, nll
 from training.model_card import CardInputs, render_model_card
 from training.onnx_export import export_onnx
@@ -109,15 +110,10 @@ def ort_session(path: Path, threads: int = 0) -> Any:
 def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
                sort: bool = True, progress: Any = None) -> np.ndarray:
     """Logits for windows in right-padded batches (sorted by length unless `sort` is False)."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i])) if sort else list(range(len(windows)))
-    out = np.zeros((len(windows), 2), dtype=np.float64)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batch = pad_batch([windows[i] for i in idx], pad_id)
-        out[idx] = session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
-        if progress is not None:
-            progress(len(idx))
-    return out
+    if not windows:
+        return np.zeros((0, 2), dtype=np.float64)
+    return run_batches(windows, pad_id, batch_size, lambda b: session.run(
+        None, {"input_ids": b.input_ids, "attention_mask": b.attention_mask})[0], sort=sort, progress=progress)
 
 
 def check_parity(model: Any, onnx_path: Path, windows: Sequence[Sequence[int]], pad_id: int, tolerance: float,
