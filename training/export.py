@@ -37,7 +37,6 @@ from groomguard.bundle import (
     NormalisationInfo,
     OperatingPointInfo,
     TrainingDataInfo,
-    VariantInfo,
     write_manifest,
 )
 from groomguard.errors import ConfigError, GroomguardError
@@ -48,9 +47,9 @@ from groomguard.windowing import Windower, window_label
 from training.calibration import fit_temperature, nll
 from training.model_card import CardInputs, render_model_card
 from training.onnx_export import export_onnx
-from training.quantise import quantise_int8
 from training.real_chat import is_real_benign
 from training.train_config import TrainConfig
+from training.variants import export_variants
 from training.windows_dataset import WindowSet
 
 
@@ -220,14 +219,8 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     log(f"ONNX parity: max |Δ prob| {parity:.2e} over {len(probe)} mixed-length windows "
         f"(limit {cfg.export.parity_tolerance:g})")
     fp32_sess = ort_session(fp32, cfg.training.torch_threads)
-    variants = {"fp32": VariantInfo(file=MODEL_FILES["fp32"], max_abs_delta_prob=0.0)}
-    if cfg.export.int8:
-        int8 = quantise_int8(fp32, tmp / MODEL_FILES["int8"], cfg.export.int8_op_types, cfg.export.int8_per_channel)
-        ref = risk_from_logits(ort_logits(fp32_sess, probe, req.pad_id))
-        got = risk_from_logits(ort_logits(ort_session(int8, cfg.training.torch_threads), probe, req.pad_id))
-        d8 = float(np.max(np.abs(ref - got)))
-        variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], max_abs_delta_prob=d8)
-        log(f"int8 variant: max |Δ prob| vs fp32 {d8:.2e}")
+    variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
+                               cfg.training.torch_threads or 1, log)
 
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
