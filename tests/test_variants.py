@@ -116,3 +116,31 @@ def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: 
     bad = tv.export_variants(model, tmp_path, probe, probe, 0, settings, say=said.append)
     assert set(bad) == {"fp32"} and not (tmp_path / "model.fused.onnx").exists()
     assert any("fused variant left out" in s and "parity" in s for s in said)
+
+
+def test_calibration_windows_never_reuse_probe_windows() -> None:
+    from training.variants import calibration_windows
+
+    pool = [[1], [2], [3], [4], [5], [6]]
+    assert calibration_windows(pool, [[2], [5]], 2) == [[1], [4]]  # rest [1, 3, 4, 6], every 2nd
+    assert calibration_windows(pool, [], 10) == pool
+
+
+def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
+    from tests.tiny_bundle import tiny_bert
+    from training.onnx_export import export_onnx
+    from training.train_config import ExportSettings
+    from training.variants import export_variants
+
+    model = tiny_bert(seed=0, init_range=0.5)
+    export_onnx(model, tmp_path / "model.onnx")
+    rng = np.random.default_rng(2)
+    windows = [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in (3, 9, 30, 14, 7, 22)]
+    settings = ExportSettings(fused=False, int8=True, int8_method="static", int8_calibration_windows=4)
+    out = export_variants(model, tmp_path, windows[:2], windows, 0, settings, say=lambda _: None)
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "model.int8.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "DynamicQuantizeLinear" not in ops
+    int8 = out["int8"]
+    assert (int8.method or "").startswith("static QDQ (fp32 graph, 4 calibration windows)")
+    assert int8.max_abs_delta_prob is not None and 0 < int8.max_abs_delta_prob < 0.5
+    assert set(int8.windows_per_s) == {"1", "32"}

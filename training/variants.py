@@ -147,12 +147,13 @@ def calibration_windows(pool: Sequence[Sequence[int]], probe: Sequence[Sequence[
     return rest[::step][:n]
 
 
-def export_variants(model: Any, out_dir: Path, probe: Sequence[Sequence[int]], pool: Sequence[Sequence[int]],
+def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[int]], pool: Sequence[Sequence[int]],
                     pad_id: int, settings: ExportSettings, threads: int = 1,
                     say: Callable[[str], None] = print) -> dict[str, VariantInfo]:
     """The export's variant step: fp32 timed, `fused` built and gated, `int8` built; all measured.
 
-    `model` is the PyTorch reference of the fused parity gate; `probe` the parity windows (errors
+    `model` is the PyTorch reference of the fused parity gate (None: the fp32 graph is, for a bundle
+    whose checkpoint is not at hand); `probe` the parity windows (errors
     and speeds are measured on them); static int8 calibrates on windows of `pool` (the validation
     windows) that are not probe windows.
     A fused graph that fails its gate or cannot be built is left out (logged), never shipped.
@@ -169,10 +170,16 @@ def export_variants(model: Any, out_dir: Path, probe: Sequence[Sequence[int]], p
         cfg = getattr(model, "config", None)
         try:
             stats = fuse(fp32, fused, getattr(cfg, "num_attention_heads", 0), getattr(cfg, "hidden_size", 0))
-            parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
+            if model is not None:
+                parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
+            else:  # no PyTorch model at hand (an existing bundle): the fp32 graph is the reference
+                parity = float(np.max(np.abs(risk_from_logits(logits(session(fused, threads), probe, pad_id)) - ref)))
+                if parity > settings.parity_tolerance:
+                    raise ExportError(f"fused graph: max |Δ risk| vs fp32 {parity:.3g} > {settings.parity_tolerance:g}")
             ops = ", ".join(f"{k} x{v}" for k, v in stats.items())
+            against = "PyTorch" if model is not None else "fp32 ONNX"
             out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measure(fused, ref, probe, pad_id, threads),
-                                       method=f"ORT transformer optimizer ({ops}); parity vs PyTorch {parity:.2e}")
+                                       method=f"ORT transformer optimizer ({ops}); parity vs {against} {parity:.2e}")
         except (ValueError, ExportError) as exc:
             fused.unlink(missing_ok=True)
             say(f"fused variant left out: {str(exc)[:300]}")
