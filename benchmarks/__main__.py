@@ -49,6 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=0, help="ORT intra-op and torch threads (0 = all cores)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
+    ap.add_argument("--no-triton", action="store_true", help="skip Triton (always skipped with --quick)")
     return ap.parse_args(argv)
 
 
@@ -107,7 +108,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["append_latency_ms"] = latency
         result["ratios"]["http_8_clients_vs_engine_batch1"] = http[1]["vs_engine_batch1"]
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
-    result["triton"] = "not measured in this run (PyTriton on CPU: benchmarks/triton_bench.py)"
+    result["triton"] = "not measured (--quick or --no-triton)"
+    if not (args.quick or args.no_triton):
+        from benchmarks.suite_triton import triton_rows
+
+        try:
+            rows += triton_rows(ctx, bundle, windows)
+            result["triton"] = "measured: PyTriton tritonserver on this CPU, gRPC, ORT inside Triton on its own threads"
+        except Exception as exc:  # a server that cannot start is a result of the run, not a crash
+            result["triton"] = f"not measured: {exc.__class__.__name__}: {str(exc)[:200]}"
     result["seconds"] = time.perf_counter() - t_start
     return result
 
