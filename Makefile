@@ -20,13 +20,14 @@ export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test model venv lint typecheck pytest browser clean help mutation
+.PHONY: run test model venv lint typecheck pytest browser clean help mutation bench
 
 help:
 	@echo "make run    - set up, build the demo model if missing, start the scoring service on $(HOST):$(PORT)"
 	@echo "make test   - set up, then ruff + mypy + the whole pytest suite"
 	@echo "make model  - build the demo bundle: synth corpus -> author split -> train -> export"
 	@echo "make mutation - apply known-bad changes one at a time; every one must be caught (minutes)"
+	@echo "make bench  - engine variants, HTTP appends and the naive pipeline side by side -> reports/bench.json, docs/performance.md"
 
 # (Re)install whenever pyproject.toml changes. torch is installed first, pinned, so nothing
 # later pulls a multi-GB CUDA build.
@@ -74,6 +75,13 @@ mutation: $(STAMP)
 	$(PY) benchmarks/mutation.py
 
 test: lint typecheck pytest
+
+# Performance side by side (not part of `make test`; minutes; BENCH_FLAGS=--quick for < 3 minutes).
+CHECKPOINT ?= var/train/demo/best
+BENCH_DATA ?= data/demo/test.jsonl
+bench: $(STAMP) $(BUNDLE)/bundle.json
+	$(PY) -m benchmarks --bundle $(BUNDLE) --checkpoint $(CHECKPOINT) --data $(BENCH_DATA) \
+	  --out reports/bench.json --doc docs/performance.md $(BENCH_FLAGS)
 
 $(BUNDLE)/bundle.json: | $(STAMP)
 	$(MAKE) model

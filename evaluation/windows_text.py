@@ -1,8 +1,8 @@
 """Render the model's windows as text, so baselines see exactly the messages the model saw.
 
 The window ending at message `end` keeps the most recent messages that fit the bundle's token
-budget (groomguard.windowing). `window_start` repeats that arithmetic on per-message token counts;
-a test pins it to `Windower.window_ids`. The text is the rendered, normalised messages
+budget (groomguard.windowing); `Windower.window_start` gives that message from per-message token
+counts, the same rule `Windower.window_ids` uses. The text is the rendered, normalised messages
 (``"A: ..."``) joined by newlines; roles replace handles as they do for the model.
 """
 
@@ -14,25 +14,12 @@ from groomguard.schema import Conversation
 from groomguard.windowing import Windower, assign_roles
 
 
-def window_start(windower: Windower, lengths: Sequence[int], end: int) -> int:
-    """Index of the oldest message inside the window ending at `end` (same rule as window_ids)."""
-    used = min(lengths[end], windower.budget)
-    start = end
-    for i in range(end - 1, -1, -1):
-        cost = lengths[i] + len(windower.sep)
-        if used + cost > windower.budget:
-            break
-        used += cost
-        start = i
-    return start
-
-
 def conversation_windows(windower: Windower, conv: Conversation, ends: Sequence[int]) -> list[str]:
     """Text of each window ending at `ends`."""
     roles = assign_roles(conv.messages)
     rendered = windower.render_messages(conv.messages, roles)
     lengths = [len(e.ids) for e in windower.tokenizer.encode_batch(rendered, add_special_tokens=False)]
-    return ["\n".join(rendered[window_start(windower, lengths, e) : e + 1]) for e in ends]
+    return ["\n".join(rendered[windower.window_start(lengths, e) : e + 1]) for e in ends]
 
 
 def sample_ends(ends: Sequence[int], cap: int) -> list[int]:

@@ -1,7 +1,7 @@
 """The model bundle: the one artefact that moves from training to evaluation to serving.
 
 Layout (DESIGN.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
-``model.int8.onnx`` / ``model.fp16.onnx``), ``model_card.md``. Every consumer loads it through
+``model.fused.onnx`` / ``model.int8.onnx`` / ``model.fp16.onnx``), ``model_card.md``. Every consumer loads it through
 `Bundle.load`, which verifies sha256s and refuses versions it cannot honour.
 """
 
@@ -23,8 +23,9 @@ from groomguard.windowing import WindowConfig, Windower
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 TOKENIZER = "tokenizer.json"
-MODEL_FILES: dict[str, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
-Variant = Literal["fp32", "int8", "fp16"]
+MODEL_FILES: dict[str, str] = {"fp32": "model.onnx", "fused": "model.fused.onnx", "int8": "model.int8.onnx",
+                               "fp16": "model.fp16.onnx"}
+Variant = Literal["fp32", "fused", "int8", "fp16"]  # "fused": fp32 with ONNX Runtime contrib-op fusions
 
 
 class NormalisationInfo(BaseModel):
@@ -61,8 +62,13 @@ class OnnxSignature(BaseModel):
 
 
 class VariantInfo(BaseModel):
+    """One model file and what was measured about it at export (older bundles: file + error only)."""
+
     file: str
     max_abs_delta_prob: float | None = None  # against fp32 on held-out windows
+    method: str | None = None  # how it was made, e.g. "ORT transformer optimizer" or "static QDQ ..."
+    windows_per_s: dict[str, float] = Field(default_factory=dict)  # batch size -> windows/s on the parity windows
+    measured_on: str | None = None  # the export machine the speeds come from (CPU, cores, ORT, threads)
 
 
 class TrainingDataInfo(BaseModel):

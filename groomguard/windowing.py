@@ -120,21 +120,31 @@ class Windower:
         """The window ending at message `end` (inclusive) from per-message ids."""
         if not 0 <= end < len(message_ids):
             raise IndexError(f"window end {end} outside 0..{len(message_ids) - 1}")
-        budget = self.budget
-        newest = list(message_ids[end])[:budget]
-        parts: list[list[int]] = [newest]
-        used = len(newest)
-        for i in range(end - 1, -1, -1):
-            cost = len(message_ids[i]) + len(self.sep)
-            if used + cost > budget:
-                break
-            parts.append(list(message_ids[i]) + list(self.sep))
-            used += cost
+        start = self.window_start([len(m) for m in message_ids], end)
         ids = list(self.prefix)
-        for part in reversed(parts):
-            ids.extend(part)
+        for i in range(start, end):
+            ids.extend(message_ids[i])
+            ids.extend(self.sep)
+        ids.extend(list(message_ids[end])[: self.budget])
         ids.extend(self.suffix)
         return ids
+
+    def window_start(self, lengths: Sequence[int], end: int) -> int:
+        """Index of the oldest message in the window ending at `end`, from per-message token counts.
+
+        The newest message always counts (cut to the budget); older ones join, newest first, while
+        each one plus a separator still fits. The one place this rule lives: `window_ids`, the text
+        baselines (evaluation/windows_text.py) and case influence (serving/review_influence.py).
+        """
+        used = min(lengths[end], self.budget)
+        start = end
+        for i in range(end - 1, -1, -1):
+            cost = lengths[i] + len(self.sep)
+            if used + cost > self.budget:
+                break
+            used += cost
+            start = i
+        return start
 
     def window_ends(self, n_messages: int, stride: int | None = None) -> list[int]:
         """Ends of the prefix windows: every `stride`-th message, always including the last."""

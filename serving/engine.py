@@ -7,17 +7,22 @@ exactly what training saw.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from groomguard.bundle import Bundle
+from groomguard.batching import run_batches
+from groomguard.bundle import Bundle, Variant
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
 from groomguard.windowing import Windower, pad_batch
 from serving.backends.base import Backend
 from serving.engine_config import EngineConfig
+from serving.variant_choice import choose_variant, first_provider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,21 +55,18 @@ class ScoringEngine:
     def infer_batch(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         """One backend call on one padded batch; returns calibrated risks."""
         batch = pad_batch(windows, self.windower.pad_id)
-        logits = self.backend.infer(batch.input_ids, batch.attention_mask)
+        return self._risks(batch.input_ids, batch.attention_mask)
+
+    def _risks(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        logits = self.backend.infer(input_ids, attention_mask)
         return risk_from_logits(logits, self.temperature, self.positive_index, self.bias)
 
     def score_windows(
         self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
-        risks = np.zeros(len(windows), dtype=np.float64)
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for start in range(0, len(order), self.max_batch_size):
-            idx = order[start : start + self.max_batch_size]
-            risks[idx] = self.infer_batch([windows[i] for i in idx])
-            if progress:
-                progress(len(idx))
-        return risks
+        return run_batches(windows, self.windower.pad_id, self.max_batch_size,
+                           lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress)
 
     def level(self, risk: float) -> Level:
         return level_for(risk, self.thresholds)
@@ -96,14 +98,28 @@ class ScoringEngine:
 
 
 def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
-    """Construct the configured backend for a bundle."""
+    """Construct the configured backend for a bundle (`variant: auto` resolved for the provider in use)."""
     sig = bundle.manifest.onnx
     if config.backend == "onnxruntime":
         from serving.backends.onnxruntime import OnnxRuntimeBackend
 
-        return OnnxRuntimeBackend(
-            bundle.model_path(config.variant), config.providers, config.intra_op_threads, sig.inputs, sig.output
-        )
+        def load(variant: Variant) -> OnnxRuntimeBackend:
+            return OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
+                                      sig.inputs, sig.output)
+
+        if config.variant != "auto":
+            return load(config.variant)
+        import onnxruntime as ort
+
+        provider = first_provider(config.providers, ort.get_available_providers())
+        variant = choose_variant(bundle.manifest, provider, config.auto_max_delta_prob)
+        backend = load(variant)
+        if backend.provider != provider:  # a GPU build without a usable GPU falls back to CPU silently
+            actual = choose_variant(bundle.manifest, backend.provider, config.auto_max_delta_prob)
+            if actual != variant:
+                variant, backend = actual, load(actual)
+        log.info("engine.variant auto -> %s on %s", variant, backend.provider)
+        return backend
     if config.backend == "triton":
         from serving.backends.triton import TritonBackend  # provided by the Triton integration
 

@@ -26,7 +26,10 @@ class EngineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["onnxruntime", "triton"] = "onnxruntime"
-    variant: Literal["fp32", "int8", "fp16"] = "fp32"
+    # auto = the fastest variant within auto_max_delta_prob of fp32 on the provider in use
+    # (serving/variant_choice.py); or name one: fp32 | fused | int8 | fp16.
+    variant: Literal["auto", "fp32", "fused", "int8", "fp16"] = "auto"
+    auto_max_delta_prob: float = Field(default=1e-4, ge=0.0)
     providers: list[str] = Field(
         default_factory=lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     )

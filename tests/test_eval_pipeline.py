@@ -14,7 +14,7 @@ from evaluation.baselines import KeywordScorer, load_keywords, sample_ends
 from evaluation.config import EvalConfig
 from evaluation.runner import evaluate_bundle
 from evaluation.slices import length_bucket
-from evaluation.windows_text import conversation_windows, window_start
+from evaluation.windows_text import conversation_windows
 from groomguard.bundle import Bundle
 from groomguard.errors import ConfigError, DataError
 from groomguard.jsonl import iter_jsonl
@@ -207,7 +207,7 @@ def test_window_start_matches_the_windower(tiny_bundle_dir: Path) -> None:
     lengths = [len(x) for x in ids]
     truncated = 0
     for end in range(len(ids)):
-        start = window_start(windower, lengths, end)
+        start = windower.window_start(lengths, end)
         expected = list(windower.prefix)
         for i in range(start, end + 1):
             expected += ids[i] + (list(windower.sep) if i < end else [])

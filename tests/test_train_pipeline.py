@@ -63,6 +63,11 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
     assert m.metrics["train_steps"] == 12  # --set training.max_steps=12 honoured
     assert set(m.files) >= {"model.onnx", "model.int8.onnx", "tokenizer.json", "model_card.md"}
     assert m.variants["int8"].max_abs_delta_prob is not None and m.variants["int8"].max_abs_delta_prob < 0.2
+    fused = m.variants["fused"]  # passed the same PyTorch parity gate as fp32 (tests/test_variants.py: when it fails)
+    assert "model.fused.onnx" in m.files and fused.max_abs_delta_prob is not None and fused.max_abs_delta_prob <= 1e-4
+    for name in ("fp32", "fused", "int8"):  # speeds at batch 1 and 32, and where they were measured
+        assert set(m.variants[name].windows_per_s) == {"1", "32"} and min(m.variants[name].windows_per_s.values()) > 0
+        assert "cores" in (m.variants[name].measured_on or "")
     assert m.metrics["onnx_parity_max_abs_delta_prob"] < 1e-4
     assert m.calibration.method == "temperature" and m.calibration.temperature > 0
     assert 0 <= m.thresholds.review <= m.thresholds.high <= 1

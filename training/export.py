@@ -29,6 +29,7 @@ import numpy as np
 from evaluation.calibration import reliability
 from evaluation.thresholds import select_operating_points
 from groomguard import __version__ as gg_version
+from groomguard.batching import run_batches
 from groomguard.bundle import (
     MODEL_FILES,
     TOKENIZER,
@@ -37,20 +38,19 @@ from groomguard.bundle import (
     NormalisationInfo,
     OperatingPointInfo,
     TrainingDataInfo,
-    VariantInfo,
     write_manifest,
 )
 from groomguard.errors import ConfigError, GroomguardError
 from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
-from groomguard.windowing import Windower, pad_batch, window_label
+from groomguard.windowing import Windower, window_label
 from training.calibration import fit_platt, fit_temperature, nll
 from training.model_card import CardInputs, render_model_card
 from training.onnx_export import export_onnx
-from training.quantise import quantise_int8
 from training.real_chat import is_real_benign
 from training.train_config import TrainConfig
+from training.variants import export_variants
 from training.windows_dataset import WindowSet
 
 
@@ -110,15 +110,10 @@ def ort_session(path: Path, threads: int = 0) -> Any:
 def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
                sort: bool = True, progress: Any = None) -> np.ndarray:
     """Logits for windows in right-padded batches (sorted by length unless `sort` is False)."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i])) if sort else list(range(len(windows)))
-    out = np.zeros((len(windows), 2), dtype=np.float64)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batch = pad_batch([windows[i] for i in idx], pad_id)
-        out[idx] = session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
-        if progress is not None:
-            progress(len(idx))
-    return out
+    if not windows:
+        return np.zeros((0, 2), dtype=np.float64)
+    return run_batches(windows, pad_id, batch_size, lambda b: session.run(
+        None, {"input_ids": b.input_ids, "attention_mask": b.attention_mask})[0], sort=sort, progress=progress)
 
 
 def check_parity(model: Any, onnx_path: Path, windows: Sequence[Sequence[int]], pad_id: int, tolerance: float,
@@ -226,14 +221,8 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     log(f"ONNX parity: max |Δ prob| {parity:.2e} over {len(probe)} mixed-length windows "
         f"(limit {cfg.export.parity_tolerance:g})")
     fp32_sess = ort_session(fp32, cfg.training.torch_threads)
-    variants = {"fp32": VariantInfo(file=MODEL_FILES["fp32"], max_abs_delta_prob=0.0)}
-    if cfg.export.int8:
-        int8 = quantise_int8(fp32, tmp / MODEL_FILES["int8"], cfg.export.int8_op_types, cfg.export.int8_per_channel)
-        ref = risk_from_logits(ort_logits(fp32_sess, probe, req.pad_id))
-        got = risk_from_logits(ort_logits(ort_session(int8, cfg.training.torch_threads), probe, req.pad_id))
-        d8 = float(np.max(np.abs(ref - got)))
-        variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], max_abs_delta_prob=d8)
-        log(f"int8 variant: max |Δ prob| vs fp32 {d8:.2e}")
+    variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
+                               cfg.training.torch_threads or 1, log)
 
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")

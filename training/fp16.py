@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.errors import BundleError
 from groomguard.scores import risk_from_logits
-from groomguard.windowing import pad_batch
+from groomguard.windowing import Batch
 
 FP16_TOLERANCE = 0.01  # max |Δ risk| accepted; fp16 has ~3 significant digits
 
@@ -77,17 +78,16 @@ def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], p
     sessions = [ort.InferenceSession(str(fp32_path), providers=["CPUExecutionProvider"]),
                 ort.InferenceSession(str(fp16_path), providers=list(providers))]
     names = [i.name for i in sessions[0].get_inputs()]
-    d_prob = d_logit = 0.0
-    ordered = sorted(windows, key=len)
-    for start in range(0, len(ordered), batch_size):
-        batch = pad_batch(ordered[start : start + batch_size], pad_id)
+
+    def both(batch: Batch) -> np.ndarray:
         feeds = dict(zip(names, (batch.input_ids, batch.attention_mask), strict=True))
-        ref, half = (np.asarray(s.run(None, feeds)[0], dtype=np.float32) for s in sessions)
-        d_logit = max(d_logit, float(np.max(np.abs(ref - half))))
-        risks = [risk_from_logits(x, temperature, positive_index, bias) for x in (ref, half)]
-        d_prob = max(d_prob, float(np.max(np.abs(risks[0] - risks[1]))))
-        if progress:
-            progress(len(batch.input_ids))
+        return np.concatenate([np.asarray(s.run(None, feeds)[0], dtype=np.float32) for s in sessions], axis=1)
+
+    logits = run_batches(windows, pad_id, batch_size, both, progress=progress)
+    ref, half = logits[:, :2].astype(np.float32), logits[:, 2:].astype(np.float32)
+    d_logit = float(np.max(np.abs(ref - half))) if len(windows) else 0.0
+    risks = [risk_from_logits(x, temperature, positive_index, bias) for x in (ref, half)]
+    d_prob = float(np.max(np.abs(risks[0] - risks[1]))) if len(windows) else 0.0
     return ParityResult(d_prob, d_logit, len(windows), tolerance)
 
 

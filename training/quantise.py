@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -39,4 +40,42 @@ def quantise_int8(fp32_path: Path, out_path: Path, op_types: Sequence[str] = (),
     with _quiet_root_logger():
         quantize_dynamic(str(fp32_path), str(out_path), weight_type=QuantType.QInt8, per_channel=per_channel,
                          op_types_to_quantize=list(op_types) or None)
+    return out_path
+
+
+class _WindowReader:
+    """CalibrationDataReader over token windows, one unpadded window per run (no padding statistics)."""
+
+    def __init__(self, windows: Sequence[Sequence[int]], input_names: Sequence[str]) -> None:
+        import numpy as np
+
+        self._feeds = iter([
+            {input_names[0]: np.asarray([w], dtype=np.int64), input_names[1]: np.ones((1, len(w)), dtype=np.int64)}
+            for w in windows])
+
+    def get_next(self) -> dict[str, Any] | None:
+        return next(self._feeds, None)
+
+    def rewind(self) -> None:  # ORT's reader protocol; one pass is all MinMax needs
+        return None
+
+
+def quantise_static(fp32_path: Path, out_path: Path, calibration: Sequence[Sequence[int]],
+                    op_types: Sequence[str] = ("MatMul",), per_channel: bool = True,
+                    exclude_nodes: Sequence[str] = (), const_weights_only: bool = True,
+                    input_names: Sequence[str] = ("input_ids", "attention_mask")) -> Path:
+    """Static QDQ int8 (activation ranges from `calibration` windows, MinMax) of `fp32_path`.
+
+    `const_weights_only`: quantise only MatMuls whose second input is a weight (not Q·Kᵀ or
+    attention·V, whose ranges vary most between inputs). `exclude_nodes` stay fp32.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    with _quiet_root_logger():
+        quantize_static(str(fp32_path), str(out_path), _WindowReader(calibration, input_names),  # type: ignore[arg-type]
+                        quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=per_channel,
+                        op_types_to_quantize=list(op_types), nodes_to_exclude=list(exclude_nodes),
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"MatMulConstBOnly": const_weights_only})
     return out_path

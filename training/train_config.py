@@ -75,6 +75,10 @@ class ExportSettings(_Strict):
     int8: bool = True
     int8_op_types: list[str] = Field(default_factory=list)  # [] = every quantisable op
     int8_per_channel: bool = True
+    int8_method: Literal["dynamic", "static"] = "dynamic"  # static: QDQ with calibration windows
+    int8_calibration_windows: int = Field(default=128, ge=1)  # static only: validation windows, not probe ones
+    int8_from_fused: bool = False  # static only: quantise the fused graph instead of plain fp32
+    fused: bool = True  # also write model.fused.onnx (ORT transformer optimizer; same parity gate as fp32)
     calibration: Literal["platt", "temperature"] = "platt"  # risk = sigmoid(margin / T + bias); bias 0 for temperature
 
 

@@ -25,7 +25,7 @@ def evaluate(
     target_precision: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this precision (e.g. 0.9) and its alerts per 1,000.")] = None,
     target_recall: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this recall (e.g. 0.8) and its alerts per 1,000.")] = None,
     stride: Annotated[Optional[int], typer.Option(min=1, help="Score after every Nth message (default from the config: 1).")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant to evaluate: fp32, int8 or fp16.")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant to evaluate: auto, fp32, fused, int8 or fp16.")] = None,
     config: Annotated[Path, typer.Option(help="Evaluation config (defaults for every option here).")] = default_config_path("eval.yaml"),
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value, e.g. --set latency.p=0.05 (repeatable).")] = None,
     real_benign: Annotated[Optional[Path], typer.Option(help="JSONL of real, presumed-benign conversations (e.g. data/demo/real-test.jsonl): adds alerts per 1,000 real conversations with CIs.")] = None,

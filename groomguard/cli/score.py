@@ -20,7 +20,7 @@ def score(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write one JSON line of scores per conversation (- for stdout).")],
     config: Annotated[Path, typer.Option(help="Serve config whose `engine:` section picks backend/variant.")] = default_config_path("serve.yaml"),
     backend: Annotated[Optional[str], typer.Option(help="onnxruntime (default) or triton.")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant: fp32, int8 or fp16.")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant: auto (fastest within tolerance), fp32, fused, int8 or fp16.")] = None,
     triton_url: Annotated[Optional[str], typer.Option(help="Triton server HOST:PORT (implies --backend triton).")] = None,
     triton_protocol: Annotated[Optional[str], typer.Option(help="Triton protocol: grpc or http.")] = None,
     stride: Annotated[int, typer.Option(min=1, help="Score after every Nth message (1 = every message).")] = 1,

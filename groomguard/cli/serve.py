@@ -21,7 +21,7 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to bind (overrides server.host).")] = None,
     port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="Port (overrides server.port).")] = None,
     backend: Annotated[Optional[str], typer.Option(help="onnxruntime or triton (overrides engine.backend).")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant fp32, int8 or fp16 (engine.variant).")] = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant auto, fp32, fused, int8 or fp16 (engine.variant).")] = None,
     triton_url: Annotated[Optional[str], typer.Option(help="Triton HOST:PORT (engine.triton.url; implies "
                                                            "--backend triton).")] = None,
     triton_protocol: Annotated[Optional[str], typer.Option(help="grpc or http (engine.triton.protocol).")] = None,

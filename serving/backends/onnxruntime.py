@@ -46,6 +46,7 @@ class OnnxRuntimeBackend:
         # onnxruntime-gpu lists CUDA/TensorRT as available even without a GPU and silently falls
         # back to CPU: the provider in use is what the session reports, not what we asked for.
         self.provider = self.session.get_providers()[0]
+        self.model_path = model_path  # which variant's file this session runs (engine.variant auto)
         self.input_names = list(input_names)
         self.output_name = output_name
         log.info("onnxruntime session ready: model=%s provider=%s", model_path.name, self.provider)

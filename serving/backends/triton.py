@@ -22,7 +22,7 @@ import time
 import numpy as np
 from prometheus_client import Counter
 
-from groomguard.bundle import Bundle
+from groomguard.bundle import Bundle, Variant
 from serving.backends.base import Backend, BackendHealth, BackendUnavailable
 from serving.engine_config import EngineConfig, TritonClientConfig
 from serving.triton.client import TritonClient, is_retryable
@@ -60,7 +60,8 @@ class TritonBackend:
         if tc.fallback_to_onnxruntime:
             from serving.backends.onnxruntime import OnnxRuntimeBackend
 
-            variant = engine_config.variant if engine_config.variant in ("fp32", "int8") else "fp32"
+            # CPU fallback: fp32 or int8 as named; auto/fused/fp16 -> plain fp32 (the graph Triton serves)
+            variant: Variant = "int8" if engine_config.variant == "int8" else "fp32"
             sig = bundle.manifest.onnx
             fallback = OnnxRuntimeBackend(bundle.model_path(variant), ["CPUExecutionProvider"],
                                           engine_config.intra_op_threads, sig.inputs, sig.output)

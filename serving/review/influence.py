@@ -26,19 +26,6 @@ class InfluenceInput:
     text: str
 
 
-def window_start(windower: Windower, ids: Sequence[Sequence[int]], end: int) -> int:
-    """Index of the oldest message inside the window ending at `end` (mirrors Windower.window_ids)."""
-    used = min(len(ids[end]), windower.budget)
-    start = end
-    for i in range(end - 1, -1, -1):
-        cost = len(ids[i]) + len(windower.sep)
-        if used + cost > windower.budget:
-            break
-        used += cost
-        start = i
-    return start
-
-
 def message_influence(windower: Windower, scorer: WindowScorer, messages: Sequence[InfluenceInput],
                       roles: dict[str, str], top_k: int) -> list[MessageInfluence]:
     """Top-k messages of the newest window by how much removing them lowers the risk."""
@@ -48,7 +35,7 @@ def message_influence(windower: Windower, scorer: WindowScorer, messages: Sequen
     roles = assign_roles(msgs, roles)
     ids = windower.encode_messages(msgs, roles)
     end = len(ids) - 1
-    start = window_start(windower, ids, end)
+    start = windower.window_start([len(m) for m in ids], end)
     variants = [windower.window_ids(ids, end)]
     for j in range(start, end + 1):
         rest = ids[:j] + ids[j + 1 :]

@@ -1,0 +1,142 @@
+"""`python -m benchmarks` / `make bench`: the engine, its variants, the HTTP path and the naive
+`transformers` pipeline measured side by side in ONE run, on the same windows and machine.
+
+    PYTHONPATH=$PWD .venv/bin/python -m benchmarks --bundle models/bundles/demo \
+        --checkpoint var/train/demo/best --data data/demo/test.jsonl --doc docs/performance.md
+    ... --quick          # under 3 minutes: fewer windows, shorter timings, fewer HTTP requests
+
+Writes a JSON file (`--out`, default reports/bench.json) and, with `--doc`, replaces the generated
+table between the `bench:start`/`bench:end` markers of that Markdown file. Numbers are windows/s
+(or requests/s) on this machine; compare ratios within one run, not across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import render_markdown, replace_section
+from benchmarks.suite_engine import (
+    Ctx,
+    engine_rows,
+    load_conversations,
+    naive_pipeline_rows,
+    sample_windows,
+    tokenise_share,
+)
+from groomguard.bundle import Bundle
+from groomguard.errors import GroomguardError
+from serving.variant_choice import choose_variant
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--bundle", type=Path, default=Path("models/bundles/demo"))
+    ap.add_argument("--checkpoint", type=Path, default=Path("var/train/demo/best"),
+                    help="fine-tuned checkpoint for the naive pipeline (a tiny random BERT when absent)")
+    ap.add_argument("--data", type=Path, default=Path("data/demo/test.jsonl"),
+                    help="labelled JSONL the windows come from (synthetic filler chat when absent)")
+    ap.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    ap.add_argument("--doc", type=Path, default=None, help="Markdown file whose bench section is regenerated")
+    ap.add_argument("--quick", action="store_true", help="small sizes: the whole run in under 3 minutes")
+    ap.add_argument("--threads", type=int, default=0, help="ORT intra-op and torch threads (0 = all cores)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
+    ap.add_argument("--no-triton", action="store_true", help="skip Triton (always skipped with --quick)")
+    return ap.parse_args(argv)
+
+
+def machine(threads: int) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads or os.cpu_count(), "load_avg_1m": load,
+            "onnxruntime": ort.__version__, "providers": ort.get_available_providers(),
+            "python": sys.version.split()[0],
+            "gpu": "none lent" if "CUDAExecutionProvider" not in ort.get_available_providers() else "CUDA build"}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    t_start = time.perf_counter()
+    bundle = Bundle.load(args.bundle)
+    threads = args.threads or os.cpu_count() or 1
+    n_conv, n_win, n_bucket, n_naive = (24, 64, 16, 64) if args.quick else (200, 640, 64, 640)
+    ctx = Ctx(args.bundle, threads, 0.5 if args.quick else 3.0, ["CPUExecutionProvider"])
+    convs = load_conversations(args.data, n_conv, args.seed)
+    windows = sample_windows(bundle, convs, n_win, args.seed)
+    gpu = False  # CPU measurements only; fp16 rows need a GPU machine (docs/performance.md)
+    rows = engine_rows(ctx, bundle, windows, (64, 128, 256), n_bucket, gpu)
+    naive, naive_model = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed)
+    rows = naive + rows
+    auto = choose_variant(bundle.manifest, "CPUExecutionProvider", 1e-4)
+    result: dict[str, Any] = {
+        "created_at": datetime.now(timezone.utc).isoformat(), "quick": args.quick, "machine": machine(threads),
+        "bundle": bundle.manifest.model_ref, "data": str(args.data) if args.data.is_file() else "synthetic filler",
+        "windows": len(windows), "mean_window_tokens": sum(map(len, windows)) / len(windows),
+        "naive_model": naive_model, "default_variant": auto, "throughput": rows,
+        "tokenise_share": tokenise_share(ctx, bundle, convs, auto),
+        "variants_recorded_at_export": {k: v.model_dump() for k, v in bundle.manifest.variants.items()},
+    }
+    best_naive = max(r["windows_per_s"] for r in naive)
+    best_default = max(r["windows_per_s"] for r in rows if r["variant"] == auto and r["input"] == "windows")
+    b1 = next(r["windows_per_s"] for r in rows if r["variant"] == auto and r["batch"] == 1 and r["input"] == "windows")
+    result["ratios"] = {"default_vs_naive_best": best_default / best_naive}
+    if not args.no_http:
+        from benchmarks.suite_http import append_clients, append_latency, serving
+
+        per_client = {1: 10, 8: 4, 32: 2} if args.quick else {1: 100, 8: 40, 32: 16}
+        with serving(args.bundle, auto, threads) as (url, headers):
+            http = [append_clients(url, headers, c, n, convs) for c, n in per_client.items()]
+            longest = max(convs, key=lambda c: len(c.messages))
+            latency = append_latency(url, headers, longest, samples=3 if args.quick else 7)
+        for h in http:
+            h["vs_engine_batch1"] = h["req_per_s"] / b1
+        result["http_appends"] = http
+        result["append_latency_ms"] = latency
+        result["ratios"]["http_8_clients_vs_engine_batch1"] = http[1]["vs_engine_batch1"]
+        result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
+    result["triton"] = "not measured (--quick or --no-triton)"
+    if not (args.quick or args.no_triton):
+        from benchmarks.suite_triton import triton_rows
+
+        try:
+            rows += triton_rows(ctx, bundle, windows)
+            result["triton"] = "measured: PyTriton tritonserver on this CPU, gRPC, ORT inside Triton on its own threads"
+        except Exception as exc:  # a server that cannot start is a result of the run, not a crash
+            result["triton"] = f"not measured: {exc.__class__.__name__}: {str(exc)[:200]}"
+    result["seconds"] = time.perf_counter() - t_start
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        result = run(args)
+    except GroomguardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    table = render_markdown(result)
+    if args.doc:
+        replace_section(args.doc, table)
+    print(table)
+    print(f"-> {args.out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Give an existing bundle the fused variant and recorded speeds, as a fresh export would.
+
+For bundles exported before model.fused.onnx existed (`engine.variant: auto` serves fp32 for
+them): runs the export's variant step (training/variants.py: fuse, parity gate, errors and
+windows/s on the parity windows) with the fine-tuned checkpoint as the reference (or, without
+`--checkpoint`, the bundle's own fp32 graph: same limit, parity_tolerance), keeps the
+bundle's int8 file (measured, not rebuilt) and re-hashes bundle.json. Parity windows: the export's
+rule (`training.export.parity_windows`) over the validation JSONL's windows.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/add_fused.py --bundle models/bundles/demo \
+        --checkpoint var/train/demo/best --data data/demo/val.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
+from groomguard.jsonl import iter_jsonl
+from groomguard.scores import risk_from_logits
+from training.export import parity_windows
+from training.train_config import ExportSettings
+from training.variants import export_variants, logits, measure, session
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--bundle", type=Path, required=True)
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="the bundle's checkpoint (PyTorch gate); without it the fp32 graph is the reference")
+    ap.add_argument("--data", type=Path, required=True, help="validation JSONL (parity windows)")
+    ap.add_argument("--windows", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    from transformers import AutoModelForSequenceClassification
+
+    bundle = Bundle.load(args.bundle)
+    windower = bundle.windower()
+    pool = [w.input_ids for c in iter_jsonl(args.data) for w in windower.prefix_windows(c)]
+    probe = parity_windows(pool, args.windows, 0)
+    model = None
+    if args.checkpoint:
+        model = AutoModelForSequenceClassification.from_pretrained(str(args.checkpoint), attn_implementation="eager")
+    variants = export_variants(model, args.bundle, probe, pool, windower.pad_id, ExportSettings(int8=False),
+                               args.threads)
+    if MODEL_FILES["int8"] in bundle.manifest.files:
+        fp32 = args.bundle / MODEL_FILES["fp32"]
+        ref = risk_from_logits(logits(session(fp32, args.threads), probe, windower.pad_id))
+        old = bundle.manifest.variants.get("int8")
+        variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], method=old.method if old else None,
+                                       **measure(args.bundle / MODEL_FILES["int8"], ref, probe, windower.pad_id,
+                                                 args.threads))
+        print(f"variant int8: max |Δ risk| vs fp32 {variants['int8'].max_abs_delta_prob:.2e}, "
+              f"windows/s {variants['int8'].windows_per_s}")
+    write_manifest(args.bundle, bundle.manifest.model_copy(update={"variants": {**bundle.manifest.variants,
+                                                                                **variants}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Markdown for `python -m benchmarks`: the generated section of docs/performance.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [
+        f"Run {r['created_at'][:19]}Z{' (--quick)' if r['quick'] else ''}: {m['cpu']}, {m['cores']} cores, "
+        f"{m['threads']} thread(s), 1-min load average {m['load_avg_1m']:.1f} at the end, onnxruntime "
+        f"{m['onnxruntime']}, GPU: {m['gpu']}. Bundle `{r['bundle']}`; {r['windows']} windows from "
+        f"{r['data']} (mean {r['mean_window_tokens']:.0f} tokens). Baseline model: {r['naive_model']}. "
+        f"Default variant (`engine.variant: auto`): **{r['default_variant']}**.",
+        "",
+        "| path | variant | batch | input | windows/s |",
+        "|---|---|---|---|---|",
+    ]
+    for row in r["throughput"]:
+        lines.append(f"| {row['path']} | {row['variant']} | {row['batch']} | {row['input']} | "
+                     f"{row['windows_per_s']:.1f} |")
+    ts = r["tokenise_share"]
+    lines += ["", f"Normalise + tokenise + window of the stored tail ({ts['mean_messages']:.0f} messages on "
+                  f"average, as every append does today): {ts['tokenise_ms']:.1f} ms vs {ts['infer_ms']:.1f} ms "
+                  f"batch-1 inference ({ts['variant']}): **{100 * ts['share']:.0f} %** of the two."]
+    if "http_appends" in r:
+        lines += ["", "| HTTP streaming appends (SQLite, one message each) | req/s | vs engine batch 1 "
+                      "| p50 ms | p99 ms |", "|---|---|---|---|---|"]
+        for h in r["http_appends"]:
+            lines.append(f"| {h['clients']} client(s), {h['requests']} requests, {h['errors']} errors | "
+                         f"{h['req_per_s']:.1f} | {100 * h['vs_engine_batch1']:.0f} % | {h['p50_ms']:.0f} | "
+                         f"{h['p99_ms']:.0f} |")
+        lat = r["append_latency_ms"]
+        lines += ["", "Append latency (median ms) at message " + ", ".join(f"{k}: {v:.0f}" for k, v in lat.items())
+                  + f" (1,000 vs 10: {r['ratios']['latency_1000_vs_10']:.2f}x)."]
+    lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()) + ".",
+              f"Triton: {r['triton']}."]
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(doc: Path, body: str) -> None:
+    """Put `body` between the markers (appended with them when the file has none)."""
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    block = f"{START}\n{body}{END}"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text + ("\n" if text and not text.endswith("\n") else "") + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text, encoding="utf-8")

@@ -1,0 +1,134 @@
+"""HTTP-side measurements of `python -m benchmarks`: streaming appends through the real stack.
+
+The app runs in-process under uvicorn on a loopback port with SQLite in a temporary directory and a
+real API key; clients are threads with their own httpx connection, each replaying one of the
+benchmark's conversations (the ones its engine windows come from, so window lengths match) one
+message per request into its own conversation id.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from groomguard.schema import Conversation
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@contextmanager
+def serving(bundle_dir: Path, variant: str, threads: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """(base URL, auth header) of a running app; stopped on exit."""
+    import socket
+
+    import uvicorn
+
+    from serving.api.app import create_app
+    from serving.apikeys import create_key
+    from serving.settings import load_serve_config
+    from serving.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        cfg = load_serve_config(None, [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
+                                       f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
+                                       "state.tail_messages=128", "limits.max_messages_per_append=100"])
+        store = open_store(cfg.store)
+        try:
+            key = create_key(store, "bench", {"score"})[1]
+        finally:
+            store.close()
+        server = uvicorn.Server(uvicorn.Config(create_app(cfg, bundle_dir), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        sock.close()
+        thread.start()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("benchmark server did not start")
+            time.sleep(0.05)
+        try:
+            yield url, {"Authorization": f"Bearer {key}"}
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+def _message(conv: Conversation, i: int) -> dict[str, Any]:
+    """Message i of a replay of `conv` (cycled when i runs past its end)."""
+    m = conv.messages[i % len(conv.messages)]
+    return {"author": m.author, "text": m.text, "message_id": f"m{i}"}
+
+
+def append_clients(url: str, headers: dict[str, str], clients: int, per_client: int,
+                   convs: list[Conversation]) -> dict[str, Any]:
+    """`clients` threads, each `per_client` one-message appends to its own conversation."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def worker(c: int) -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+            conv = convs[c % len(convs)]
+            http.post(f"/v1/conversations/warm-{c}/messages", json={"messages": [_message(conv, 0)]})
+            start.wait()
+            for i in range(per_client):
+                t0 = time.perf_counter()
+                r = http.post(f"/v1/conversations/c{clients}-{c}/messages", json={"messages": [_message(conv, i)]})
+                dt = time.perf_counter() - t0
+                with lock:
+                    latencies.append(dt)
+                    errors[0] += r.status_code != 200
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"clients": clients, "requests": len(latencies), "errors": errors[0], "req_per_s": len(latencies) / wall,
+            "p50_ms": 1000 * _pct(latencies, 0.5), "p99_ms": 1000 * _pct(latencies, 0.99)}
+
+
+def append_latency(url: str, headers: dict[str, str], conv: Conversation,
+                   marks: tuple[int, ...] = (10, 100, 1000), samples: int = 5) -> dict[str, float]:
+    """Median latency (ms) of single-message appends at message ~N of one conversation.
+
+    The conversation is grown to N - samples with bulk appends (100 messages a request), then
+    `samples` single appends are timed around the mark: the stored state, not how it got there, is
+    what an append at message N pays for.
+    """
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        have = 0
+        path = "/v1/conversations/latency/messages"
+        for mark in marks:
+            while have < mark - samples:
+                n = min(100, mark - samples - have)
+                http.post(path, json={"messages": [_message(conv, have + k) for k in range(n)]}).raise_for_status()
+                have += n
+            times = []
+            for _ in range(samples):
+                t0 = time.perf_counter()
+                http.post(path, json={"messages": [_message(conv, have)]}).raise_for_status()
+                times.append(time.perf_counter() - t0)
+                have += 1
+            out[str(mark)] = 1000 * statistics.median(times)
+    return out

@@ -1,0 +1,59 @@
+"""The shared batching loop and the one window-start rule, pinned by hand-computed expectations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groomguard.batching import run_batches
+from groomguard.bundle import Bundle
+from groomguard.windowing import Batch
+
+
+def test_results_come_back_in_input_order_and_batches_group_similar_lengths() -> None:
+    windows = [[1] * 5, [1] * 2, [1] * 9, [1] * 3, [1] * 8]
+    seen: list[tuple[int, ...]] = []
+
+    def infer(batch: Batch) -> np.ndarray:
+        seen.append(tuple(int(m.sum()) for m in batch.attention_mask))
+        return batch.attention_mask.sum(axis=1) * 10.0  # each window's length, times 10
+
+    progress: list[int] = []
+    out = run_batches(windows, 0, 2, infer, progress=progress.append)
+    assert out.tolist() == [50.0, 20.0, 90.0, 30.0, 80.0]  # row i is window i, whatever the batch order
+    assert seen == [(2, 3), (5, 8), (9,)]  # sorted by length: batch widths 3, 8, 9 instead of 9, 9, 8
+    assert progress == [2, 2, 1]
+
+
+def test_unsorted_keeps_the_callers_order_and_rows_keep_their_shape() -> None:
+    windows = [[7, 7, 7], [7]]
+    widths: list[int] = []
+
+    def infer(batch: Batch) -> np.ndarray:
+        widths.append(batch.input_ids.shape[1])
+        return np.stack([batch.attention_mask.sum(axis=1), -batch.attention_mask.sum(axis=1)], axis=1)
+
+    out = run_batches(windows, 0, 1, infer, sort=False)
+    assert widths == [3, 1] and out.tolist() == [[3.0, -3.0], [1.0, -1.0]]
+    assert run_batches([], 0, 4, infer).shape == (0,)
+    with pytest.raises(ValueError, match="rows"):
+        run_batches(windows, 0, 2, lambda b: np.zeros(1))
+
+
+# Tiny bundle: max_length 64, [CLS] ... [SEP] -> budget 62 tokens, separator 1 token.
+@pytest.mark.parametrize(("lengths", "end", "start"), [
+    ([10, 10, 10, 40], 3, 1),  # 40 + 11 + 11 = 62 fits exactly; one more (73) does not
+    ([1, 100], 1, 1),  # the newest alone is over budget: cut to 62, nothing older fits
+    ([1, 60, 5, 20], 3, 2),  # stops at the first older message that does not fit, even if an older one would
+    ([3, 4], 0, 0),
+])
+def test_window_start_by_hand(tiny_bundle_dir: Path, lengths: list[int], end: int, start: int) -> None:
+    windower = Bundle.load(tiny_bundle_dir).windower()
+    assert windower.budget == 62 and len(windower.sep) == 1
+    assert windower.window_start(lengths, end) == start
+    ids = [[1000 + i] * n for i, n in enumerate(lengths)]
+    window = windower.window_ids(ids, end)
+    assert len(window) == 2 + min(lengths[end], 62) + sum(lengths[i] + 1 for i in range(start, end))
+    assert window[1] == 1000 + start  # the oldest message in the window is message `start`

@@ -1,0 +1,40 @@
+"""`python -m benchmarks --quick` runs end to end on the tiny bundle and writes its JSON and table.
+
+Not a timed test: it checks the run completes and reports every measurement the issue asks for
+(keys and shapes), never the numbers themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+
+def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    from benchmarks.__main__ import main
+    from benchmarks.report import END, START
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, bundle)
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Performance\n\nprose kept\n\n{START}\nold table\n{END}\n\nmore prose\n")
+    out = tmp_path / "bench.json"
+    assert main(["--bundle", str(bundle), "--quick", "--threads", "1", "--out", str(out), "--doc", str(doc),
+                 "--data", str(tmp_path / "absent.jsonl"), "--checkpoint", str(tmp_path / "absent")]) == 0
+    r = json.loads(out.read_text())
+    assert {"machine", "throughput", "tokenise_share", "http_appends", "append_latency_ms", "ratios",
+            "default_variant", "naive_model", "triton"} <= set(r)
+    cells = {(row["path"], row["batch"], row["input"]) for row in r["throughput"]}
+    for batch in (1, 32):
+        assert ("naive transformers pipeline", batch, "windows") in cells
+        for s in ("windows", "S=64", "S=128", "S=256"):
+            assert ("engine fp32", batch, s) in cells
+    assert [h["clients"] for h in r["http_appends"]] == [1, 8, 32]
+    assert all(h["errors"] == 0 and h["requests"] > 0 for h in r["http_appends"])
+    assert set(r["append_latency_ms"]) == {"10", "100", "1000"}
+    assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10"}
+    assert 0 < r["tokenise_share"]["share"] < 1
+    text = doc.read_text()
+    assert "old table" not in text and "prose kept" in text and "more prose" in text
+    assert text.count(START) == 1 and "| engine fp32 | fp32 | 32 | S=256 |" in text

@@ -1,0 +1,200 @@
+"""Faster variants of the exported fp32 graph, each measured where it is made.
+
+- `fused` (model.fused.onnx): ONNX Runtime's transformer optimizer fuses embeddings + layer norm,
+  attention, bias + GELU and skip + layer norm into contrib ops (EmbedLayerNormalization,
+  Attention, BiasGelu, SkipLayerNormalization). Same arithmetic, fewer kernels: about 1.4x fp32
+  on CPU. It is gated like fp32 itself: against PyTorch on the parity windows, <= the export's
+  `parity_tolerance` (the same reference and limit the fp32 graph passed), else it is not shipped.
+  Contrib ops run on ONNX Runtime (CPU, CUDA); TensorRT and other runtimes may not take them,
+  so Triton keeps serving the plain fp32 graph.
+- `int8` (model.int8.onnx): see training/quantise.py; its error is measured against fp32.
+
+Every variant records in bundle.json its max |Δ risk| against fp32 on the parity windows and its
+speed (windows/s at batch 1 and 32 on those windows, this machine, `threads` ORT threads), so
+serving can pick the fastest variant within tolerance (serving/variant_choice.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groomguard.batching import run_batches
+from groomguard.bundle import MODEL_FILES, VariantInfo
+from groomguard.scores import risk_from_logits
+from training.quantise import quantise_int8, quantise_static
+from training.train_config import ExportSettings
+
+log = logging.getLogger(__name__)
+SPEED_BATCHES = (1, 32)
+
+
+def fuse(src: Path, dst: Path, num_heads: int = 0, hidden_size: int = 0) -> dict[str, int]:
+    """Write the transformer-optimised graph of `src` to `dst`; returns the fused-op counts.
+
+    `num_heads`/`hidden_size` 0 = read from the graph (`attention_shape`). Raises ValueError when
+    no attention fused (not a BERT-like graph): such a copy would not be worth shipping.
+    """
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    if not (num_heads and hidden_size):
+        num_heads, hidden_size = attention_shape(src)
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the optimizer logs every fusion pass at INFO on the root logger
+    try:
+        opt = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
+                             opt_level=1, use_gpu=False)
+        stats = {k: int(v) for k, v in opt.get_fused_operator_statistics().items() if v}
+        if not stats.get("Attention"):
+            raise ValueError(f"{src.name}: the transformer optimizer fused no attention ({stats})")
+        opt.save_model_to_file(str(dst))
+    finally:
+        root.setLevel(level)
+    return stats
+
+
+def attention_shape(path: Path) -> tuple[int, int]:
+    """(num_heads, hidden_size) of a BERT-like graph exported by training/onnx_export.py.
+
+    The optimizer cannot detect them here (the exporter reshapes to [batch, seq, -1, head_dim]):
+    hidden_size is the first attention query projection's width and head_dim follows from the
+    attention score scale 1/sqrt(head_dim).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consts = {o: numpy_helper.to_array(n.attribute[0].t) for n in graph.node if n.op_type == "Constant"
+              for o in n.output if n.attribute and n.attribute[0].type == onnx.AttributeProto.TENSOR}
+    hidden = next((weights[i].shape[1] for n in graph.node if n.op_type == "MatMul" and "query" in n.name
+                   for i in n.input if i in weights and weights[i].ndim == 2), 0)
+    scale = next((float(c) for n in graph.node if n.op_type in ("Mul", "Div") and "attention/self" in n.name
+                  for i in n.input for c in [consts.get(i, weights.get(i))] if c is not None and c.size == 1), 0.0)
+    if not hidden or not scale:
+        raise ValueError(f"{path.name}: cannot find the attention shape (not a BERT-like graph)")
+    head_dim = round(1.0 / scale**2) if scale < 1.0 else round(scale**2)  # Mul by 1/sqrt(d) or Div by sqrt(d)
+    if head_dim < 1 or hidden % head_dim:
+        raise ValueError(f"{path.name}: attention scale {scale:g} does not divide hidden size {hidden}")
+    return hidden // head_dim, int(hidden)
+
+
+def session(path: Path, threads: int = 1) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def logits(sess: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32) -> np.ndarray:
+    names = [i.name for i in sess.get_inputs()]
+    return run_batches(windows, pad_id, batch_size, lambda b: sess.run(
+        None, dict(zip(names, (b.input_ids, b.attention_mask), strict=True)))[0])
+
+
+def windows_per_s(sess: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int,
+                  min_seconds: float = 1.0) -> float:
+    """Throughput over `windows` (repeated until `min_seconds` passed), after one warm-up batch."""
+    logits(sess, windows[:batch_size], pad_id, batch_size)
+    done, t0 = 0, time.perf_counter()
+    while True:
+        logits(sess, windows, pad_id, batch_size)
+        done += len(windows)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def machine(threads: int) -> str:
+    """What the speeds were measured on (they mean nothing without it)."""
+    import onnxruntime as ort
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, onnxruntime {ort.__version__} CPU, {threads} thread(s)"
+
+
+def measure(path: Path, reference: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int,
+            threads: int = 1) -> dict[str, Any]:
+    """max |Δ risk| of `path` against `reference` risks, and windows/s at each of SPEED_BATCHES."""
+    sess = session(path, threads)
+    got = risk_from_logits(logits(sess, windows, pad_id))
+    return {"max_abs_delta_prob": float(np.max(np.abs(got - reference))),
+            "windows_per_s": {str(b): round(windows_per_s(sess, windows, pad_id, b), 2) for b in SPEED_BATCHES},
+            "measured_on": machine(threads)}
+
+
+def calibration_windows(pool: Sequence[Sequence[int]], probe: Sequence[Sequence[int]], n: int) -> list[list[int]]:
+    """Up to n windows of `pool`, evenly spread, none equal to a probe window (errors are measured on unseen ones)."""
+    seen = {tuple(w) for w in probe}
+    rest = [list(w) for w in pool if tuple(w) not in seen]
+    step = max(1, len(rest) // max(1, n))
+    return rest[::step][:n]
+
+
+def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[int]], pool: Sequence[Sequence[int]],
+                    pad_id: int, settings: ExportSettings, threads: int = 1,
+                    say: Callable[[str], None] = print) -> dict[str, VariantInfo]:
+    """The export's variant step: fp32 timed, `fused` built and gated, `int8` built; all measured.
+
+    `model` is the PyTorch reference of the fused parity gate (None: the fp32 graph is, for a bundle
+    whose checkpoint is not at hand); `probe` the parity windows (errors
+    and speeds are measured on them); static int8 calibrates on windows of `pool` (the validation
+    windows) that are not probe windows.
+    A fused graph that fails its gate or cannot be built is left out (logged), never shipped.
+    """
+    from training.export import ExportError, check_parity
+
+    fp32 = out_dir / MODEL_FILES["fp32"]
+    ref = risk_from_logits(logits(session(fp32, threads), probe, pad_id))
+    out: dict[str, VariantInfo] = {}
+    out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)",
+                              **measure(fp32, ref, probe, pad_id, threads))
+    if settings.fused:
+        fused = out_dir / MODEL_FILES["fused"]
+        cfg = getattr(model, "config", None)
+        try:
+            stats = fuse(fp32, fused, getattr(cfg, "num_attention_heads", 0), getattr(cfg, "hidden_size", 0))
+            if model is not None:
+                parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
+            else:  # no PyTorch model at hand (an existing bundle): the fp32 graph is the reference
+                parity = float(np.max(np.abs(risk_from_logits(logits(session(fused, threads), probe, pad_id)) - ref)))
+                if parity > settings.parity_tolerance:
+                    raise ExportError(f"fused graph: max |Δ risk| vs fp32 {parity:.3g} > {settings.parity_tolerance:g}")
+            ops = ", ".join(f"{k} x{v}" for k, v in stats.items())
+            against = "PyTorch" if model is not None else "fp32 ONNX"
+            out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measure(fused, ref, probe, pad_id, threads),
+                                       method=f"ORT transformer optimizer ({ops}); parity vs {against} {parity:.2e}")
+        except (ValueError, ExportError) as exc:
+            fused.unlink(missing_ok=True)
+            say(f"fused variant left out: {str(exc)[:300]}")
+    if settings.int8:
+        int8 = out_dir / MODEL_FILES["int8"]
+        if settings.int8_method == "static":
+            calibration = calibration_windows(pool, probe, settings.int8_calibration_windows)
+            src = out_dir / MODEL_FILES["fused"] if settings.int8_from_fused and "fused" in out else fp32
+            quantise_static(src, int8, calibration, settings.int8_op_types or ["MatMul"], settings.int8_per_channel)
+            method = f"static QDQ ({'fused' if src != fp32 else 'fp32'} graph, {len(calibration)} calibration windows)"
+        else:
+            quantise_int8(fp32, int8, settings.int8_op_types, settings.int8_per_channel)
+            method = "dynamic (weights int8, activations quantised per batch)"
+        out["int8"] = VariantInfo(file=MODEL_FILES["int8"], method=method, **measure(int8, ref, probe, pad_id, threads))
+    for name, info in out.items():
+        say(f"variant {name}: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.2e}, windows/s "
+            + ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()))
+    return out
