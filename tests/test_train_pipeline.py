@@ -69,7 +69,7 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
         assert set(m.variants[name].windows_per_s) == {"1", "32"} and min(m.variants[name].windows_per_s.values()) > 0
         assert "cores" in (m.variants[name].measured_on or "")
     assert m.metrics["onnx_parity_max_abs_delta_prob"] < 1e-4
-    assert m.calibration.method == "temperature" and m.calibration.temperature > 0
+    assert m.calibration.method == "platt" and m.calibration.temperature > 0  # configs/train-test.yaml default
     assert 0 <= m.thresholds.review <= m.thresholds.high <= 1
     td = m.training_data
     assert td.synthetic is True and td.n_train_conversations == 40
@@ -82,8 +82,8 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
 
 
 def test_temperature_and_thresholds_recomputed_independently(trained: dict[str, Path]) -> None:
-    """A second, simple implementation from raw ONNX Runtime logits: T by grid search on the NLL of every
-    validation prefix window, thresholds by brute force over candidate values on conversation maxima."""
+    """A second, simple implementation from raw ONNX Runtime logits: calibration by grid search on the NLL
+    of every validation prefix window, thresholds by brute force over candidate values on conversation maxima."""
     import numpy as np
     import onnxruntime as ort
 
@@ -103,13 +103,21 @@ def test_temperature_and_thresholds_recomputed_independently(trained: dict[str, 
             labels.append(window_label(conv, end))
             owner.append(i)
     m, y = np.array(margins), np.array(labels)
-    grid = np.exp(np.linspace(np.log(0.02), np.log(50.0), 6000))
-    nll = [np.mean(np.logaddexp(0.0, -np.where(y == 1, m, -m) / t)) for t in grid]
-    t_grid = float(grid[int(np.argmin(nll))])
-    t_bundle = bundle.manifest.calibration.temperature
-    assert t_bundle == pytest.approx(t_grid, rel=0.01)
 
-    risk = 1.0 / (1.0 + np.exp(-m / t_bundle))
+    def nll(t: np.ndarray, b: np.ndarray) -> np.ndarray:
+        z = m[None, None, :] / t[:, None, None] + b[None, :, None]
+        return np.mean(np.logaddexp(0.0, z) - y[None, None, :] * z, axis=2)
+
+    # Grid search over (T, bias), T within the fitter's documented range [0.02, 50].
+    t_grid, b_grid = np.exp(np.linspace(np.log(0.02), np.log(50.0), 400)), np.linspace(-6, 6, 241)
+    best = float(nll(t_grid, b_grid).min())
+    cal = bundle.manifest.calibration
+    t_bundle, b_bundle = cal.temperature, cal.bias
+    got = float(nll(np.array([t_bundle]), np.array([b_bundle]))[0, 0])
+    assert got <= best + 1e-4  # the bundle's calibration is the NLL optimum (to grid resolution)
+    assert float(nll(np.array([1.0]), np.array([0.0]))[0, 0]) > got + 1e-3  # and not the identity
+
+    risk = 1.0 / (1.0 + np.exp(-(m / t_bundle + b_bundle)))
     conv_max = np.zeros(len(convs))
     for r, i in zip(risk, owner, strict=True):
         conv_max[i] = max(conv_max[i], r)
