@@ -140,6 +140,11 @@ def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
     return roc_auc(list(labels), risks.tolist()) if len(set(labels)) == 2 else None
 
 
+# Batches of 8 length-sorted windows: 73 windows/s against 60 at 32 on 2 CPU cores (1,035 validation
+# windows of the demo bundle, same session, one run); larger batches pad more than they save.
+SCORING_BATCH = 8
+
+
 @dataclass
 class ValidationScores:
     """Every prefix window of the validation conversations (stride 1, as serving scores), scored once."""
@@ -173,9 +178,10 @@ def score_validation(session: Any, windower: Windower, convs: Sequence[Conversat
 
         with progress_bar() as bar:
             task = bar.add_task("scoring validation conversations", total=len(windows))
-            logits = ort_logits(session, windows, windower.pad_id, progress=lambda n: bar.advance(task, n))
+            logits = ort_logits(session, windows, windower.pad_id, SCORING_BATCH,
+                                progress=lambda n: bar.advance(task, n))
     else:
-        logits = ort_logits(session, windows, windower.pad_id)
+        logits = ort_logits(session, windows, windower.pad_id, SCORING_BATCH)
     return ValidationScores(logits, np.asarray(labels), np.asarray(owner))
 
 

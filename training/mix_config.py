@@ -35,7 +35,7 @@ class MixConfig(BaseModel):
     max_messages: int = Field(60, ge=2)   # ... and longer ones keep their first max_messages
     real_val_share: float = Field(0.15, gt=0, lt=1)
     real_train: int = Field(0, ge=0)      # real benign conversations in train (0 = all eligible)
-    real_val: int = Field(200, gt=0)      # ... in val (these set the false-alert budget)
+    real_val: int = Field(150, gt=0)      # ... in val (these set the false-alert budget)
     benign_grafts_share: float = Field(0.5, ge=0)  # benign grafts in train, per real benign conversation
     grafts_train: int = Field(0, ge=0)    # grafted positives in train (0 = real benign + benign grafts)
     grafts_val: int = Field(60, ge=0)
