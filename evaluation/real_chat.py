@@ -31,6 +31,14 @@ from groomguard.windowing import window_label
 REAL_STRIDE = 1
 
 
+def is_real_benign(conv: Conversation) -> bool:
+    """Presumed-benign chat between real people: the population false-alert budgets are set on.
+
+    Label 0 and no synthetic content (benign grafts, being partly synthetic, do not count).
+    """
+    return conv.label == 0 and "synth" not in (conv.source or "")
+
+
 def load_real(path: Path, label: int) -> list[Conversation]:
     """A real-chat file: every conversation must be unlabelled or carry `label`; unlabelled ones get it."""
     convs = list(iter_jsonl(path))
@@ -101,7 +109,7 @@ def baseline_block(val: Sequence[Conversation], val_scored: ScoredSet, benign_sc
                    high_precision: float, high_budget: float) -> dict[str, Any]:
     """TF-IDF at operating points chosen on validation by the model's own rule."""
     labels = np.array([int(c.label or 0) for c in val])
-    real = np.array([c.label == 0 and "synth" not in (c.source or "") for c in val])
+    real = np.array([is_real_benign(c) for c in val])
     chosen = select_operating_points(labels, val_scored.conversation_risk, real, review_budget, high_precision,
                                      high_budget)
     thresholds = {name: p.threshold for name, p in chosen.items()}

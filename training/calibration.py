@@ -54,13 +54,16 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, iters: int = 80) -> 
     return float(1.0 / ((lo + hi) / 2))
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100) -> tuple[float, float]:
-    """(T, bias) minimising validation NLL of sigmoid(margin / T + bias); T kept in [T_MIN, T_MAX]."""
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100,
+              start_temperature: float | None = None) -> tuple[float, float]:
+    """(T, bias) minimising validation NLL of sigmoid(margin / T + bias); T kept in [T_MIN, T_MAX].
+
+    Starts from the temperature-only fit (`start_temperature` when the caller already has it)."""
     y = np.asarray(labels, dtype=np.float64)
     if y.size == 0 or len(set(y.tolist())) < 2:
         return 1.0, 0.0
     m = _margins(logits)
-    a, b = 1.0 / fit_temperature(logits, labels), 0.0
+    a, b = 1.0 / (start_temperature or fit_temperature(logits, labels)), 0.0
 
     def loss(a_: float, b_: float) -> float:
         z = a_ * m + b_

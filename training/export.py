@@ -167,7 +167,7 @@ def score_validation(session: Any, windower: Windower, convs: Sequence[Conversat
     labels: list[int] = []
     for i, conv in enumerate(convs):
         ids = windower.encode_messages(conv.messages)
-        for end in range(len(ids)):
+        for end in windower.window_ends(len(ids), stride=1):  # every message, as streaming serving scores
             windows.append(windower.window_ids(ids, end))
             owner.append(i)
             labels.append(int(window_label(conv, end) or 0))
@@ -234,13 +234,14 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
     scored = score_validation(fp32_sess, req.windower, req.val_conversations)
     val_logits, val_y = scored.logits, scored.labels
+    t_only = fit_temperature(val_logits, val_y)
     if cfg.export.calibration == "platt":
-        temperature, bias = fit_platt(val_logits, val_y)
+        temperature, bias = fit_platt(val_logits, val_y, start_temperature=t_only)
     else:
-        temperature, bias = fit_temperature(val_logits, val_y), 0.0
+        temperature, bias = t_only, 0.0
     val_risk = risk_from_logits(val_logits, temperature, bias=bias)
     ece = reliability(val_y, val_risk).ece
-    ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, fit_temperature(val_logits, val_y))).ece
+    ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
     points, point_metrics = choose_operating_points(
         req, scored.conversation_max(len(req.val_conversations), temperature, bias), log)
     metrics: dict[str, Any] = {

@@ -19,12 +19,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from evaluation.real_chat import is_real_benign
 from groomguard.errors import DataError
 from groomguard.schema import Conversation
 from training.loaders.chitchat import ID_PREFIX
 
 REAL_TEST_DIGEST_PREFIXES = ("0", "1")
 GRAFT_SEP = "/graft-"
+
+__all__ = ["GRAFT_SEP", "REAL_TEST_DIGEST_PREFIXES", "assert_not_real_test", "corpus_key", "graft_id",
+           "is_real_benign", "is_real_test", "is_real_test_key"]
 
 
 def corpus_key(conversation_id: str) -> str | None:
@@ -46,14 +50,6 @@ def is_real_test(conv: Conversation) -> bool:
 
 def graft_id(key_conversation_id: str, n: int, benign: bool = False) -> str:
     return f"{key_conversation_id}{GRAFT_SEP}{'b' if benign else ''}{n}"
-
-
-def is_real_benign(conv: Conversation) -> bool:
-    """Presumed-benign chat between real people: the population false-alert budgets are set on.
-
-    Label 0 and no synthetic content (benign grafts, being partly synthetic, do not count).
-    """
-    return conv.label == 0 and "synth" not in (conv.source or "")
 
 
 def assert_not_real_test(convs: Iterable[Conversation], where: str) -> None:
