@@ -33,7 +33,7 @@ from benchmarks.suite_engine import (
 )
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
-from serving.variant_choice import choose_variant
+from groomguard.serving.variant_choice import choose_variant
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -5,7 +5,7 @@ them): runs the export's variant step (training/variants.py: fuse, parity gate, 
 windows/s on the parity windows) with the fine-tuned checkpoint as the reference (or, without
 `--checkpoint`, the bundle's own fp32 graph: same limit, parity_tolerance), keeps the
 bundle's int8 file (measured, not rebuilt) and re-hashes bundle.json. Parity windows: the export's
-rule (`training.export.parity_windows`) over the validation JSONL's windows.
+rule (`groomguard.training.export.parity_windows`) over the validation JSONL's windows.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/add_fused.py --bundle models/bundles/demo \
         --checkpoint var/train/demo/best --data data/demo/val.jsonl
@@ -19,9 +19,9 @@ from pathlib import Path
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.jsonl import iter_jsonl
 from groomguard.scores import risk_from_logits
-from training.export import parity_windows
-from training.train_config import ExportSettings
-from training.variants import export_variants, logits, measure, session
+from groomguard.training.export import parity_windows
+from groomguard.training.train_config import ExportSettings
+from groomguard.training.variants import export_variants, logits, measure, session
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--min-appends", type=int, default=100, help="appends timed per phase (at least)")
     args = parser.parse_args()
 
-    from serving.engine import ScoringEngine
+    from groomguard.serving.engine import ScoringEngine
     from tests.fairness_load import appends_during_bulk, percentile
     from tests.test_api_support import make_config, make_keys, running_app
     from tests.tiny_bundle import build_tiny_bundle

@@ -2,7 +2,7 @@
 
 Generates a SYNTHETIC PAN12-format XML file (default 67,000 conversations, ~900,000 messages of
 benign filler text; no real data) under `benchmarks/out/`, then loads it end to end with
-`training.loaders.load` while sampling the process RSS. Memory must not grow with the file: RSS
+`groomguard.training.loaders.load` while sampling the process RSS. Memory must not grow with the file: RSS
 after 10 % of the conversations is compared with RSS at the end.
 
     .venv/bin/python benchmarks/pan12_scale.py              # full size, prints a JSON summary
@@ -81,7 +81,7 @@ def generate(path: Path, conversations: int, mean_messages: float, seed: int = 1
 
 def measure(path: Path, predators: set[str], conversations: int, interval_s: float = 0.05) -> dict[str, float]:
     """Load `path` end to end; RSS is sampled by a thread every `interval_s` and at 10 % / 100 %."""
-    from training.loaders import load
+    from groomguard.training.loaders import load
 
     samples: list[float] = []
     stop = threading.Event()

@@ -13,8 +13,8 @@ from typing import Any
 from groomguard.bundle import MODEL_FILES, Bundle
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation, Message
-from serving.engine import ScoringEngine, build_engine
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine import ScoringEngine, build_engine
+from groomguard.serving.engine_config import EngineConfig
 
 FILLER = ["hey", "how was school", "did you finish the maths homework", "lol same", "what game are you playing",
           "my team won today", "going to the shop brb", "ok see you later", "that film was so long", "haha"]
@@ -108,7 +108,7 @@ def naive_pipeline_rows(ctx: Ctx, bundle: Bundle, convs: Sequence[Conversation],
     import torch
     from transformers import PreTrainedTokenizerFast, pipeline
 
-    from evaluation.windows_text import conversation_windows
+    from groomguard.evaluation.windows_text import conversation_windows
 
     windower = bundle.windower()
     texts = [t for c in convs for t in conversation_windows(windower, c, windower.window_ends(len(c.messages)))]

@@ -34,10 +34,10 @@ def serving(bundle_dir: Path, variant: str, threads: int) -> Iterator[tuple[str,
 
     import uvicorn
 
-    from serving.api.app import create_app
-    from serving.apikeys import create_key
-    from serving.settings import load_serve_config
-    from serving.store import open_store
+    from groomguard.serving.api.app import create_app
+    from groomguard.serving.apikeys import create_key
+    from groomguard.serving.settings import load_serve_config
+    from groomguard.serving.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

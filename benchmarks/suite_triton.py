@@ -13,14 +13,14 @@ from typing import Any
 
 from benchmarks.suite_engine import Ctx, rate
 from groomguard.bundle import Bundle
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
 
 
 def triton_rows(ctx: Ctx, bundle: Bundle, windows: list[list[int]]) -> list[dict[str, Any]]:
-    from serving.triton.config import load_triton_config
-    from serving.triton.launch import local_triton
-    from serving.triton.repository import export_repository
+    from groomguard.serving.triton.config import load_triton_config
+    from groomguard.serving.triton.launch import local_triton
+    from groomguard.serving.triton.repository import export_repository
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from groomguard.bundle import Bundle
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
-from serving.triton.config import load_triton_config
-from serving.triton.launch import local_triton
-from serving.triton.repository import export_repository
-from training.fp16 import parity_windows
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.triton.config import load_triton_config
+from groomguard.serving.triton.launch import local_triton
+from groomguard.serving.triton.repository import export_repository
+from groomguard.training.fp16 import parity_windows
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from groomguard.bundle import Bundle
-from training.fp16 import convert_to_fp16, measure_parity, parity_windows
+from groomguard.training.fp16 import convert_to_fp16, measure_parity, parity_windows
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from evaluation.metrics import MetricError, f_beta, safe_div
+from groomguard.evaluation.metrics import MetricError, f_beta, safe_div
 
 
 @dataclass(frozen=True)

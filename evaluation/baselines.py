@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.summary import ScoredSet
-from evaluation.windows_text import conversation_windows, sample_ends
 from groomguard.errors import ConfigError
+from groomguard.evaluation.summary import ScoredSet
+from groomguard.evaluation.windows_text import conversation_windows, sample_ends
 from groomguard.schema import Conversation
 from groomguard.scores import fill_by_message
 from groomguard.windowing import Windower, window_label

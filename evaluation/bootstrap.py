@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from evaluation.metrics import MetricError
+from groomguard.evaluation.metrics import MetricError
 
 Statistic = Callable[[np.ndarray], float]
 

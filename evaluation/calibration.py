@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.metrics import Labels, MetricError, Scores
+from groomguard.evaluation.metrics import Labels, MetricError, Scores
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.config import default_config_path
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine_config import EngineConfig
 
 DEFAULT_EVAL_CONFIG = default_config_path("eval.yaml")
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluation.metrics import Labels, MetricError, confusion_from_flags, f_beta, safe_div
+from groomguard.evaluation.metrics import Labels, MetricError, confusion_from_flags, f_beta, safe_div
 
 NO_ALERT = -1
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.early import alert_indices, detection_curve
-from evaluation.metrics import MetricError, metrics_at, pr_curve, roc_curve
+from groomguard.evaluation.early import alert_indices, detection_curve
+from groomguard.evaluation.metrics import MetricError, metrics_at, pr_curve, roc_curve
 
 COLOURS = ["#1f4e9c", "#d1731a", "#3a8f3a", "#8e3b9c"]
 MARKERS = {"review": "o", "high": "s", "default": "D"}

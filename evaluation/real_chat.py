@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.bootstrap import bootstrap_ci
-from evaluation.calibration import reliability
-from evaluation.summary import EvalSettings, ScoredSet
-from evaluation.thresholds import select_operating_points
 from groomguard.errors import DataError
+from groomguard.evaluation.bootstrap import bootstrap_ci
+from groomguard.evaluation.calibration import reliability
+from groomguard.evaluation.summary import EvalSettings, ScoredSet
+from groomguard.evaluation.thresholds import select_operating_points
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.windowing import window_label

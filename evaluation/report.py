@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from evaluation import plots
-from evaluation.config import EvalConfig
-from evaluation.summary import ScoredSet
+from groomguard.evaluation import plots
+from groomguard.evaluation.config import EvalConfig
+from groomguard.evaluation.summary import ScoredSet
 from groomguard.schema import Conversation
 from groomguard.windowing import assign_roles
 

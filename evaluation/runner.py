@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evaluation.baselines import (
+from groomguard.bundle import Bundle
+from groomguard.config import load_config
+from groomguard.errors import DataError
+from groomguard.evaluation.baselines import (
     DEFAULT_KEYWORDS,
     TfidfSettings,
     keyword_baseline,
@@ -22,15 +25,12 @@ from evaluation.baselines import (
     tfidf_score,
     train_tfidf,
 )
-from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
-from evaluation.metrics import MetricError
-from evaluation.real_chat import REAL_STRIDE, baseline_block, load_real, real_chat_block
-from evaluation.slices import slice_table, worst_errors
-from evaluation.summary import EvalSettings, ScoredSet, summarise
-from evaluation.thresholds import threshold_for_precision, threshold_for_recall
-from groomguard.bundle import Bundle
-from groomguard.config import load_config
-from groomguard.errors import DataError
+from groomguard.evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
+from groomguard.evaluation.metrics import MetricError
+from groomguard.evaluation.real_chat import REAL_STRIDE, baseline_block, load_real, real_chat_block
+from groomguard.evaluation.slices import slice_table, worst_errors
+from groomguard.evaluation.summary import EvalSettings, ScoredSet, summarise
+from groomguard.evaluation.thresholds import threshold_for_precision, threshold_for_recall
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
@@ -70,7 +70,7 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
                  thresholds: Thresholds | None, extra: Sequence[float], show_progress: bool,
                  stride: int | None = None, what: str = "model") -> ScoredSet:
     """Score through the serving engine: exactly what `groomguard serve` computes."""
-    from serving.engine import build_engine
+    from groomguard.serving.engine import build_engine
 
     stride = stride or cfg.stride
     engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
@@ -78,7 +78,7 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
         n_windows = sum(len(engine.windower.window_ends(len(c.messages), stride)) for c in convs)
         t0 = time.perf_counter()
         if show_progress:
-            from groomguard.cli.progress import progress_bar
+            from groomguard.progress import progress_bar
 
             with progress_bar() as bar:
                 task = bar.add_task(f"scoring windows ({what})", total=n_windows)
@@ -257,11 +257,11 @@ def evaluate_bundle(
                 row[s.name] = {"risk": max(s.risk_by_message[i]), "risk_by_message": s.risk_by_message[i]}
             fh.write(json.dumps(row) + "\n")
 
-    from evaluation.report import render_report
+    from groomguard.evaluation.report import render_report
 
     (out_dir / REPORT_FILE).write_text(render_report(metrics, scored_sets, convs, cfg), encoding="utf-8")
     if mlflow_run or tracking_uri:
-        from evaluation.mlflow_log import log_to_mlflow
+        from groomguard.evaluation.mlflow_log import log_to_mlflow
 
         files = [out_dir / METRICS_FILE, out_dir / REPORT_FILE]
         metrics["meta"]["mlflow_run_id"] = log_to_mlflow(metrics, files, mlflow_run or True,

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluation.early import NO_ALERT, alert_indices
-from evaluation.metrics import MetricError, average_precision, metrics_at, roc_auc
-from evaluation.summary import ScoredSet
+from groomguard.evaluation.early import NO_ALERT, alert_indices
+from groomguard.evaluation.metrics import MetricError, average_precision, metrics_at, roc_auc
+from groomguard.evaluation.summary import ScoredSet
 from groomguard.schema import Conversation
 
 

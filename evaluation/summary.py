@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation.authors import AuthorView, author_metrics
-from evaluation.bootstrap import bootstrap_ci
-from evaluation.calibration import reliability
-from evaluation.early import NO_ALERT, alert_indices, early_detection, latency_f1
-from evaluation.metrics import MetricError, average_precision, metrics_at, roc_auc
+from groomguard.evaluation.authors import AuthorView, author_metrics
+from groomguard.evaluation.bootstrap import bootstrap_ci
+from groomguard.evaluation.calibration import reliability
+from groomguard.evaluation.early import NO_ALERT, alert_indices, early_detection, latency_f1
+from groomguard.evaluation.metrics import MetricError, average_precision, metrics_at, roc_auc
 from groomguard.schema import Conversation
 from groomguard.windowing import window_label
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from evaluation.metrics import Labels, MetricError, OperatingPoint, Scores, metrics_at, threshold_counts
+from groomguard.evaluation.metrics import Labels, MetricError, OperatingPoint, Scores, metrics_at, threshold_counts
 
 
 def threshold_for_precision(labels: Labels, scores: Scores, target: float) -> OperatingPoint | None:

@@ -18,9 +18,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from groomguard.errors import GroomguardError
-from serving.store import Store
-from serving.store.cases import audit
-from serving.store.models import ApiKeyRow, utcnow
+from groomguard.serving.store import Store
+from groomguard.serving.store.cases import audit
+from groomguard.serving.store.models import ApiKeyRow, utcnow
 
 SCOPES = ("score", "review", "admin")
 PREFIX = "gg"

@@ -17,10 +17,10 @@ from groomguard.batching import run_batches
 from groomguard.bundle import Bundle, Variant
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
+from groomguard.serving.backends.base import Backend
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.variant_choice import choose_variant, first_provider
 from groomguard.windowing import Windower, pad_batch
-from serving.backends.base import Backend
-from serving.engine_config import EngineConfig
-from serving.variant_choice import choose_variant, first_provider
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
     """Construct the configured backend for a bundle (`variant: auto` resolved for the provider in use)."""
     sig = bundle.manifest.onnx
     if config.backend == "onnxruntime":
-        from serving.backends.onnxruntime import OnnxRuntimeBackend
+        from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
 
         def load(variant: Variant) -> OnnxRuntimeBackend:
             return OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
@@ -121,7 +121,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
         log.info("engine.variant auto -> %s on %s", variant, backend.provider)
         return backend
     if config.backend == "triton":
-        from serving.backends.triton import TritonBackend  # provided by the Triton integration
+        from groomguard.serving.backends.triton import TritonBackend  # provided by the Triton integration
 
         return TritonBackend.from_config(bundle, config)
     raise ValueError(f"unknown backend {config.backend!r}")

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from serving.review.views import PurgeResult
-from serving.store import RetentionConfig, Store
-from serving.store import cases as case_db
-from serving.store import conversations as conv_db
-from serving.store.models import ConversationRow
+from groomguard.serving.review.views import PurgeResult
+from groomguard.serving.store import RetentionConfig, Store
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store import conversations as conv_db
+from groomguard.serving.store.models import ConversationRow
 
 log = logging.getLogger(__name__)
 BATCH = 500

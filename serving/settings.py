@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
 from groomguard.scores import Thresholds
-from serving.desk.config import DeskConfig
-from serving.engine_config import EngineConfig
-from serving.store.config import RetentionConfig, StateConfig, StoreConfig
+from groomguard.serving.desk.config import DeskConfig
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.store.config import RetentionConfig, StateConfig, StoreConfig
 
 
 class ServerConfig(BaseModel):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from serving.desk.accounts import create_user
-from serving.settings import ServeConfig
-from serving.store import open_store
+from groomguard.serving.desk.accounts import create_user
+from groomguard.serving.settings import ServeConfig
+from groomguard.serving.store import open_store
 from tests.test_api_support import make_config
 
 PASSWORD = "correct horse battery"  # 21 characters, above desk.min_password_chars

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
+from groomguard.serving.store import Store, StoreConfig, open_store
 from groomguard.windowing import Windower
-from serving.store import Store, StoreConfig, open_store
 from tests.store_helpers import make_windower, tokenizer_path
 
 PG_ENV = "GROOMGUARD_TEST_POSTGRES_URL"

@@ -8,8 +8,8 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from groomguard.normalise import NormalisationConfig
+from groomguard.serving.store import StoreConfig, open_store
 from groomguard.windowing import WindowConfig, Windower
-from serving.store import StoreConfig, open_store
 
 RISKY_WORD = "secret"  # synthetic test trigger: a window mentioning secrecy scores high
 
@@ -53,8 +53,8 @@ def process_appender(url: str, conversation_id: str, worker: int, n: int, tail: 
     """Entry point of a replica process in the concurrency tests: appends `n` distinct messages."""
     from groomguard.schema import Message
     from groomguard.scores import Thresholds
-    from serving.review import ReviewService
-    from serving.store import RetentionConfig, StateConfig
+    from groomguard.serving.review import ReviewService
+    from groomguard.serving.store import RetentionConfig, StateConfig
 
     st = open_store(StoreConfig(url=url))
     svc = ReviewService(st, constant_scorer, make_windower(tokenizer_path()), Thresholds(review=0.5, high=0.8),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
 from tests.test_api_support import SYNTHETIC_THREAD, auth, make_config, make_keys, msg, running_app
 
 

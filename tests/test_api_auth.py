@@ -78,8 +78,8 @@ def test_public_ops_endpoints(env: tuple[TestClient, dict[str, str], str]) -> No
 
 
 def test_revoked_key_is_refused(tiny_bundle_dir: Path, tmp_path: Path) -> None:
-    from serving.apikeys import create_key, revoke_key
-    from serving.store import open_store
+    from groomguard.serving.apikeys import create_key, revoke_key
+    from groomguard.serving.store import open_store
 
     cfg = make_config(tmp_path / "gg.db")
     store = open_store(cfg.store)

@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 
-from serving.api.app import create_app
+from groomguard.serving.api.app import create_app
 from tests.test_api_support import make_config, make_keys
 
 EXAMPLES = 25  # per operation and mode: ~450 requests in all

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from serving.engine import ScoringEngine
+from groomguard.serving.engine import ScoringEngine
 from tests.fairness_load import appends_during_bulk, maximal_score_body, percentile
 from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-import serving.api.auth as auth_module
-import serving.apikeys as apikeys_module
+import groomguard.serving.api.auth as auth_module
+import groomguard.serving.apikeys as apikeys_module
 from groomguard.config import default_config_path
-from serving.settings import ServeConfig
+from groomguard.serving.settings import ServeConfig
 from tests.test_api_support import auth, make_config, msg, running_app
 
 CONV_BODY = {"conversations": [{"conversation_id": "cache-c", "messages": [msg("a", "hi there"), msg("b", "hello")]}]}
@@ -27,7 +27,7 @@ SHIPPED_TTL = float(yaml.safe_load(default_config_path("serve.yaml").read_text()
 
 
 class FakeClock:
-    """Stands in for the `time` module inside serving.api.auth (only `monotonic` is used there)."""
+    """Stands in for the `time` module inside groomguard.serving.api.auth (only `monotonic` is used there)."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -50,7 +50,7 @@ def default_config(db: Path) -> ServeConfig:
 
 def lookalike_keys(config: ServeConfig) -> dict[str, tuple[str, str]]:
     """A score key and a review key that differ only in the last character of id and secret."""
-    from serving.store import open_store
+    from groomguard.serving.store import open_store
 
     ids, secrets_ = iter(["aaaaaaaaaaa1", "aaaaaaaaaaa2"]), iter(["S" * 42 + "1", "S" * 42 + "2"])
     store = open_store(config.store)
@@ -98,7 +98,7 @@ def test_lookalike_keys_never_share_a_cache_entry(
 
 def test_revoked_key_stops_within_the_configured_ttl(
         app_and_keys: tuple[TestClient, ServeConfig, dict[str, tuple[str, str]]], clock: FakeClock) -> None:
-    from serving.store import open_store
+    from groomguard.serving.store import open_store
 
     client, cfg, keys = app_and_keys
     key_id, key = keys["review"]

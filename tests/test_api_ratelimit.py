@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from serving.api.ratelimit import TokenBuckets, retry_after
+from groomguard.serving.api.ratelimit import TokenBuckets, retry_after
 from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 

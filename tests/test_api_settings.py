@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from groomguard.errors import ConfigError
-from serving.settings import load_serve_config
+from groomguard.serving.settings import load_serve_config
 
 
 def test_shipped_config_is_valid_and_keeps_engine_defaults() -> None:

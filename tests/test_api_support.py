@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from serving.settings import ServeConfig, load_serve_config
+from groomguard.serving.settings import ServeConfig, load_serve_config
 
 SCOPE_KEYS = ("score", "review", "admin")
 
@@ -32,8 +32,8 @@ def make_config(db_path: Path, *overrides: str) -> ServeConfig:
 
 def make_keys(config: ServeConfig) -> dict[str, str]:
     """One key per scope, plus `none` (a key with no scopes at all if the store allows it)."""
-    from serving.apikeys import create_key
-    from serving.store import open_store
+    from groomguard.serving.apikeys import create_key
+    from groomguard.serving.store import open_store
 
     store = open_store(config.store)
     try:
@@ -54,7 +54,7 @@ def auth(key: str) -> dict[str, str]:
 
 @contextmanager
 def running_app(config: ServeConfig, bundle_dir: Path) -> Iterator[TestClient]:
-    from serving.api.app import create_app
+    from groomguard.serving.api.app import create_app
 
     with TestClient(create_app(config, bundle_dir), raise_server_exceptions=False) as client:
         yield client

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from groomguard.schema import Message
-from serving.review import InvalidRequest
-from serving.settings import LimitsConfig
+from groomguard.serving.review import InvalidRequest
+from groomguard.serving.settings import LimitsConfig
 from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 Env = tuple[TestClient, dict[str, str], str]
@@ -172,8 +172,8 @@ def test_id_limit_is_one_value_for_api_and_service(env: Env) -> None:
 
 def test_service_takes_its_limits_from_limits_config(tmp_path: Path) -> None:
     from groomguard.scores import Thresholds
-    from serving.review import ReviewService
-    from serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
+    from groomguard.serving.review import ReviewService
+    from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
     from tests.store_helpers import make_windower, tokenizer_path
 
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'gg.db'}"))

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.backends.base import BackendUnavailable
-from serving.batcher import BatcherClosed, MicroBatcher, QueueFull
+from groomguard.serving.backends.base import BackendUnavailable
+from groomguard.serving.batcher import BatcherClosed, MicroBatcher, QueueFull
 
 
 class SlowSum:
@@ -149,8 +149,8 @@ def test_backend_failure_reaches_every_caller_and_worker_survives() -> None:
 
 def test_real_engine_batched_equals_unbatched(tiny_bundle_dir: Path) -> None:
     """Padding to the longest window in a batch must not change any window's risk."""
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
 
     engine = build_engine(str(tiny_bundle_dir), EngineConfig(providers=["CPUExecutionProvider"]))
     b = MicroBatcher(engine.infer_batch, max_batch_size=16, max_delay_ms=20, max_queue=256)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from serving.batcher import DeadlineExceeded, MicroBatcher, QueueFull
+from groomguard.serving.batcher import DeadlineExceeded, MicroBatcher, QueueFull
 
 
 class Recorder:

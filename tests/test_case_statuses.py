@@ -8,8 +8,8 @@ import importlib.util
 from pathlib import Path
 from typing import get_args
 
-from serving.store import statuses
-from serving.store.models import CaseRow
+from groomguard.serving.store import statuses
+from groomguard.serving.store.models import CaseRow
 
 MIGRATION = Path(__file__).resolve().parents[1] / "serving/store/migrations/versions/0001_initial_schema.py"
 

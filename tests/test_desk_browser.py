@@ -29,7 +29,7 @@ DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 @pytest.fixture()
 def server(tiny_bundle_dir: Path, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    from serving.api.app import create_app
+    from groomguard.serving.api.app import create_app
 
     cfg = desk_config(tmp_path / "gg.db", "desk.break_reminder_minutes=30")
     add_user(cfg, "mo", "moderator")

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from serving.desk import queue as q
-from serving.review.errors import InvalidRequest
-from serving.store import Store, StoreConfig, open_store
-from serving.store import cases as case_db
-from serving.store.models import CaseRow
+from groomguard.serving.desk import queue as q
+from groomguard.serving.review.errors import InvalidRequest
+from groomguard.serving.store import Store, StoreConfig, open_store
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store.models import CaseRow
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 # (conversation, level, max_risk, opened hours after T0, status)
@@ -76,8 +76,8 @@ def test_deleting_a_case_removes_its_claim_and_second_review(seeded: Store) -> N
     store = seeded
     from sqlalchemy import func, select
 
-    from serving.desk import second
-    from serving.store.models import CaseClaimRow, SecondReviewRow
+    from groomguard.serving.desk import second
+    from groomguard.serving.store.models import CaseClaimRow, SecondReviewRow
 
     done = q.queue(store, "mo", q.QueueFilter(status="dismissed"), 1, 10).rows[0].case_id
     q.claim(store, done, "mo")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.settings import ServeConfig
+from groomguard.serving.settings import ServeConfig
 from tests.desk_support import PASSWORD, add_user, csrf_of, desk_config, login
 from tests.test_api_support import SYNTHETIC_THREAD, auth, make_keys, msg, running_app
 
@@ -60,7 +60,7 @@ def test_login_sets_a_strict_httponly_cookie_and_wrong_password_is_refused(desk,
     # with the shipped default (secure_cookie: true) the flag is set
     cfg = desk_config(tmp_path / "s.db", "desk.secure_cookie=true")
     add_user(cfg, "sec", "moderator")
-    from serving.api.app import create_app
+    from groomguard.serving.api.app import create_app
 
     with TestClient(create_app(cfg, tiny_bundle_dir), base_url="https://testserver") as other:
         page = other.get("/review/login")

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evaluation.baselines import KeywordScorer, load_keywords, sample_ends
-from evaluation.config import EvalConfig
-from evaluation.runner import evaluate_bundle
-from evaluation.slices import length_bucket
-from evaluation.windows_text import conversation_windows
 from groomguard.bundle import Bundle
 from groomguard.errors import ConfigError, DataError
+from groomguard.evaluation.baselines import KeywordScorer, load_keywords, sample_ends
+from groomguard.evaluation.config import EvalConfig
+from groomguard.evaluation.runner import evaluate_bundle
+from groomguard.evaluation.slices import length_bucket
+from groomguard.evaluation.windows_text import conversation_windows
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
@@ -78,8 +78,8 @@ def test_writes_three_outputs_with_all_keys(evaluated: tuple[Path, dict[str, Any
 
 def test_model_scores_are_the_serving_engines(evaluated: tuple[Path, dict[str, Any]], tiny_bundle_dir: Path,
                                               splits: tuple[Path, Path]) -> None:
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
 
     out, _ = evaluated
     convs = list(iter_jsonl(splits[0]))

@@ -10,19 +10,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evaluation.runner import evaluate_bundle
 from groomguard.bundle import Bundle
 from groomguard.errors import DataError
+from groomguard.evaluation.runner import evaluate_bundle
 from groomguard.jsonl import write_jsonl
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
+from groomguard.training.loaders.chitchat import iter_chitchat
+from groomguard.training.synth.config import load_synth_settings
+from groomguard.training.synth.generator import packs
+from groomguard.training.synth.graft import GraftSettings, graft
 from tests.conftest import FIXTURES
 from tests.eval_data import write_labelled
 from tests.test_eval_pipeline import fast_config
-from training.loaders.chitchat import iter_chitchat
-from training.synth.config import load_synth_settings
-from training.synth.generator import packs
-from training.synth.graft import GraftSettings, graft
 
 
 def _independent_max(bundle_dir: Path, convs: list[Conversation]) -> np.ndarray:

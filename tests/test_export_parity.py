@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from groomguard.errors import ConfigError
-from training.base_model import verify_minilm
-from training.export import ExportError, check_parity, ort_logits, ort_session, parity_windows
-from training.onnx_export import export_onnx
+from groomguard.training.base_model import verify_minilm
+from groomguard.training.export import ExportError, check_parity, ort_logits, ort_session, parity_windows
+from groomguard.training.onnx_export import export_onnx
 
 
 def sharp_tiny_bert() -> object:
@@ -92,6 +92,6 @@ def test_minilm_weights_verified(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not the published weights")
     with pytest.raises(ConfigError, match="sha256"):
         verify_minilm(tmp_path)
-    from training.base_model import minilm_dir
+    from groomguard.training.base_model import minilm_dir
 
     verify_minilm(minilm_dir())  # the bundled package passes

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from serving.apikeys import ApiKeyError, create_key, list_keys, revoke_key, verify_key
-from serving.store import Store, StoreConfig, open_store
-from serving.store.models import ApiKeyRow, AuditRow
+from groomguard.serving.apikeys import ApiKeyError, create_key, list_keys, revoke_key, verify_key
+from groomguard.serving.store import Store, StoreConfig, open_store
+from groomguard.serving.store.models import ApiKeyRow, AuditRow
 from tests.store_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

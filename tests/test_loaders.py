@@ -9,7 +9,7 @@ import pytest
 
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport
-from training.loaders import DataConfig, guess_format, load, load_data_config
+from groomguard.training.loaders import DataConfig, guess_format, load, load_data_config
 
 F = Path(__file__).parent / "fixtures"
 SECRET = "SECRET-TEXT"  # every broken fixture row carries this; it must never reach an error message

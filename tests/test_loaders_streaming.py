@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from training.loaders import DataConfig, LoadProgress, load
+from groomguard.training.loaders import DataConfig, LoadProgress, load
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.authors import AuthorView, attributed_author, author_metrics
-from evaluation.bootstrap import bootstrap_ci
-from evaluation.calibration import reliability
-from evaluation.early import (
+from groomguard.evaluation.authors import AuthorView, attributed_author, author_metrics
+from groomguard.evaluation.bootstrap import bootstrap_ci
+from groomguard.evaluation.calibration import reliability
+from groomguard.evaluation.early import (
     NO_ALERT,
     alert_index,
     detection_curve,
@@ -20,7 +20,7 @@ from evaluation.early import (
     penalty,
     speed,
 )
-from evaluation.metrics import (
+from groomguard.evaluation.metrics import (
     MetricError,
     average_precision,
     confusion_at,
@@ -29,7 +29,7 @@ from evaluation.metrics import (
     roc_auc,
     roc_curve,
 )
-from evaluation.thresholds import threshold_for_precision, threshold_for_recall
+from groomguard.evaluation.thresholds import threshold_for_precision, threshold_for_recall
 
 # -- ROC-AUC ---------------------------------------------------------------------------------
 

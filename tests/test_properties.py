@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from groomguard.errors import DataError
 from groomguard.schema import Conversation, Message
+from groomguard.training.loaders import load
 from groomguard.windowing import WindowConfig, Windower
-from training.loaders import load
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))

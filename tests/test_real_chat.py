@@ -11,15 +11,21 @@ import pytest
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation, Message
+from groomguard.training.loaders import load
+from groomguard.training.loaders.chitchat import iter_chitchat
+from groomguard.training.mix import build_mix
+from groomguard.training.mix_config import MixConfig, RealTestBlock
+from groomguard.training.real_chat import (
+    assert_not_real_test,
+    corpus_key,
+    is_real_benign,
+    is_real_test,
+    is_real_test_key,
+)
+from groomguard.training.synth.config import load_synth_settings
+from groomguard.training.synth.generator import generate, packs
+from groomguard.training.synth.graft import GraftSettings, graft
 from tests.conftest import FIXTURES
-from training.loaders import load
-from training.loaders.chitchat import iter_chitchat
-from training.mix import build_mix
-from training.mix_config import MixConfig, RealTestBlock
-from training.real_chat import assert_not_real_test, corpus_key, is_real_benign, is_real_test, is_real_test_key
-from training.synth.config import load_synth_settings
-from training.synth.generator import generate, packs
-from training.synth.graft import GraftSettings, graft
 
 CHITCHAT = FIXTURES / "chitchat" / "dataset.json"
 # Keys of the fixture whose sha256 hex digest starts with 0 or 1 (computed by hand with sha256sum):
@@ -134,9 +140,9 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
 
 
 def test_training_refuses_a_split_with_real_test(tmp_path: Path) -> None:
+    from groomguard.training.prepare import prepare_data
+    from groomguard.training.train_config import TrainConfig
     from tests.tiny_bundle import minilm_dir
-    from training.train import prepare_data
-    from training.train_config import TrainConfig
 
     cfg = _mix(tmp_path)
     build_mix(cfg, log=lambda _: None)
@@ -148,7 +154,7 @@ def test_training_refuses_a_split_with_real_test(tmp_path: Path) -> None:
 
 
 def test_style_shortcut_check_sees_origin(tmp_path: Path) -> None:
-    from training.synth.shortcuts import origin, shallow_auc
+    from groomguard.training.synth.shortcuts import origin, shallow_auc
 
     real = list(iter_chitchat(CHITCHAT))
     synth = generate(len(real), seed=9)
@@ -160,7 +166,7 @@ def test_style_shortcut_check_sees_origin(tmp_path: Path) -> None:
 
 
 def test_audit_reports_style_auc_on_a_mix(tmp_path: Path) -> None:
-    from training.synth.audit import run_audit
+    from groomguard.training.synth.audit import run_audit
 
     cfg = _mix(tmp_path)
     build_mix(cfg, log=lambda _: None)

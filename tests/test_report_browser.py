@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.config import EvalConfig
-from evaluation.runner import evaluate_bundle
+from groomguard.evaluation.config import EvalConfig
+from groomguard.evaluation.runner import evaluate_bundle
 from tests.eval_data import write_labelled
 
 pytestmark = pytest.mark.browser

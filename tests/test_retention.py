@@ -12,11 +12,18 @@ from sqlalchemy import func, select
 
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
+from groomguard.serving.retention import PeriodicPurge, purge
+from groomguard.serving.review import ReviewService
+from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
+from groomguard.serving.store.models import (
+    AuditRow,
+    CaseMessageRow,
+    CaseRow,
+    ConversationRow,
+    ReceiptRow,
+    TailMessageRow,
+)
 from groomguard.windowing import Windower
-from serving.retention import PeriodicPurge, purge
-from serving.review import ReviewService
-from serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
-from serving.store.models import AuditRow, CaseMessageRow, CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from tests.store_helpers import KeywordScorer, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +144,7 @@ def test_escalated_cases_keep_their_tails_and_confirmed_cases_go_on_schedule(sto
 
 def test_purge_walks_every_batch(store: Store, windower: Windower, monkeypatch: pytest.MonkeyPatch) -> None:
     """More rows than one batch, including an exact multiple of the batch size (the loop's edge)."""
-    monkeypatch.setattr("serving.retention.BATCH", 7)
+    monkeypatch.setattr("groomguard.serving.retention.BATCH", 7)
     old = datetime.now(timezone.utc) - timedelta(days=40)
     with store.write() as s:
         for i in range(14):
@@ -189,7 +196,7 @@ def test_append_committed_during_a_purge_is_not_deleted(store: Store, windower: 
     """An idle conversation comes back after the purge selected it and before it deleted it. A correct
     purge either makes the append wait (row lock / SQLite write lock) or skips the conversation; a
     purge that deletes the ids it selected earlier loses the acknowledged message (PostgreSQL)."""
-    import serving.retention as retention_module
+    import groomguard.serving.retention as retention_module
 
     retention = RetentionConfig(tail_inactive_days=30, decided_case_days=365)
     svc = _service(store, windower)

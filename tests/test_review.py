@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
+from groomguard.serving.review import Conflict, InvalidRequest, NotFound, ReviewService, RouteOutcome
+from groomguard.serving.store import RetentionConfig, StateConfig, Store
+from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower, assign_roles
-from serving.review import Conflict, InvalidRequest, NotFound, ReviewService, RouteOutcome
-from serving.store import RetentionConfig, StateConfig, Store
-from serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from tests.store_helpers import KeywordScorer
 
 TH = Thresholds(review=0.5, high=0.8)
@@ -210,9 +210,9 @@ def test_append_rejects_bad_sizes(store: Store, windower: Windower) -> None:
 
 def test_real_engine_end_to_end(sqlite_url: str, tiny_bundle_dir: Path) -> None:
     """The tiny ONNX bundle through ONNX Runtime scores appends and explains the case."""
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
-    from serving.store import StoreConfig, open_store
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
+    from groomguard.serving.store import StoreConfig, open_store
 
     engine = build_engine(str(tiny_bundle_dir), EngineConfig(providers=["CPUExecutionProvider"], intra_op_threads=1))
     st = open_store(StoreConfig(url=sqlite_url))

@@ -22,8 +22,8 @@ import pytest
 from groomguard.bundle import Bundle, Calibration, write_manifest
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds, fill_by_message, level_for, running_max
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
 from tests.store_helpers import run_cli
 
 TEMPERATURE = 2.5

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from groomguard.bundle import Bundle
 from groomguard.schema import Conversation, Message
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
 
 
 def test_tiny_bundle_scores(tiny_bundle_dir: Path) -> None:

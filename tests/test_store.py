@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from groomguard.errors import ConfigError
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
+from groomguard.serving.review import ReviewService
+from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, StoreError, open_store
+from groomguard.serving.store.db import alembic_config, current_revision
+from groomguard.serving.store.models import Base, CaseRow
 from groomguard.windowing import Windower
-from serving.review import ReviewService
-from serving.store import RetentionConfig, StateConfig, Store, StoreConfig, StoreError, open_store
-from serving.store.db import alembic_config, current_revision
-from serving.store.models import Base, CaseRow
 from tests.store_helpers import KeywordScorer
 
 TABLES = {"conversations", "tail_messages", "message_receipts", "cases", "case_messages", "case_scores",

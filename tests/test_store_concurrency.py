@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
+from groomguard.serving.review import AppendOutcome, ReviewService
+from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
+from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower
-from serving.review import AppendOutcome, ReviewService
-from serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
-from serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from tests.store_helpers import process_appender
 
 TAIL = 500

@@ -20,11 +20,11 @@ from groomguard.bundle import Bundle
 from groomguard.errors import ConfigError
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
-from serving.review import ReviewService
-from serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
-from serving.tail_check import max_messages_per_window
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.review import ReviewService
+from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
+from groomguard.serving.tail_check import max_messages_per_window
 from tests.store_helpers import run_cli
 from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 

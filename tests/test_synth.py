@@ -10,9 +10,9 @@ import pytest
 
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
-from training.synth import generate, write_corpus
-from training.synth.langpack import english, french
-from training.synth.shortcuts import line_shares, shallow_auc
+from groomguard.training.synth import generate, write_corpus
+from groomguard.training.synth.langpack import english, french
+from groomguard.training.synth.shortcuts import line_shares, shallow_auc
 
 # Mild/clinical terms only: none of these may ever appear in synthetic text (project content rule).
 EXPLICIT_TERMS = re.compile(
@@ -94,7 +94,7 @@ def test_class_mix_hard_negatives_french_and_group_chats(corpus: list[Conversati
 
 @pytest.mark.parametrize("pack", [english(), french()], ids=["en", "fr"])
 def test_every_pool_has_at_least_40_surface_forms_per_half(pack: object) -> None:
-    from training.synth.langpack import LangPack
+    from groomguard.training.synth.langpack import LangPack
 
     assert isinstance(pack, LangPack)
     for pool in pack.all_pools():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
+from groomguard.evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
 from groomguard.schema import Conversation, Message
-from training.calibration import fit_platt, fit_temperature, nll
-from training.windows_dataset import class_weights, sample_ends
+from groomguard.training.calibration import fit_platt, fit_temperature, nll
+from groomguard.training.windows_dataset import class_weights, sample_ends
 
 
 def test_fit_temperature_recovers_known_temperature() -> None:
@@ -143,8 +143,8 @@ def test_sample_ends_seeded_and_favours_risky_part() -> None:
 
 
 def test_windows_per_source_override(minilm_tokenizer) -> None:  # type: ignore[no-untyped-def]
+    from groomguard.training.windows_dataset import build_windows
     from groomguard.windowing import WindowConfig, Windower
-    from training.windows_dataset import build_windows
 
     w = Windower(minilm_tokenizer, WindowConfig(max_length=64))
     synth = _conv("s", 10, 0, None).model_copy(update={"source": "synthetic"})

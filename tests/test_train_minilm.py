@@ -8,9 +8,9 @@ import pytest
 
 from groomguard.bundle import Bundle
 from groomguard.config import load_config
+from groomguard.training.train import run_training
+from groomguard.training.train_config import TrainConfig
 from tests.test_train_support import make_splits, overrides
-from training.train import run_training
-from training.train_config import TrainConfig
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 

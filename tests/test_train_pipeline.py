@@ -148,9 +148,9 @@ def test_best_checkpoint_saved_with_tokenizer(trained: dict[str, Path]) -> None:
 
 def test_training_windows_equal_serving_windows(trained: dict[str, Path]) -> None:
     """Training windows come from the same Windower the bundle gives serving: no skew possible."""
-    from training.train import make_windower
-    from training.train_config import TrainConfig
-    from training.windows_dataset import build_windows
+    from groomguard.training.prepare import make_windower
+    from groomguard.training.train_config import TrainConfig
+    from groomguard.training.windows_dataset import build_windows
 
     bundle = Bundle.load(trained["bundle"])
     cfg = TrainConfig.model_validate({"name": "x", "data": {"train": trained["train"], "val": trained["val"]},
@@ -192,7 +192,7 @@ def test_score_cli_on_trained_bundle(trained: dict[str, Path]) -> None:
 
 def hand_auc(labels: list[int], risks: list[float]) -> float:
     """ROC-AUC as the probability that a positive outranks a negative (ties count half): a second,
-    deliberately naive implementation, independent of evaluation.metrics."""
+    deliberately naive implementation, independent of groomguard.evaluation.metrics."""
     pos = [r for r, y in zip(risks, labels, strict=True) if y == 1]
     neg = [r for r, y in zip(risks, labels, strict=True) if y == 0]
     return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
@@ -266,7 +266,7 @@ def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path:
     """Same config + seed + data -> the same model (logits), calibration and thresholds."""
     import numpy as np
 
-    from training.export import ort_logits, ort_session
+    from groomguard.training.export import ort_logits, ort_session
 
     out = tmp_path / "again"
     sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48",

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from serving.backends.base import BackendUnavailable
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
-from serving.triton.client import is_retryable
-from serving.triton.launch import free_ports
+from groomguard.serving.backends.base import BackendUnavailable
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.triton.client import is_retryable
+from groomguard.serving.triton.launch import free_ports
 
 
 def _count(name: str) -> float:

@@ -12,10 +12,10 @@ import pytest
 
 from groomguard.bundle import Bundle
 from groomguard.errors import BundleError
-from serving.triton.config import ExportConfig, load_triton_config
-from serving.triton.pbtxt import TritonConfigError, check_against_signature, parse_config, read_config
-from serving.triton.repository import export_repository
-from serving.triton.signature import read_signature
+from groomguard.serving.triton.config import ExportConfig, load_triton_config
+from groomguard.serving.triton.pbtxt import TritonConfigError, check_against_signature, parse_config, read_config
+from groomguard.serving.triton.repository import export_repository
+from groomguard.serving.triton.signature import read_signature
 
 GOLDEN = Path(__file__).parent / "golden" / "triton_tiny_config.pbtxt"
 
@@ -98,7 +98,7 @@ def test_schema_rejects_bad_configs(bundle: Bundle) -> None:
 def test_fp16_variant_keeps_io_types_and_matches_fp32(bundle: Bundle, tmp_path: Path) -> None:
     import onnx
 
-    from training.fp16 import FP16_TOLERANCE, add_fp16_variant, fp16_with_parity
+    from groomguard.training.fp16 import FP16_TOLERANCE, add_fp16_variant, fp16_with_parity
 
     result = fp16_with_parity(bundle, tmp_path / "m16.onnx", n_windows=128)
     assert result.ok and result.max_abs_delta_prob < FP16_TOLERANCE and result.n_windows == 128
@@ -118,7 +118,7 @@ def test_fp16_variant_keeps_io_types_and_matches_fp32(bundle: Bundle, tmp_path: 
 
 
 def test_fp16_parity_failure_is_refused(bundle: Bundle, tmp_path: Path) -> None:
-    from training.fp16 import fp16_with_parity
+    from groomguard.training.fp16 import fp16_with_parity
 
     with pytest.raises(BundleError, match="fails parity"):
         fp16_with_parity(bundle, tmp_path / "m16.onnx", n_windows=32, tolerance=1e-12)
@@ -148,7 +148,7 @@ def test_cli_export_fp16_and_errors(tiny_bundle_dir: Path, tmp_path: Path, capsy
 
 
 def test_parity_windows_are_varied() -> None:
-    from training.fp16 import parity_windows
+    from groomguard.training.fp16 import parity_windows
 
     wins = parity_windows(30522, 64, 100, seed=1, prefix=(101,), suffix=(102,))
     lengths = {len(w) for w in wins}
@@ -169,8 +169,8 @@ def test_bundled_tritonserver_parses_generated_config(bundle: Bundle, tmp_path: 
 
     import pytriton
 
-    from serving.triton.launch import free_ports
-    from serving.triton.server import libdir_env
+    from groomguard.serving.triton.launch import free_ports
+    from groomguard.serving.triton.server import libdir_env
 
     root = Path(pytriton.__file__).parent / "tritonserver"
     assert sorted(p.name for p in (root / "backends").iterdir()) == ["python"], "an onnxruntime backend appeared"

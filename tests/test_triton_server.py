@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 from groomguard.bundle import Bundle, write_manifest
-from serving.backends.base import BackendUnavailable
-from serving.engine import ScoringEngine, build_engine
-from serving.engine_config import EngineConfig
-from serving.triton.config import load_triton_config
-from serving.triton.launch import LocalTriton, local_triton
-from serving.triton.pbtxt import read_config
-from serving.triton.repository import export_repository
+from groomguard.serving.backends.base import BackendUnavailable
+from groomguard.serving.engine import ScoringEngine, build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.triton.config import load_triton_config
+from groomguard.serving.triton.launch import LocalTriton, local_triton
+from groomguard.serving.triton.pbtxt import read_config
+from groomguard.serving.triton.repository import export_repository
 
 pytestmark = pytest.mark.triton
 
@@ -95,7 +95,7 @@ def _engine(bundle: Path, server: LocalTriton | None, protocol: str = "grpc", **
 
 
 def _windows(bundle: Path, n: int = 300) -> list[list[int]]:
-    from training.fp16 import parity_windows
+    from groomguard.training.fp16 import parity_windows
 
     w = Bundle.load(bundle).windower()
     return parity_windows(w.tokenizer.get_vocab_size(), 64, n, seed=5, prefix=tuple(w.prefix), suffix=tuple(w.suffix))

@@ -11,10 +11,10 @@ import onnxruntime as ort
 import pytest
 
 from groomguard.bundle import Bundle, BundleManifest, VariantInfo, write_manifest
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
-from serving.variant_choice import choose_variant
-from training.variants import attention_shape, fuse
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.variant_choice import choose_variant
+from groomguard.training.variants import attention_shape, fuse
 
 CPU = "CPUExecutionProvider"
 
@@ -92,10 +92,10 @@ def test_engine_auto_loads_the_chosen_file(tiny_bundle_dir: Path, tmp_path: Path
 
 def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import training.variants as tv
+    import groomguard.training.variants as tv
+    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.train_config import ExportSettings
     from tests.tiny_bundle import tiny_bert
-    from training.onnx_export import export_onnx
-    from training.train_config import ExportSettings
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")
@@ -119,7 +119,7 @@ def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: 
 
 
 def test_calibration_windows_never_reuse_probe_windows() -> None:
-    from training.variants import calibration_windows
+    from groomguard.training.variants import calibration_windows
 
     pool = [[1], [2], [3], [4], [5], [6]]
     assert calibration_windows(pool, [[2], [5]], 2) == [[1], [4]]  # rest [1, 3, 4, 6], every 2nd
@@ -127,10 +127,10 @@ def test_calibration_windows_never_reuse_probe_windows() -> None:
 
 
 def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
+    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.train_config import ExportSettings
+    from groomguard.training.variants import export_variants
     from tests.tiny_bundle import tiny_bert
-    from training.onnx_export import export_onnx
-    from training.train_config import ExportSettings
-    from training.variants import export_variants
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")

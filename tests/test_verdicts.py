@@ -10,9 +10,9 @@ import pytest
 from groomguard.cli import main
 from groomguard.schema import Message
 from groomguard.scores import Thresholds
-from serving.review import ReviewService
-from serving.review.verdicts import export_verdicts, first_risk_index
-from serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
+from groomguard.serving.review import ReviewService
+from groomguard.serving.review.verdicts import export_verdicts, first_risk_index
+from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
 from tests.store_helpers import KeywordScorer, make_windower, tokenizer_path
 
 

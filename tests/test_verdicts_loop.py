@@ -13,10 +13,10 @@ from pathlib import Path
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
-from serving.engine import build_engine
-from serving.engine_config import EngineConfig
-from serving.review import ReviewService
-from serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.review import ReviewService
+from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
 from tests.test_train_pipeline import CONFIG, run_cli
 from tests.test_train_support import make_splits, overrides
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from groomguard.bundle import sha256_file
 from groomguard.errors import ConfigError
-from training.train_config import BUNDLED_MINILM, TINY_BERT, TrainConfig
+from groomguard.training.train_config import BUNDLED_MINILM, TINY_BERT, TrainConfig
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 

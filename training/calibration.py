@@ -6,7 +6,7 @@ risk = sigmoid((l1 - l0) / T + b) (exactly `groomguard.scores.risk_from_logits`)
   (convex: Newton's method with backtracking, started from the temperature solution). A bias lets
   the calibrator correct a model that is systematically too sure on one class — e.g. real benign
   chat scored higher than its base rate — which a temperature alone cannot.
-Thresholds are chosen afterwards at conversation level by `evaluation.thresholds.select_operating_points`;
+Thresholds are chosen afterwards at conversation level by `groomguard.evaluation.thresholds.select_operating_points`;
 a monotone calibrator changes risk values, not which conversations a chosen operating point flags.
 """
 

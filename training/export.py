@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.calibration import reliability
-from evaluation.thresholds import select_operating_points
 from groomguard import __version__ as gg_version
 from groomguard.batching import run_batches
 from groomguard.bundle import (
@@ -41,17 +39,19 @@ from groomguard.bundle import (
     write_manifest,
 )
 from groomguard.errors import ConfigError, GroomguardError
+from groomguard.evaluation.calibration import reliability
+from groomguard.evaluation.thresholds import select_operating_points
 from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
+from groomguard.training.calibration import fit_platt, fit_temperature, nll
+from groomguard.training.model_card import CardInputs, render_model_card
+from groomguard.training.onnx_export import export_onnx
+from groomguard.training.real_chat import is_real_benign
+from groomguard.training.train_config import TrainConfig
+from groomguard.training.variants import export_variants
+from groomguard.training.windows_dataset import WindowSet
 from groomguard.windowing import Windower, window_label
-from training.calibration import fit_platt, fit_temperature, nll
-from training.model_card import CardInputs, render_model_card
-from training.onnx_export import export_onnx
-from training.real_chat import is_real_benign
-from training.train_config import TrainConfig
-from training.variants import export_variants
-from training.windows_dataset import WindowSet
 
 
 class ExportError(GroomguardError):
@@ -135,7 +135,7 @@ def check_parity(model: Any, onnx_path: Path, windows: Sequence[Sequence[int]], 
 
 
 def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
-    from evaluation.metrics import roc_auc
+    from groomguard.evaluation.metrics import roc_auc
 
     return roc_auc(list(labels), risks.tolist()) if len(set(labels)) == 2 else None
 
@@ -174,7 +174,7 @@ def score_validation(session: Any, windower: Windower, convs: Sequence[Conversat
     if not windows:
         raise ExportError("no validation windows to calibrate on")
     if show_progress:
-        from groomguard.cli.progress import progress_bar
+        from groomguard.progress import progress_bar
 
         with progress_bar() as bar:
             task = bar.add_task("scoring validation conversations", total=len(windows))
@@ -293,8 +293,8 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
     """`groomguard export`: bundle a fine-tuned checkpoint without training (same gates as train)."""
     from transformers import AutoModelForSequenceClassification
 
-    from training.base_model import resolve_base
-    from training.train import prepare_data
+    from groomguard.training.base_model import resolve_base
+    from groomguard.training.prepare import prepare_data
 
     if not (checkpoint / "config.json").is_file():
         raise ConfigError(f"{checkpoint}: not a checkpoint directory (no config.json)")

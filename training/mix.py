@@ -5,10 +5,10 @@ chit-chat corpus). Outputs in `out_dir`:
 
 - ``train.jsonl`` / ``val.jsonl``: synthetic grooming + synthetic benign + real benign chat +
   grafted positives (real openings continued by synthetic tactics in the participants' own
-  register, `training.synth.graft`) + (train only) benign grafts (the same, continued by benign and
+  register, `groomguard.training.synth.graft`) + (train only) benign grafts (the same, continued by benign and
   hard-negative scenarios), so that neither class can be told by style or source;
 - ``test.jsonl``: the synthetic test split, unchanged (in-distribution numbers);
-- ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`training.real_chat` rule),
+- ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`groomguard.training.real_chat` rule),
   the false-alert set; ``real-test-grafted.jsonl``: grafted positives built only from real-test
   openings, the recall set for grooming in real people's register. Neither is ever trained on;
 - ``manifest.json``: counts per split and source, seeds, sha256 of every file.
@@ -31,10 +31,10 @@ from groomguard.bundle import sha256_file
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
-from training.mix_config import MixConfig
-from training.real_chat import REAL_TEST_DIGEST_PREFIXES, is_real_test
-from training.synth.generator import default_settings, packs
-from training.synth.graft import GraftSettings, graft
+from groomguard.training.mix_config import MixConfig
+from groomguard.training.real_chat import REAL_TEST_DIGEST_PREFIXES, is_real_test
+from groomguard.training.synth.generator import default_settings, packs
+from groomguard.training.synth.graft import GraftSettings, graft
 
 OUTPUTS = ("train", "val", "test", "real-test", "real-test-grafted")
 

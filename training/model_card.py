@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from groomguard.bundle import Bundle, BundleManifest, write_manifest
-from training.train_config import TrainConfig
+from groomguard.training.train_config import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from evaluation.real_chat import is_real_benign
 from groomguard.errors import DataError
+from groomguard.evaluation.real_chat import is_real_benign
 from groomguard.schema import Conversation
-from training.loaders.chitchat import ID_PREFIX
+from groomguard.training.loaders.chitchat import ID_PREFIX
 
 REAL_TEST_DIGEST_PREFIXES = ("0", "1")
 GRAFT_SEP = "/graft-"

@@ -29,7 +29,7 @@ from groomguard.bundle import sha256_file
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, dump_line
 from groomguard.schema import Conversation
-from training.loaders.config import Ratios
+from groomguard.training.loaders.config import Ratios
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"

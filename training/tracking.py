@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from training.train_config import TrackingSettings
+from groomguard.training.train_config import TrackingSettings
 
 
 def _disable_network_extras() -> None:

@@ -5,100 +5,29 @@ code serving runs) -> transformers `Trainer` with class-weighted cross-entropy, 
 evaluation every `eval_steps` with early stopping on validation ROC-AUC and the best checkpoint
 restored -> bundle export (training/export.py) -> MLflow -> test-split evaluation.
 
-Multi-GPU: run the same command under `torchrun --nproc_per_node N -m groomguard.cli train ...`
+Multi-GPU: run the same command under `torchrun --nproc_per_node N -m groomguard train ...`
 or `accelerate launch`; the Trainer handles distribution. Export/evaluation then run on rank 0 only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groomguard.bundle import BundleManifest, TrainingDataInfo, sha256_file
+from groomguard.bundle import BundleManifest
 from groomguard.errors import ConfigError
-from groomguard.normalise import NormalisationConfig
-from groomguard.schema import Conversation
-from groomguard.windowing import WindowConfig, Windower
-from training.base_model import ResolvedBase, load_model, resolve_base
-from training.real_chat import assert_not_real_test
-from training.train_config import TrainConfig
-from training.windows_dataset import (
+from groomguard.training.base_model import ResolvedBase, load_model, resolve_base
+from groomguard.training.prepare import PreparedData, prepare_data
+from groomguard.training.train_config import TrainConfig
+from groomguard.training.windows_dataset import (
     PadCollator,
     TorchWindows,
-    WindowSet,
-    build_windows,
     class_weights,
-    read_conversations,
-    split_info,
 )
-
-
-@dataclass
-class PreparedData:
-    windower: Windower
-    train: WindowSet
-    val: WindowSet
-    test: WindowSet | None
-    info: TrainingDataInfo
-    summary: dict[str, str] = field(default_factory=dict)
-    val_conversations: list[Conversation] = field(default_factory=list)  # thresholds are chosen on these
-
-
-def make_windower(cfg: TrainConfig, tokenizer_json: Path) -> Windower:
-    from tokenizers import Tokenizer
-
-    norm = NormalisationConfig(deobfuscate=cfg.windows.deobfuscate)
-    wc = WindowConfig(cfg.windows.max_length, cfg.windows.stride, norm)
-    return Windower(Tokenizer.from_file(str(tokenizer_json)), wc)
-
-
-def fingerprint(paths: list[Path | None]) -> str:
-    """sha256 over the split files' own sha256s (order: train, val, test)."""
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(f"{sha256_file(p) if p else '-'}\n".encode())
-    return h.hexdigest()
-
-
-def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True) -> PreparedData:
-    windower = make_windower(cfg, tokenizer_json)
-    w, seed = cfg.windows, cfg.seed
-    splits = {"train": cfg.data.train, "val": cfg.data.val, "test": cfg.data.test}
-    convs = {k: read_conversations(p) for k, p in splits.items() if p is not None and (need_train or k != "train")}
-    for k in ("train", "val"):  # the real-test rule holds whatever the config says
-        if k in convs:
-            assert_not_real_test(convs[k], str(splits[k]))
-    if "train" in convs:  # extra labelled files (moderator verdicts), repeated extra_train_weight times
-        for extra_path in cfg.data.extra_train:
-            extra = read_conversations(extra_path)
-            assert_not_real_test(extra, str(extra_path))
-            convs["train"] = convs["train"] + extra * cfg.data.extra_train_weight
-    infos = {k: split_info(splits[k], c) for k, c in convs.items()}  # type: ignore[arg-type]
-    train = (build_windows(convs["train"], windower, w.train_per_conversation, seed, w.train_per_conversation_by_source)
-             if need_train else WindowSet())
-    val = build_windows(convs["val"], windower, w.eval_per_conversation, seed)
-    test = build_windows(convs["test"], windower, w.eval_per_conversation, seed) if "test" in convs else None
-    sources = {s for i in infos.values() for s in i.sources}
-    info = TrainingDataInfo(
-        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train]),
-        train_path=str(cfg.data.train), val_path=str(cfg.data.val),
-        test_path=str(cfg.data.test) if cfg.data.test else None,
-        synthetic=any("synth" in s for s in sources),
-        n_train_conversations=infos["train"].n_conversations if "train" in infos else None,
-    )
-    summary = {k: f"{i.n_conversations} conversations ({i.n_positive_conversations} grooming), "
-                  f"sources {list(i.sources)}" for k, i in infos.items()}
-    for k, ws in (("train", train), ("val", val), ("test", test)):
-        if ws is not None and len(ws):
-            summary[k] += f"; {len(ws)} sampled windows ({ws.n_pos} positive)"
-    if len(val) == 0 or len(set(val.labels)) < 2:
-        raise ConfigError(f"{cfg.data.val}: validation windows need both classes for early stopping and thresholds")
-    return PreparedData(windower, train, val, test, info, summary, convs["val"])
 
 
 def _weighted_trainer_cls() -> Any:
@@ -123,7 +52,7 @@ def _weighted_trainer_cls() -> Any:
 
 
 def _compute_metrics(pred: Any) -> dict[str, float]:
-    from evaluation.metrics import roc_auc
+    from groomguard.evaluation.metrics import roc_auc
 
     logits = np.asarray(pred.predictions)
     labels = np.asarray(pred.label_ids)
@@ -208,9 +137,9 @@ class TrainOutcome:
 
 def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = print) -> TrainOutcome:
     """`groomguard train`: fine-tune, save the best checkpoint, export the bundle, track, evaluate."""
-    from training.export import ExportRequest, export_bundle
-    from training.model_card import record_evaluation
-    from training.tracking import start_run
+    from groomguard.training.export import ExportRequest, export_bundle
+    from groomguard.training.model_card import record_evaluation
+    from groomguard.training.tracking import start_run
 
     base = resolve_base(cfg)
     data = prepare_data(cfg, base.tokenizer_json)
@@ -248,7 +177,7 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
 def _null() -> Any:
     from contextlib import nullcontext
 
-    from training.tracking import Run
+    from groomguard.training.tracking import Run
 
     return nullcontext(Run())
 
@@ -261,9 +190,9 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     """
     if not cfg.evaluation.enabled or cfg.data.test is None:
         return {}, None
-    from evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
-    from evaluation.runner import evaluate_bundle
     from groomguard.config import load_config
+    from groomguard.evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
+    from groomguard.evaluation.runner import evaluate_bundle
 
     out_dir = cfg.evaluation.report_dir / cfg.name
     ev = cfg.evaluation
@@ -271,7 +200,7 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
                              config=eval_cfg, show_progress=True, real_benign=cfg.data.real_test,
                              real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None)
-    from evaluation.real_chat import real_chat_lines
+    from groomguard.evaluation.real_chat import real_chat_lines
 
     for line in real_chat_lines(result):
         log(line)

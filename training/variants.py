@@ -29,8 +29,8 @@ import numpy as np
 from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, VariantInfo
 from groomguard.scores import risk_from_logits
-from training.quantise import quantise_int8, quantise_static
-from training.train_config import ExportSettings
+from groomguard.training.quantise import quantise_int8, quantise_static
+from groomguard.training.train_config import ExportSettings
 
 log = logging.getLogger(__name__)
 SPEED_BATCHES = (1, 32)
@@ -158,7 +158,7 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     windows) that are not probe windows.
     A fused graph that fails its gate or cannot be built is left out (logged), never shipped.
     """
-    from training.export import ExportError, check_parity
+    from groomguard.training.export import ExportError, check_parity
 
     fp32 = out_dir / MODEL_FILES["fp32"]
     ref = risk_from_logits(logits(session(fp32, threads), probe, pad_id))

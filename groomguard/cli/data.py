@@ -1,6 +1,6 @@
 """`groomguard data ...`: load, inspect, convert and split conversation data.
 
-Thin wrappers over `training.loaders`, `training.stats` and `training.split`. Inputs may be
+Thin wrappers over `groomguard.training.loaders`, `groomguard.training.stats` and `groomguard.training.split`. Inputs may be
 canonical JSONL, CSV/TSV (one message per row), PAN12 XML or a Hugging Face dataset directory;
 defaults (column names, split ratios, seed) come from `configs/data.yaml`.
 """
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from groomguard.jsonl import ReadReport
     from groomguard.schema import Conversation
-    from training.loaders import DataConfig, LoadProgress
+    from groomguard.training.loaders import DataConfig, LoadProgress
 
 data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
 
@@ -61,8 +61,14 @@ class _Source:
     def __init__(self, path: Path | None, fmt: str | None, lenient: bool, predators: Path | None,
                  problem2: Path | None, config: Path, overrides: list[str] | None) -> None:
         from groomguard.errors import DataError
-        from training.loaders import ReadReport, guess_format, load_data_config, read_predator_ids, read_problem2
-        from training.loaders.chitchat import default_chitchat_path
+        from groomguard.training.loaders import (
+            ReadReport,
+            guess_format,
+            load_data_config,
+            read_predator_ids,
+            read_problem2,
+        )
+        from groomguard.training.loaders.chitchat import default_chitchat_path
 
         if path is None:
             if fmt != "chitchat":
@@ -77,7 +83,7 @@ class _Source:
         self.report: ReadReport = ReadReport()
 
     def open(self, progress: LoadProgress | None = None) -> Iterator[Conversation]:
-        from training.loaders import load
+        from groomguard.training.loaders import load
 
         self.report.read = self.report.skipped = 0  # same object each pass: callers may hold it
         self.report.errors.clear()
@@ -142,9 +148,9 @@ def stats(
     """
     import json
 
-    from groomguard.cli.progress import progress_bar
-    from training.loaders import LoadProgress
-    from training.stats import compute_stats
+    from groomguard.progress import progress_bar
+    from groomguard.training.loaders import LoadProgress
+    from groomguard.training.stats import compute_stats
 
     progress = LoadProgress()
     with _open_source(input, format, lenient, predators, problem2, config, set_) as src, \
@@ -216,10 +222,10 @@ def convert(
     """
     from groomguard.cli import err
     from groomguard.cli.files import STDIO, atomic_output, check_output
-    from groomguard.cli.progress import progress_bar
+    from groomguard.progress import progress_bar
     from groomguard.errors import DataError
     from groomguard.jsonl import write_jsonl_to
-    from training.loaders import LoadProgress
+    from groomguard.training.loaders import LoadProgress
 
     check_output("--out", out)
     if input is not None and STDIO not in (str(out), str(input)) and out.resolve() == input.resolve():
@@ -272,10 +278,10 @@ def split(
 def _split(src: _Source, out_dir: Path, by: str | None, seed: int | None, ratios: str | None) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from groomguard.cli.progress import progress_bar
+    from groomguard.progress import progress_bar
     from groomguard.errors import DataError
-    from training.loaders.config import Ratios
-    from training.split import split_dataset
+    from groomguard.training.loaders.config import Ratios
+    from groomguard.training.split import split_dataset
 
     cfg = src.config.split
     try:

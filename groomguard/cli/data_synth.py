@@ -24,9 +24,9 @@ def synth(
     Every conversation is labelled source="synthetic" and tagged with its scenario, pacing and
     tactics. For demos and tests only: it is not a substitute for real labelled data.
     """
-    from groomguard.cli.progress import progress_bar
-    from training.synth.config import load_synth_settings
-    from training.synth.generator import write_corpus
+    from groomguard.progress import progress_bar
+    from groomguard.training.synth.config import load_synth_settings
+    from groomguard.training.synth.generator import write_corpus
 
     if pool_half not in ("A", "B", "all"):
         raise DataError(f"--pool-half must be A, B or all (got {pool_half!r})")
@@ -60,9 +60,9 @@ def audit(
     from rich.console import Console
 
     from groomguard.cli.files import check_input, check_output
-    from training.synth.audit import run_audit
-    from training.synth.audit_report import print_report, write_json
-    from training.synth.config import load_synth_settings
+    from groomguard.training.synth.audit import run_audit
+    from groomguard.training.synth.audit_report import print_report, write_json
+    from groomguard.training.synth.config import load_synth_settings
 
     check_input("FILE", file)
     if json_out is not None:
@@ -88,8 +88,8 @@ def mix(
 
     Example: groomguard data mix --config configs/mix-demo.yaml --set out_dir=data/mix2
     """
-    from training.mix import build_mix
-    from training.mix_config import load_mix_config
+    from groomguard.training.mix import build_mix
+    from groomguard.training.mix_config import load_mix_config
 
     started = time.perf_counter()
     cfg = load_mix_config(config, set_)

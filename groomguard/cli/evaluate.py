@@ -49,12 +49,12 @@ def evaluate(
     """
     from pydantic import ValidationError
 
-    from evaluation.config import EvalConfig
-    from evaluation.real_chat import real_chat_lines
-    from evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
     from groomguard.cli.files import STDIO, FileArgumentError, check_input, check_out_dir, spooled_stdin
     from groomguard.config import apply_overrides, read_yaml, validate_config
     from groomguard.errors import ConfigError
+    from groomguard.evaluation.config import EvalConfig
+    from groomguard.evaluation.real_chat import real_chat_lines
+    from groomguard.evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
     from groomguard.scores import Thresholds
 
     # Every file flag is checked before any scoring: a bad --out fails in a second, not after the run.

@@ -14,7 +14,7 @@ import typer
 from groomguard.config import default_config_path
 
 if TYPE_CHECKING:
-    from serving.store import RetentionConfig, Store, StoreConfig
+    from groomguard.serving.store import RetentionConfig, Store, StoreConfig
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True)
 store_app = typer.Typer(help="Database maintenance: schema migrations and the retention purge.",
@@ -43,7 +43,7 @@ def _section(config: Path, name: str) -> dict[str, object]:
 
 def _store_config(config: Path, db_url: str | None) -> StoreConfig:
     from groomguard.config import validate_config
-    from serving.store import StoreConfig
+    from groomguard.serving.store import StoreConfig
 
     raw = _section(config, "store")
     if db_url:
@@ -53,13 +53,13 @@ def _store_config(config: Path, db_url: str | None) -> StoreConfig:
 
 def _retention_config(config: Path) -> RetentionConfig:
     from groomguard.config import validate_config
-    from serving.store import RetentionConfig
+    from groomguard.serving.store import RetentionConfig
 
     return validate_config(RetentionConfig, _section(config, "retention"), f"{config}: retention")
 
 
 def _open(config: Path, db_url: str | None) -> Store:
-    from serving.store import open_store
+    from groomguard.serving.store import open_store
 
     return open_store(_store_config(config, db_url))
 
@@ -73,7 +73,7 @@ def keys_create(
     db_url: DbUrlOpt = None,
 ) -> None:
     """Create an API key. The key is printed once, as the last word of the output: store it now."""
-    from serving.apikeys import create_key
+    from groomguard.serving.apikeys import create_key
 
     store = _open(config, db_url)
     try:
@@ -88,7 +88,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
     """List keys (id, name, scopes, created, revoked). Secrets are never shown."""
-    from serving.apikeys import list_keys
+    from groomguard.serving.apikeys import list_keys
 
     store = _open(config, db_url)
     try:
@@ -112,7 +112,7 @@ def keys_revoke(
     db_url: DbUrlOpt = None,
 ) -> None:
     """Revoke a key: requests using it are refused from now on."""
-    from serving.apikeys import revoke_key
+    from groomguard.serving.apikeys import revoke_key
 
     store = _open(config, db_url)
     try:
@@ -134,7 +134,7 @@ def keys_ensure_local(
     Creates one only when OUT is missing or its key no longer works, printing it once.
     """
     from groomguard.cli.files import STDIO, FileArgumentError, atomic_output, check_output
-    from serving.apikeys import SCOPES, create_key, verify_key
+    from groomguard.serving.apikeys import SCOPES, create_key, verify_key
 
     if str(out) == STDIO:
         raise FileArgumentError("--out: the local key must be kept in a file, not written to stdout (-)")
@@ -158,7 +158,7 @@ def keys_ensure_local(
 @store_app.command("migrate")
 def store_migrate(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
     """Create or upgrade the database schema to the newest revision (the server also does this)."""
-    from serving.store.db import current_revision, safe_url
+    from groomguard.serving.store.db import current_revision, safe_url
 
     cfg = _store_config(config, db_url)
     store = _open(config, db_url)
@@ -179,8 +179,8 @@ def store_purge(
 
     Periods come from the config's `retention:` section (tail_inactive_days, decided_case_days).
     """
-    from groomguard.cli.progress import progress_bar
-    from serving.retention import purge
+    from groomguard.progress import progress_bar
+    from groomguard.serving.retention import purge
 
     retention = _retention_config(config)
     store = _open(config, db_url)

@@ -35,12 +35,12 @@ def score(
     import json
 
     from groomguard.cli.files import atomic_output, check_input, check_output
-    from groomguard.cli.progress import progress_bar
+    from groomguard.progress import progress_bar
     from groomguard.config import read_yaml, validate_config
     from groomguard.jsonl import ReadReport, iter_jsonl
     from groomguard.schema import Conversation
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
 
     check_input("--input", input)
     check_output("--output", output)  # before the model loads: a bad path fails in a second, not after scoring
@@ -86,7 +86,7 @@ def score(
     if report.skipped:
         typer.echo(f"skipped {report.skipped} malformed lines; first: {report.errors[0]}", err=True)
     if labels:
-        from evaluation.metrics import roc_auc
+        from groomguard.evaluation.metrics import roc_auc
 
         if len(set(labels)) == 2:
             typer.echo(f"ROC-AUC: {roc_auc(labels, risks):.4f} over {len(labels)} labelled conversations", err=to_err)

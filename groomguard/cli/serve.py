@@ -43,8 +43,8 @@ def serve(
 
     from groomguard.bundle import Bundle
     from groomguard.errors import BundleError
-    from serving.api.app import create_app, open_services, protect_logs
-    from serving.settings import load_serve_config
+    from groomguard.serving.api.app import create_app, open_services, protect_logs
+    from groomguard.serving.settings import load_serve_config
 
     flags = {"server.host": host, "server.port": port, "server.bundle": str(bundle) if bundle else None,
              "engine.backend": backend or ("triton" if triton_url else None), "engine.variant": variant,
@@ -54,7 +54,7 @@ def serve(
     if not cfg.server.bundle or not (Path(cfg.server.bundle) / "bundle.json").is_file():
         raise BundleError(f"{cfg.server.bundle}: no bundle.json (build one with `make model` or pass --bundle)")
     # verify sha256s and the tail rule now: a bad bundle or config is a one-line error, not a traceback
-    from serving.tail_check import check_tail_covers_window
+    from groomguard.serving.tail_check import check_tail_covers_window
 
     check_tail_covers_window(cfg.state.tail_messages, Bundle.load(cfg.server.bundle).windower())
     level = getattr(logging, cfg.server.log_level.upper())

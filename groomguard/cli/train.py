@@ -34,8 +34,8 @@ def train(
     <work_dir>/<name>/best for `groomguard export`.
     """
     from groomguard.config import load_config
-    from training.train import run_training
-    from training.train_config import TrainConfig
+    from groomguard.training.train import run_training
+    from groomguard.training.train_config import TrainConfig
 
     cfg = load_config(TrainConfig, config, set_ or [])
     if no_tracking:
@@ -59,8 +59,8 @@ def export(
     """
     from groomguard.cli.files import FileArgumentError, check_input, check_out_dir
     from groomguard.config import load_config
-    from training.export import run_export
-    from training.train_config import TrainConfig
+    from groomguard.training.export import run_export
+    from groomguard.training.train_config import TrainConfig
 
     check_input("--config", config)
     if not checkpoint.is_dir():

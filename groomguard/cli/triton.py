@@ -44,8 +44,8 @@ def export(
     from groomguard.bundle import Bundle
     from groomguard.cli.files import check_out_dir
     from groomguard.errors import ConfigError
-    from serving.triton.config import load_triton_config
-    from serving.triton.repository import export_repository
+    from groomguard.serving.triton.config import load_triton_config
+    from groomguard.serving.triton.repository import export_repository
 
     check_out_dir("--repo", repo)
     overrides = list(set_ or [])
@@ -71,8 +71,8 @@ def export(
                 info = b.manifest.variants.get("fp16")
                 provenance["fp16_max_abs_delta_prob"] = info.max_abs_delta_prob if info else None
             else:
-                from groomguard.cli.progress import progress_bar
-                from training.fp16 import fp16_with_parity
+                from groomguard.progress import progress_bar
+                from groomguard.training.fp16 import fp16_with_parity
 
                 model_file = Path(tmp) / "model.fp16.onnx"
                 with progress_bar() as bar:
@@ -112,10 +112,10 @@ def serve(
     import sys
 
     from groomguard.errors import ConfigError
-    from serving.triton.config import load_triton_config
-    from serving.triton.pbtxt import read_config
-    from serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
-    from serving.triton.server import libdir_env
+    from groomguard.serving.triton.config import load_triton_config
+    from groomguard.serving.triton.pbtxt import read_config
+    from groomguard.serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
+    from groomguard.serving.triton.server import libdir_env
 
     srv = load_triton_config(config).serve
     parsed = read_config(repo / model / CONFIG_FILE)  # one-line error if missing or invalid
@@ -123,7 +123,7 @@ def serve(
         raise ConfigError(f"{repo / model / CONFIG_FILE}: model name is {parsed.name!r}, not {model!r}")
     if not (model_version_dir(repo / model) / MODEL_FILE).is_file():
         raise ConfigError(f"{repo / model}: no {MODEL_FILE} in the version directory; re-run `groomguard triton export`")
-    argv = [sys.executable, "-m", "serving.triton.server", "--repo", str(repo), "--model", model,
+    argv = [sys.executable, "-m", "groomguard.serving.triton.server", "--repo", str(repo), "--model", model,
             "--host", host or srv.host, "--http-port", str(http_port or srv.http_port),
             "--grpc-port", str(grpc_port or srv.grpc_port), "--metrics-port", str(metrics_port or srv.metrics_port),
             "--threads", str(srv.intra_op_threads)]

@@ -34,8 +34,8 @@ def users_create(
     --password-stdin`."""
     from groomguard.config import validate_config
     from groomguard.errors import ConfigError
-    from serving.desk.accounts import create_user
-    from serving.desk.config import DeskConfig
+    from groomguard.serving.desk.accounts import create_user
+    from groomguard.serving.desk.config import DeskConfig
 
     if not password_stdin:
         raise ConfigError("give the password on stdin with --password-stdin")
@@ -57,7 +57,7 @@ def users_create(
 @users_app.command("list")
 def users_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
     """List accounts (name, role, created, disabled, locked). Password hashes are never shown."""
-    from serving.desk.accounts import list_users
+    from groomguard.serving.desk.accounts import list_users
 
     store = _open(config, db_url)
     try:
@@ -82,7 +82,7 @@ def users_disable(
     db_url: DbUrlOpt = None,
 ) -> None:
     """Disable an account (kept for the audit trail; it can no longer log in)."""
-    from serving.desk.accounts import disable_user
+    from groomguard.serving.desk.accounts import disable_user
 
     store = _open(config, db_url)
     try:

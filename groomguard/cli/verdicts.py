@@ -27,8 +27,8 @@ def verdicts(
 ) -> None:
     """Write decided review cases as labelled conversations; train on them with
     `--set 'data.extra_train=[verdicts.jsonl]'`."""
-    from serving.review.verdicts import export_verdicts
-    from serving.store import StoreConfig, open_store
+    from groomguard.serving.review.verdicts import export_verdicts
+    from groomguard.serving.store import StoreConfig, open_store
 
     db = open_store(StoreConfig(url=store))
     counts = {0: 0, 1: 0}

@@ -1,1 +1,1 @@
-"""HTTP API of the scoring service (FastAPI). Entry point: serving.api.app.create_app."""
+"""HTTP API of the scoring service (FastAPI). Entry point: groomguard.serving.api.app.create_app."""

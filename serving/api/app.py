@@ -19,21 +19,21 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
-from serving import logsafe
-from serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
-from serving.api.auth import KeyCache, authenticate, has_scope
-from serving.api.deps import Services
-from serving.api.errors import ApiProblem, install_error_handlers
-from serving.api.limits import BodySizeLimit
-from serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
-from serving.api.models import Ready
-from serving.api.ratelimit import make_limiter
-from serving.api.readiness import ModelProbeFailed, Readiness, probe_model
-from serving.batcher import MicroBatcher
-from serving.engine import build_engine
-from serving.retention import PeriodicPurge
-from serving.settings import ServeConfig
-from serving.tail_check import check_tail_covers_window
+from groomguard.serving import logsafe
+from groomguard.serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
+from groomguard.serving.api.auth import KeyCache, authenticate, has_scope
+from groomguard.serving.api.deps import Services
+from groomguard.serving.api.errors import ApiProblem, install_error_handlers
+from groomguard.serving.api.limits import BodySizeLimit
+from groomguard.serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
+from groomguard.serving.api.models import Ready
+from groomguard.serving.api.ratelimit import make_limiter
+from groomguard.serving.api.readiness import ModelProbeFailed, Readiness, probe_model
+from groomguard.serving.batcher import MicroBatcher
+from groomguard.serving.engine import build_engine
+from groomguard.serving.retention import PeriodicPurge
+from groomguard.serving.settings import ServeConfig
+from groomguard.serving.tail_check import check_tail_covers_window
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     """Store (migrated), engine (model probed), batcher and review service. `groomguard serve` calls
     it before uvicorn starts, so a start-up failure is one line and exit 2, not a lifespan traceback."""
-    from serving.review import ReviewService
-    from serving.store import open_store
+    from groomguard.serving.review import ReviewService
+    from groomguard.serving.store import open_store
 
     store = open_store(config.store)
     try:
@@ -148,7 +148,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
     if config.desk.enabled:
-        from serving import desk
+        from groomguard.serving import desk
 
         desk.install(app)  # moderator web UI under /review
     openapi_bounds.install(app, config.limits)  # the configured limits, in /openapi.json

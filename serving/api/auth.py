@@ -1,7 +1,7 @@
 """API-key authentication and scope checks.
 
 Keys arrive as `Authorization: Bearer <key>` or `X-API-Key: <key>` (either; if both are sent they
-must agree). Keys are stored hashed by serving.apikeys; verified keys are cached briefly, keyed by a
+must agree). Keys are stored hashed by groomguard.serving.apikeys; verified keys are cached briefly, keyed by a
 SHA-256 of the plaintext, so a hot path does not hit the database on every request. Scopes:
 `score` (scoring and appends), `review` (the case queue), `admin` (everything, incl. export).
 """
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from serving.api.deps import Services, get_services
-from serving.api.errors import ApiProblem
-from serving.api.ratelimit import retry_after
-from serving.apikeys import ApiKeyInfo, verify_key
+from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.api.errors import ApiProblem
+from groomguard.serving.api.ratelimit import retry_after
+from groomguard.serving.apikeys import ApiKeyInfo, verify_key
 
 # auto_error=False: we answer problem+json ourselves. These objects also document the schemes in /docs.
 bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api key>`")

@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from serving.batcher import MicroBatcher
-from serving.engine import ScoringEngine
-from serving.settings import ServeConfig
+from groomguard.serving.batcher import MicroBatcher
+from groomguard.serving.engine import ScoringEngine
+from groomguard.serving.settings import ServeConfig
 
 if TYPE_CHECKING:
-    from serving.api.auth import KeyCache
-    from serving.api.ratelimit import TokenBuckets
-    from serving.api.readiness import Readiness
-    from serving.retention import PeriodicPurge
-    from serving.review import ReviewService
-    from serving.store import Store
+    from groomguard.serving.api.auth import KeyCache
+    from groomguard.serving.api.ratelimit import TokenBuckets
+    from groomguard.serving.api.readiness import Readiness
+    from groomguard.serving.retention import PeriodicPurge
+    from groomguard.serving.review import ReviewService
+    from groomguard.serving.store import Store
 
 
 @dataclass

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serving.backends.base import BackendUnavailable
-from serving.batcher import BatcherClosed, Overloaded
-from serving.review import Conflict, InvalidRequest, NotFound
-from serving.store import StoreError
+from groomguard.serving.backends.base import BackendUnavailable
+from groomguard.serving.batcher import BatcherClosed, Overloaded
+from groomguard.serving.review import Conflict, InvalidRequest, NotFound
+from groomguard.serving.store import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from groomguard.schema import Conversation
 from groomguard.schema import Message as ChatMessage
-from serving.api.errors import PROBLEM_JSON, TITLES, field_error
-from serving.api.strict import UNSAFE_MSG, has_unsafe_chars
-from serving.settings import LimitsConfig
+from groomguard.serving.api.errors import PROBLEM_JSON, TITLES, field_error
+from groomguard.serving.api.strict import UNSAFE_MSG, has_unsafe_chars
+from groomguard.serving.settings import LimitsConfig
 
 
 class BodySizeLimit:

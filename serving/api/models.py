@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.scores import Level
-from serving.api.strict import ApiConversation, ApiMessage, SafeStr
-from serving.store.statuses import Decision
+from groomguard.serving.api.strict import ApiConversation, ApiMessage, SafeStr
+from groomguard.serving.store.statuses import Decision
 
 
 class ScoreRequest(BaseModel):

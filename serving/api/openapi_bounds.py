@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from serving.settings import LimitsConfig
+from groomguard.serving.settings import LimitsConfig
 
 NO_NUL = "^[^\\u0000]*$"  # ECMA-262 and Python read the escape alike
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from serving.settings import RateLimitConfig
+from groomguard.serving.settings import RateLimitConfig
 
 
 class TokenBuckets:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from groomguard.errors import GroomguardError
 from groomguard.schema import Message
-from serving.engine import ScoringEngine
-from serving.store import Store
+from groomguard.serving.engine import ScoringEngine
+from groomguard.serving.store import Store
 
 log = logging.getLogger(__name__)
 

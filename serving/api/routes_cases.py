@@ -10,16 +10,16 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from groomguard.scores import Level
-from serving.api.auth import require_scope
-from serving.api.deps import Services, get_services
-from serving.api.errors import field_error
-from serving.api.metrics import DECISIONS
-from serving.api.models import DecisionRequest
-from serving.api.routes_score import PROBLEMS
-from serving.api.strict import UNSAFE_MSG, has_unsafe_chars
-from serving.apikeys import ApiKeyInfo
-from serving.review.views import CaseDetail, CasePage
-from serving.store.statuses import CaseStatus
+from groomguard.serving.api.auth import require_scope
+from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.api.errors import field_error
+from groomguard.serving.api.metrics import DECISIONS
+from groomguard.serving.api.models import DecisionRequest
+from groomguard.serving.api.routes_score import PROBLEMS
+from groomguard.serving.api.strict import UNSAFE_MSG, has_unsafe_chars
+from groomguard.serving.apikeys import ApiKeyInfo
+from groomguard.serving.review.views import CaseDetail, CasePage
+from groomguard.serving.store.statuses import CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["review queue"])
 

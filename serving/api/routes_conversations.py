@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 
 from groomguard.schema import Message
-from serving.api.auth import require_scope
-from serving.api.deps import Services, get_services
-from serving.api.limits import check_id, check_messages
-from serving.api.metrics import CASES_OPENED, MESSAGES_APPENDED
-from serving.api.models import AppendRequest, AppendResponse
-from serving.api.routes_score import PROBLEMS
-from serving.apikeys import ApiKeyInfo
+from groomguard.serving.api.auth import require_scope
+from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.api.limits import check_id, check_messages
+from groomguard.serving.api.metrics import CASES_OPENED, MESSAGES_APPENDED
+from groomguard.serving.api.models import AppendRequest, AppendResponse
+from groomguard.serving.api.routes_score import PROBLEMS
+from groomguard.serving.apikeys import ApiKeyInfo
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from groomguard.scores import fill_by_message
-from serving.api.auth import require_scope
-from serving.api.deps import Services, get_services
-from serving.api.errors import field_error
-from serving.api.limits import check_conversations
-from serving.api.metrics import CASES_OPENED
-from serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
-from serving.apikeys import ApiKeyInfo
+from groomguard.serving.api.auth import require_scope
+from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.api.errors import field_error
+from groomguard.serving.api.limits import check_conversations
+from groomguard.serving.api.metrics import CASES_OPENED
+from groomguard.serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
+from groomguard.serving.apikeys import ApiKeyInfo
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 

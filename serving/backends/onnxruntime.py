@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from groomguard.errors import BundleError
-from serving.backends.base import BackendHealth, BackendUnavailable
+from groomguard.serving.backends.base import BackendHealth, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import numpy as np
 from prometheus_client import Counter
 
 from groomguard.bundle import Bundle, Variant
-from serving.backends.base import Backend, BackendHealth, BackendUnavailable
-from serving.engine_config import EngineConfig, TritonClientConfig
-from serving.triton.client import TritonClient, is_retryable
+from groomguard.serving.backends.base import Backend, BackendHealth, BackendUnavailable
+from groomguard.serving.engine_config import EngineConfig, TritonClientConfig
+from groomguard.serving.triton.client import TritonClient, is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class TritonBackend:
         tc = engine_config.triton
         fallback: Backend | None = None
         if tc.fallback_to_onnxruntime:
-            from serving.backends.onnxruntime import OnnxRuntimeBackend
+            from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
 
             # CPU fallback: fp32 or int8 as named; auto/fused/fp16 -> plain fp32 (the graph Triton serves)
             variant: Variant = "int8" if engine_config.variant == "int8" else "fp32"

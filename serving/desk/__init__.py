@@ -15,11 +15,11 @@ if TYPE_CHECKING:
 
 def install(app: FastAPI) -> None:
     """Routes, static files, HTML error handlers and security headers (imported here: the package is
-    also imported by serving.settings for its config, which must not pull in the web stack)."""
+    also imported by groomguard.serving.settings for its config, which must not pull in the web stack)."""
     from fastapi.staticfiles import StaticFiles
 
-    from serving.desk import routes_auth, routes_case, routes_lead, routes_queue
-    from serving.desk.web import HERE, PREFIX, SecurityHeaders, install_handlers
+    from groomguard.serving.desk import routes_auth, routes_case, routes_lead, routes_queue
+    from groomguard.serving.desk.web import HERE, PREFIX, SecurityHeaders, install_handlers
 
     install_handlers(app)
     for module in (routes_auth, routes_queue, routes_case, routes_lead):

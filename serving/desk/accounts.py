@@ -20,10 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from groomguard.errors import GroomguardError
-from serving.desk.config import DeskConfig
-from serving.store import Store
-from serving.store.cases import audit
-from serving.store.models import UserRow, utcnow
+from groomguard.serving.desk.config import DeskConfig
+from groomguard.serving.store import Store
+from groomguard.serving.store.cases import audit
+from groomguard.serving.store.models import UserRow, utcnow
 
 Role = Literal["moderator", "lead", "admin"]
 ROLES: tuple[Role, ...] = ("moderator", "lead", "admin")
@@ -87,7 +87,7 @@ def get_user(store: Store, name: str) -> User | None:
 
 def disable_user(store: Store, name: str, actor: str = "cli") -> User:
     """Disable an account and end its sessions (idempotent: the first disable time is kept)."""
-    from serving.store.models import DeskSessionRow
+    from groomguard.serving.store.models import DeskSessionRow
 
     with store.write() as s:
         row = s.get(UserRow, name)

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from groomguard.scores import Thresholds, level_for
-from serving.review.views import CaseDetail
-from serving.store.statuses import ESCALATED
+from groomguard.serving.review.views import CaseDetail
+from groomguard.serving.store.statuses import ESCALATED
 
 STRIP_HEIGHT = 60
 BAR_WIDTH = 10

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from serving.desk import accounts, sessions
-from serving.desk.sessions import DeskSession
-from serving.desk.web import PREFIX, check_csrf, current, render, see_other, services_of
+from groomguard.serving.desk import accounts, sessions
+from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.web import PREFIX, check_csrf, current, render, see_other, services_of
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 LOGIN_MESSAGES = {

@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from serving.api.metrics import DECISIONS
-from serving.desk import queue as q
-from serving.desk import second
-from serving.desk.accounts import list_users
-from serving.desk.case_view import report_draft, risk_strip, top_seqs
-from serving.desk.sessions import DeskSession
-from serving.desk.web import (
+from groomguard.serving.api.metrics import DECISIONS
+from groomguard.serving.desk import queue as q
+from groomguard.serving.desk import second
+from groomguard.serving.desk.accounts import list_users
+from groomguard.serving.desk.case_view import report_draft, risk_strip, top_seqs
+from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.web import (
     NOTE_MAX,
     PREFIX,
     DeskError,
@@ -25,10 +25,10 @@ from serving.desk.web import (
     see_other,
     services_of,
 )
-from serving.review.errors import Conflict, InvalidRequest, NotFound
-from serving.review.views import CaseDetail
-from serving.store.cases import audit
-from serving.store.statuses import DECIDED_STATUSES, ESCALATED
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.views import CaseDetail
+from groomguard.serving.store.cases import audit
+from groomguard.serving.store.statuses import DECIDED_STATUSES, ESCALATED
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 

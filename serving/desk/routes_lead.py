@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from serving.desk.queue import lead_stats
-from serving.desk.sessions import DeskSession
-from serving.desk.web import PREFIX, lead_only, render, services_of
-from serving.store.cases import audit
+from groomguard.serving.desk.queue import lead_stats
+from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.web import PREFIX, lead_only, render, services_of
+from groomguard.serving.store.cases import audit
 
 router = APIRouter(prefix=f"{PREFIX}/lead", include_in_schema=False)
 

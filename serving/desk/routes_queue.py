@@ -7,12 +7,21 @@ from datetime import date, datetime, timedelta, timezone
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from serving.desk import queue as q
-from serving.desk.accounts import list_users
-from serving.desk.sessions import DeskSession
-from serving.desk.web import PREFIX, DeskError, check_case_id, check_csrf, current, render, see_other, services_of
-from serving.review.errors import Conflict, InvalidRequest, NotFound
-from serving.store.statuses import OPEN, STATUSES
+from groomguard.serving.desk import queue as q
+from groomguard.serving.desk.accounts import list_users
+from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.web import (
+    PREFIX,
+    DeskError,
+    check_case_id,
+    check_csrf,
+    current,
+    render,
+    see_other,
+    services_of,
+)
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.store.statuses import OPEN, STATUSES
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

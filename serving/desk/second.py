@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from serving.review.errors import Conflict, InvalidRequest, NotFound
-from serving.store import Store
-from serving.store import cases as case_db
-from serving.store.cases import audit
-from serving.store.models import SecondReviewRow, utcnow
-from serving.store.statuses import DECIDED_STATUSES
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.store import Store
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store.cases import audit
+from groomguard.serving.store.models import SecondReviewRow, utcnow
+from groomguard.serving.store.statuses import DECIDED_STATUSES
 
 
 @dataclass(frozen=True)

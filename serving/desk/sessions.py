@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from serving.desk.accounts import User, _user
-from serving.desk.config import DeskConfig
-from serving.store import Store
-from serving.store.models import DeskSessionRow, UserRow, utcnow
+from groomguard.serving.desk.accounts import User, _user
+from groomguard.serving.desk.config import DeskConfig
+from groomguard.serving.store import Store
+from groomguard.serving.store.models import DeskSessionRow, UserRow, utcnow
 
 COOKIE = "gg_desk"
 LOGIN_CSRF_COOKIE = "gg_desk_login"  # double-submit token for the login form (no session yet)

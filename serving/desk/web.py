@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.api.deps import Services, get_services
-from serving.desk import sessions
-from serving.desk.sessions import DeskSession
+from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.desk import sessions
+from groomguard.serving.desk.sessions import DeskSession
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))

@@ -1,12 +1,12 @@
 """The review queue in one place: streaming appends and routing that open cases (`service`), reads
 and decisions on cases (`queue`), leave-one-message-out explanations (`influence`), what the API
 returns (`views`) and decided cases as training data (`verdicts`). Case SQL lives in
-`serving.store.cases`; case statuses in `serving.store.statuses`.
+`groomguard.serving.store.cases`; case statuses in `groomguard.serving.store.statuses`.
 """
 
-from serving.review.errors import Conflict, InvalidRequest, NotFound
-from serving.review.influence import WindowScorer
-from serving.review.service import AppendOutcome, ReviewService, RouteOutcome
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.influence import WindowScorer
+from groomguard.serving.review.service import AppendOutcome, ReviewService, RouteOutcome
 
 __all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "NotFound", "ReviewService", "RouteOutcome",
            "WindowScorer"]

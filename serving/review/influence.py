@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from groomguard.schema import Message
+from groomguard.serving.review.views import MessageInfluence
 from groomguard.windowing import Windower, assign_roles
-from serving.review.views import MessageInfluence
 
 # Token-id windows in, one risk per window out (the micro-batcher's `score`, or an engine in tests).
 WindowScorer = Callable[[list[list[int]]], list[float]]

@@ -11,10 +11,9 @@ from datetime import datetime
 
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
-from groomguard.windowing import Windower
-from serving.review.errors import Conflict, InvalidRequest, NotFound
-from serving.review.influence import InfluenceInput, WindowScorer, message_influence
-from serving.review.views import (
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.influence import InfluenceInput, WindowScorer, message_influence
+from groomguard.serving.review.views import (
     AuditEntry,
     CaseDetail,
     CasePage,
@@ -22,10 +21,11 @@ from serving.review.views import (
     EvidenceMessage,
     ScorePoint,
 )
-from serving.store import StateConfig, Store
-from serving.store import cases as case_db
-from serving.store.models import CaseRow
-from serving.store.statuses import DECIDED_STATUSES, FINAL_STATUSES, STATUSES, Decision
+from groomguard.serving.store import StateConfig, Store
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store.models import CaseRow
+from groomguard.serving.store.statuses import DECIDED_STATUSES, FINAL_STATUSES, STATUSES, Decision
+from groomguard.windowing import Windower
 
 EXPORT_PAGE = 100
 
@@ -110,6 +110,6 @@ class CaseQueue:
 
     def export_decided(self) -> Iterator[Conversation]:
         """Decided cases as canonical conversations (serving/review/verdicts.py: labels, first_risk_index)."""
-        from serving.review.verdicts import export_verdicts
+        from groomguard.serving.review.verdicts import export_verdicts
 
         return export_verdicts(self.store)

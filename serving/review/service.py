@@ -25,16 +25,16 @@ from sqlalchemy.orm import Session
 
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Level, Thresholds
+from groomguard.serving.review.errors import InvalidRequest
+from groomguard.serving.review.influence import WindowScorer
+from groomguard.serving.review.queue import CaseQueue
+from groomguard.serving.review.views import PurgeResult
+from groomguard.serving.settings import LimitsConfig
+from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreError
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store import conversations as conv_db
+from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 from groomguard.windowing import Windower, assign_roles
-from serving.review.errors import InvalidRequest
-from serving.review.influence import WindowScorer
-from serving.review.queue import CaseQueue
-from serving.review.views import PurgeResult
-from serving.settings import LimitsConfig
-from serving.store import RetentionConfig, StateConfig, Store, StoreError
-from serving.store import cases as case_db
-from serving.store import conversations as conv_db
-from serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
 __all__ = ["AppendOutcome", "ReviewService", "RouteOutcome"]
 
@@ -267,6 +267,6 @@ class ReviewService(CaseQueue):
 
     # -- retention -----------------------------------------------------------------------------
     def purge(self, now: datetime | None = None) -> PurgeResult:
-        from serving.retention import purge
+        from groomguard.serving.retention import purge
 
         return purge(self.store, self.retention, now)

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from groomguard.schema import Conversation, Message
-from serving.store import Store
-from serving.store import cases as case_db
-from serving.store.models import AuditRow
-from serving.store.statuses import DISMISSED
+from groomguard.serving.store import Store
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store.models import AuditRow
+from groomguard.serving.store.statuses import DISMISSED
 
 EXPORT_PAGE = 100
 

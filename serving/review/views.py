@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from groomguard.scores import Level
-from serving.store.statuses import CaseStatus, Decision
+from groomguard.serving.store.statuses import CaseStatus, Decision
 
 
 class CaseSummary(BaseModel):

@@ -4,7 +4,7 @@
 runs the Alembic migrations to head and returns a `Store`.
 """
 
-from serving.store.config import RetentionConfig, StateConfig, StoreConfig
-from serving.store.db import Store, StoreError, migrate, open_store
+from groomguard.serving.store.config import RetentionConfig, StateConfig, StoreConfig
+from groomguard.serving.store.db import Store, StoreError, migrate, open_store
 
 __all__ = ["RetentionConfig", "StateConfig", "Store", "StoreConfig", "StoreError", "migrate", "open_store"]

@@ -1,7 +1,7 @@
 """Case persistence inside a caller's transaction: open, update, evidence/history caps, audit, queries.
 
 All SQL on the case tables lives here (the review service, verdict export, retention and the desk
-call these functions). Writers (serving.review.service) hold the conversation lock; the partial
+call these functions). Writers (groomguard.serving.review.service) hold the conversation lock; the partial
 unique index on `cases` is the backstop that makes a second active case per conversation impossible
 even if they did not.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from serving.store.models import (
+from groomguard.serving.store.models import (
     AuditRow,
     CaseClaimRow,
     CaseMessageRow,
@@ -26,7 +26,7 @@ from serving.store.models import (
     SecondReviewRow,
     utcnow,
 )
-from serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
+from groomguard.serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
+from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
 
 @dataclass

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from groomguard.errors import ConfigError, GroomguardError
-from serving.store.config import StoreConfig
+from groomguard.serving.store.config import StoreConfig
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from serving.store.statuses import ACTIVE_SQL
+from groomguard.serving.store.statuses import ACTIVE_SQL
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from serving.triton.server import libdir_env
+from groomguard.serving.triton.server import libdir_env
 
 
 def free_ports(n: int) -> list[int]:
@@ -100,7 +100,8 @@ class LocalTriton:
 
     def start(self, timeout_s: float = 120.0) -> LocalTriton:
         self._log = self.log_path.open("ab")
-        cmd = [sys.executable, "-m", "serving.triton.server", "--repo", str(self.repo), "--model", self.model,
+        cmd = [sys.executable, "-m", "groomguard.serving.triton.server",
+               "--repo", str(self.repo), "--model", self.model,
                "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
                "--metrics-port", str(self.metrics_port), "--threads", "1"]
         if self.workspace is not None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from groomguard.errors import GroomguardError
-from serving.triton.config import ExportConfig
-from serving.triton.signature import ModelSignature, TensorSpec
+from groomguard.serving.triton.config import ExportConfig
+from groomguard.serving.triton.signature import ModelSignature, TensorSpec
 
 
 class TritonConfigError(GroomguardError):

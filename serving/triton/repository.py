@@ -23,9 +23,9 @@ from typing import Any
 
 from groomguard.bundle import MANIFEST, TOKENIZER, Bundle, sha256_file
 from groomguard.errors import BundleError
-from serving.triton.config import ExportConfig
-from serving.triton.pbtxt import check_against_signature, parse_config, render_config
-from serving.triton.signature import ModelSignature, read_signature
+from groomguard.serving.triton.config import ExportConfig
+from groomguard.serving.triton.pbtxt import check_against_signature, parse_config, render_config
+from groomguard.serving.triton.signature import ModelSignature, read_signature
 
 CONFIG_FILE = "config.pbtxt"
 MODEL_FILE = "model.onnx"

@@ -1,6 +1,6 @@
 """Host a generated Triton model repository entry on a CPU machine with a real Triton server.
 
-`python -m serving.triton.server --repo models/triton --model demo --http-port 8000 ...`
+`python -m groomguard.serving.triton.server --repo models/triton --model demo --http-port 8000 ...`
 
 The `nvidia-pytriton` wheel bundles a real `tritonserver` but only its Python backend (no
 onnxruntime backend), so the raw repository cannot be loaded as-is. Instead this reads the
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from serving.triton.pbtxt import read_config
-from serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
-from serving.triton.signature import TRITON_TO_NUMPY
+from groomguard.serving.triton.pbtxt import read_config
+from groomguard.serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
+from groomguard.serving.triton.signature import TRITON_TO_NUMPY
 
 log = logging.getLogger("groomguard.triton.server")
 
@@ -124,7 +124,9 @@ def serve(repo: Path, model: str, host: str, http_port: int, grpc_port: int, met
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="python -m serving.triton.server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m groomguard.serving.triton.server", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--repo", type=Path, required=True, help="model repository, e.g. models/triton")
     parser.add_argument("--model", required=True, help="model name (directory under --repo)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workspace", type=Path, default=None, help="PyTriton workspace dir (default: a temp dir)")
     args = parser.parse_args(argv)
     if needs_reexec():
-        os.execve(sys.executable, [sys.executable, "-m", "serving.triton.server", *argv], libdir_env())
+        os.execve(sys.executable, [sys.executable, "-m", "groomguard.serving.triton.server", *argv], libdir_env())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pytriton").setLevel(logging.WARNING)
     serve(args.repo, args.model, args.host, args.http_port, args.grpc_port, args.metrics_port, args.threads,

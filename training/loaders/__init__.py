@@ -18,12 +18,12 @@ from typing import Literal, cast
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, iter_jsonl
 from groomguard.schema import Conversation
-from training.loaders.chitchat import iter_chitchat
-from training.loaders.config import ColumnMap, CsvOptions, DataConfig, load_data_config
-from training.loaders.csvfile import iter_csv
-from training.loaders.hf import is_hf_dir, iter_hf
-from training.loaders.pan12 import iter_pan12, read_predator_ids, read_problem2
-from training.loaders.progress import LoadProgress
+from groomguard.training.loaders.chitchat import iter_chitchat
+from groomguard.training.loaders.config import ColumnMap, CsvOptions, DataConfig, load_data_config
+from groomguard.training.loaders.csvfile import iter_csv
+from groomguard.training.loaders.hf import is_hf_dir, iter_hf
+from groomguard.training.loaders.pan12 import iter_pan12, read_predator_ids, read_problem2
+from groomguard.training.loaders.progress import LoadProgress
 
 Format = Literal["jsonl", "csv", "pan12", "hf", "chitchat"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "pan12", "hf", "chitchat")

@@ -17,9 +17,9 @@ from pathlib import Path
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport
 from groomguard.schema import Conversation
-from training.loaders.config import ColumnMap, CsvOptions
-from training.loaders.progress import ByteCounter, LoadProgress
-from training.loaders.rows import Row, group_rows
+from groomguard.training.loaders.config import ColumnMap, CsvOptions
+from groomguard.training.loaders.progress import ByteCounter, LoadProgress
+from groomguard.training.loaders.rows import Row, group_rows
 
 # Chat messages can be long; the csv module's default 128 KiB field limit is not a data error.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))

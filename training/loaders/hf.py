@@ -21,9 +21,9 @@ from pydantic import ValidationError
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, describe_validation_error
 from groomguard.schema import Conversation
-from training.loaders.config import ColumnMap
-from training.loaders.progress import LoadProgress
-from training.loaders.rows import Row, group_rows
+from groomguard.training.loaders.config import ColumnMap
+from groomguard.training.loaders.progress import LoadProgress
+from groomguard.training.loaders.rows import Row, group_rows
 
 HF_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 

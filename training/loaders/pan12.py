@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, describe_validation_error
 from groomguard.schema import Conversation, Message
-from training.loaders.progress import LoadProgress
+from groomguard.training.loaders.progress import LoadProgress
 
 SOURCE = "pan12"
 CHUNK = 1 << 16  # longest piece fed at once; a longer line is fed in pieces (line count stays right)

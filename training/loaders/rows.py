@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from groomguard.errors import DataError
 from groomguard.jsonl import ReadReport, describe_validation_error
 from groomguard.schema import Conversation
-from training.loaders.config import ColumnMap
+from groomguard.training.loaders.config import ColumnMap
 
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}

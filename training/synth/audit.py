@@ -17,9 +17,9 @@ from typing import Any
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
-from training.synth.config import SynthSettings
-from training.synth.generator import generate
-from training.synth.shortcuts import LineShare, distinct_ngrams, line_shares, origin, shallow_auc
+from groomguard.training.synth.config import SynthSettings
+from groomguard.training.synth.generator import generate
+from groomguard.training.synth.shortcuts import LineShare, distinct_ngrams, line_shares, origin, shallow_auc
 
 FINETUNE_MINUTES = 14  # measured 14 min on 2 CPU cores: 140 steps + export + scoring 300 half-B chats
 
@@ -85,12 +85,12 @@ def tfidf_auc(train: Sequence[Conversation], test: Sequence[Conversation]) -> fl
 
 def finetune_auc(settings: SynthSettings, train: list[Conversation], test: list[Conversation]) -> dict[str, Any]:
     """Fine-tune the demo recipe on half A (train/val), score half B through the serving engine."""
-    from evaluation.metrics import roc_auc
     from groomguard.config import load_config
-    from serving.engine import build_engine
-    from serving.engine_config import EngineConfig
-    from training.train import run_training
-    from training.train_config import TrainConfig
+    from groomguard.evaluation.metrics import roc_auc
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
+    from groomguard.training.train import run_training
+    from groomguard.training.train_config import TrainConfig
 
     workdir = Path(settings.audit.workdir)
     n_val = max(len(train) // 7, 20)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from training.synth.audit import AuditReport
+from groomguard.training.synth.audit import AuditReport
 
 
 def _verdict(ok: bool) -> str:

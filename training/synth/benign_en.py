@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from training.synth.templates import Pool
+from groomguard.training.synth.templates import Pool
 
 Cast = Literal["teens", "adults", "family", "adult_teen"]
 

@@ -11,11 +11,11 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from training.synth.benign_en import Scenario
-from training.synth.config import GeneratorSettings
-from training.synth.langpack import LangPack
-from training.synth.noise import Style, apply_noise, split_message
-from training.synth.templates import Pool, PoolHalf
+from groomguard.training.synth.benign_en import Scenario
+from groomguard.training.synth.config import GeneratorSettings
+from groomguard.training.synth.langpack import LangPack
+from groomguard.training.synth.noise import Style, apply_noise, split_message
+from groomguard.training.synth.templates import Pool, PoolHalf
 
 # Loose research ordering (O'Connell 2003; Lorenzo-Dus et al. 2016): access/friendship ->
 # trust/relationship -> risk assessment -> isolation/exclusivity -> approach.

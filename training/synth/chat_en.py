@@ -6,7 +6,7 @@ its length can tell the classes apart; only the tactic/scenario lines carry the 
 
 from __future__ import annotations
 
-from training.synth.templates import Pool
+from groomguard.training.synth.templates import Pool
 
 P = Pool
 

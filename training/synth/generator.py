@@ -14,12 +14,12 @@ from pathlib import Path
 
 from groomguard.jsonl import write_jsonl
 from groomguard.schema import Conversation, Message
-from training.synth.builder import Builder, Script, pick_tactics, realise, timestamps, weighted
-from training.synth.config import GeneratorSettings, load_synth_settings
-from training.synth.handles import HandleFactory
-from training.synth.langpack import LangPack, english, french
-from training.synth.noise import draw_style
-from training.synth.templates import PoolHalf
+from groomguard.training.synth.builder import Builder, Script, pick_tactics, realise, timestamps, weighted
+from groomguard.training.synth.config import GeneratorSettings, load_synth_settings
+from groomguard.training.synth.handles import HandleFactory
+from groomguard.training.synth.langpack import LangPack, english, french
+from groomguard.training.synth.noise import draw_style
+from groomguard.training.synth.templates import PoolHalf
 
 SOURCE = "synthetic"
 PACING_LENGTHS = {"fast": ((1, 6), (0, 2)), "slow": ((40, 80), (0, 4)), "interleaved": ((4, 15), (3, 10))}

@@ -26,12 +26,12 @@ from datetime import timedelta
 from itertools import pairwise
 
 from groomguard.schema import Conversation, Message
-from training.real_chat import graft_id
-from training.synth.builder import LENGTH_CANDIDATES, Builder, Script, pick_tactics, realise
-from training.synth.config import GeneratorSettings
-from training.synth.langpack import LangPack
-from training.synth.noise import ABBREV_EN, EMOJI, Style, split_message
-from training.synth.templates import Pool
+from groomguard.training.real_chat import graft_id
+from groomguard.training.synth.builder import LENGTH_CANDIDATES, Builder, Script, pick_tactics, realise
+from groomguard.training.synth.config import GeneratorSettings
+from groomguard.training.synth.langpack import LangPack
+from groomguard.training.synth.noise import ABBREV_EN, EMOJI, Style, split_message
+from groomguard.training.synth.templates import Pool
 
 SOURCE = "chitchat+synthetic"
 _SHORTS = "|".join(re.escape(short) for _, short in ABBREV_EN)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from training.synth.slots_en import FIRST_NAMES, HANDLE_WORDS
+from groomguard.training.synth.slots_en import FIRST_NAMES, HANDLE_WORDS
 
 
 class HandleFactory:

@@ -8,7 +8,7 @@ explaining grooming, a child quoting a creepy stranger. A keyword model fails on
 
 from __future__ import annotations
 
-from training.synth.benign_en import S, Scenario
+from groomguard.training.synth.benign_en import S, Scenario
 
 HARD_NEGATIVES: tuple[Scenario, ...] = (
     S("surprise_party", "family", True, (

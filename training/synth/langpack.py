@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.synth.benign_en import Scenario
-from training.synth.templates import Pool
+from groomguard.training.synth.benign_en import Scenario
+from groomguard.training.synth.templates import Pool
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class LangPack:
 
 
 def english() -> LangPack:
-    from training.synth import benign_en, chat_en, hard_negatives_en, slots_en, tactics_en
-    from training.synth.templates import pools_by_name
+    from groomguard.training.synth import benign_en, chat_en, hard_negatives_en, slots_en, tactics_en
+    from groomguard.training.synth.templates import pools_by_name
 
     return LangPack("en", pools_by_name(tactics_en.TACTICS), pools_by_name(tactics_en.CHILD_REPLIES),
                     chat_en.CHAT_TEEN, chat_en.CHAT_ADULT, chat_en.REACTIONS,
@@ -37,6 +37,6 @@ def english() -> LangPack:
 
 
 def french() -> LangPack:
-    from training.synth import pools_fr
+    from groomguard.training.synth import pools_fr
 
     return pools_fr.PACK

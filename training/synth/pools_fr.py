@@ -5,10 +5,10 @@ Same structure and content rule as the English pools: tactics only, never explic
 
 from __future__ import annotations
 
-from training.synth.benign_en import Cast, S, Scenario
-from training.synth.langpack import LangPack
-from training.synth.slots_en import SLOTS as EN_SLOTS
-from training.synth.templates import Pool, pools_by_name
+from groomguard.training.synth.benign_en import Cast, S, Scenario
+from groomguard.training.synth.langpack import LangPack
+from groomguard.training.synth.slots_en import SLOTS as EN_SLOTS
+from groomguard.training.synth.templates import Pool, pools_by_name
 
 P = Pool
 

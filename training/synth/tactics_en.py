@@ -7,7 +7,7 @@ Each pool is one move; the `stage` ordering lets the builder keep a loose, resea
 
 from __future__ import annotations
 
-from training.synth.templates import Pool
+from groomguard.training.synth.templates import Pool
 
 P = Pool
 

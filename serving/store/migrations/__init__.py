@@ -1,1 +1,1 @@
-"""Alembic migrations of the store (run programmatically by `serving.store.open_store`)."""
+"""Alembic migrations of the store (run programmatically by `groomguard.serving.store.open_store`)."""

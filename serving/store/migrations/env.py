@@ -1,11 +1,11 @@
-"""Alembic environment: uses the connection handed over by `serving.store.db.migrate` when present."""
+"""Alembic environment: uses the connection handed over by `groomguard.serving.store.db.migrate` when present."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from serving.store.models import Base
+from groomguard.serving.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
