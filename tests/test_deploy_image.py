@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-import tomllib
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +23,11 @@ from tests.deploy_support import (
     gateway_get_routes,
     run_serve_args,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 # Never in a gateway image: training and batch stacks, server binaries, GPU-only wheels.
 FORBIDDEN = {"torch", "transformers", "accelerate", "datasets", "mlflow", "ray", "nvidia-pytriton",
