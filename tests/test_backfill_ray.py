@@ -1,7 +1,8 @@
 """`groomguard score --engine ray` on a real local Ray cluster (2 CPUs, started once per module).
 
-The CLI runs as a subprocess joining the cluster with --ray-address. Expectations come from the local
-engine (`groomguard score`, same variant and batches) and from hashing the files in the test.
+The first backfill runs the CLI as a subprocess joining the cluster with --ray-address; the others run
+it in-process on the test's own Ray connection (faster). Expectations come from the local engine
+(`groomguard score`, same variant and batches) and from hashing the files in the test.
 """
 
 from __future__ import annotations
@@ -114,17 +115,19 @@ def test_manifest_records_inputs_bundle_and_counts(job: dict[str, Path]) -> None
     assert "scored 70 conversations in 5 shards" in (job["root"] / "stdout.txt").read_text()
 
 
-def test_rerun_scores_only_unfinished_shards(job: dict[str, Path], cluster: str, tmp_path: Path) -> None:
+def test_rerun_scores_only_unfinished_shards(job: dict[str, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     shutil.copytree(job["out"], out)
     (out / "part-00001.jsonl").unlink()  # lost
     (out / "part-00004.jsonl").write_text("{}\n")  # damaged: no longer the recorded sha256
     kept = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.jsonl") if p.name != "part-00004.jsonl"}
-    res = gg("score", "--engine", "ray", "--ray-address", cluster, "--bundle", str(job["bundle"]), "--variant",
-             "fp32", "--config", str(job["config"]), "-i", str(job["in"]), "-o", str(out))
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "3 of 5 shards already done" in res.stdout
-    assert "scored 25 conversations in 2 shards" in res.stdout  # 16 + 9
+    rc = run_cli(["score", "--engine", "ray", "--bundle", str(job["bundle"]), "--variant", "fp32",
+                  "--config", str(job["config"]), "-i", str(job["in"]), "-o", str(out)])
+    stdout = capsys.readouterr().out
+    assert rc == 0
+    assert "3 of 5 shards already done" in stdout
+    assert "scored 25 conversations in 2 shards" in stdout  # 16 + 9
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.jsonl") if p.name in kept} == kept
     for name in ("part-00001.jsonl", "part-00004.jsonl"):
         assert (out / name).read_bytes() == (job["out"] / name).read_bytes()
@@ -144,15 +147,16 @@ def test_changed_input_is_refused_not_mixed(job: dict[str, Path], tmp_path: Path
     assert rc == 2 and len(err) == 1 and "different inputs" in err[0], err
 
 
-def test_bad_line_is_a_one_line_error(job: dict[str, Path], cluster: str, tmp_path: Path) -> None:
+def test_bad_line_is_a_one_line_error(job: dict[str, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     good = (job["in"] / "a.jsonl").read_text().splitlines()[:10]
     bad.write_text("\n".join([*good, '{"conversation_id": "x", "messages": "not a list"}']) + "\n")
-    res = gg("score", "--engine", "ray", "--ray-address", cluster, "--bundle", str(job["bundle"]),
-             "--config", str(job["config"]), "-i", str(bad), "-o", str(tmp_path / "out"))
-    assert res.returncode == 2
-    assert "Traceback" not in res.stderr
-    assert res.stderr.strip().splitlines()[-1] == f"error: {bad}:11: messages: Input should be a valid array"
+    rc = run_cli(["score", "--engine", "ray", "--bundle", str(job["bundle"]), "--config", str(job["config"]),
+                  "-i", str(bad), "-o", str(tmp_path / "out")])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "scoring conversations" not in ln]
+    assert rc == 2
+    assert err == [f"error: {bad}:11: messages: Input should be a valid array"]
 
 
 @pytest.mark.parametrize("case", ["missing", "empty-dir", "output-is-file"])
@@ -166,3 +170,21 @@ def test_bad_paths_fail_before_ray_starts(job: dict[str, Path], tmp_path: Path, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: --"), lines
     assert {"missing": "no such file", "empty-dir": "no *.jsonl", "output-is-file": "directory"}[case] in lines[0]
+
+
+def test_lenient_skips_and_counts_bad_lines(job: dict[str, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process, on the test's own connection (the CLI reuses an initialised Ray)."""
+    bad = tmp_path / "bad.jsonl"
+    good = (job["in"] / "a.jsonl").read_text().splitlines()[:10]
+    bad.write_text("\n".join([*good[:4], "{not json", *good[4:]]) + "\n")
+    out = tmp_path / "out"
+    rc = run_cli(["score", "--engine", "ray", "--lenient", "--bundle", str(job["bundle"]), "--variant", "fp32",
+                  "--config", str(job["config"]), "-i", str(bad), "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["counts"]["scored"] == 10 and m["counts"]["skipped"] == 1
+    assert m["shards"][0]["errors"] == [f"{bad}:5: invalid JSON (Expecting property name enclosed in double quotes "
+                                        "at column 2)"]
+    first = (job["out"] / "part-00000.jsonl").read_text().splitlines()[:10]
+    assert (out / "part-00000.jsonl").read_text().splitlines() == first
