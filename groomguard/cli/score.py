@@ -33,7 +33,7 @@ def score(
     chunk: Annotated[int, typer.Option(min=1, help="Conversations held in memory at once.")] = 256,
     lenient: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping at the first.")] = False,
     engine_kind: Annotated[EngineKind, typer.Option("--engine", help="local: this process; ray: a Ray Data backfill (--input a file or directory of *.jsonl, --output a directory of shards + manifest.json, resumable; `backfill:` config section).")] = EngineKind.local,
-    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (--engine ray), e.g. ray://head:10001 or head:6379; default RAY_ADDRESS, else a local cluster.")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (--engine ray), e.g. head-node:6379; default RAY_ADDRESS, else a local cluster on this machine.")] = None,
 ) -> None:
     """Score every conversation in INPUT: risk after each message, overall risk (max) and level.
 
