@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -159,17 +160,24 @@ def test_bad_line_is_a_one_line_error(job: dict[str, Path], tmp_path: Path,
     assert err == [f"error: {bad}:11: messages: Input should be a valid array"]
 
 
-@pytest.mark.parametrize("case", ["missing", "empty-dir", "output-is-file"])
+@pytest.mark.parametrize("case", ["missing", "empty-dir", "output-is-file", "no-cluster-there"])
 def test_bad_paths_fail_before_ray_starts(job: dict[str, Path], tmp_path: Path, case: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "file.txt").write_text("x")
     inp = {"missing": tmp_path / "nope", "empty-dir": tmp_path / "empty"}.get(case, job["in"])
     out = tmp_path / ("file.txt" if case == "output-is-file" else "out")
-    rc = run_cli(["score", "--engine", "ray", "--bundle", str(job["bundle"]), "-i", str(inp), "-o", str(out)])
+    args = ["score", "--engine", "ray", "--bundle", str(job["bundle"]), "-i", str(inp), "-o", str(out)]
+    if case == "no-cluster-there":
+        with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        args += ["--ray-address", f"127.0.0.1:{port}"]
+    rc = run_cli(args)
     lines = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: --"), lines
-    assert {"missing": "no such file", "empty-dir": "no *.jsonl", "output-is-file": "directory"}[case] in lines[0]
+    assert {"missing": "no such file", "empty-dir": "no *.jsonl", "output-is-file": "directory",
+            "no-cluster-there": "cannot reach"}[case] in lines[0]
 
 
 def test_lenient_skips_and_counts_bad_lines(job: dict[str, Path], tmp_path: Path,

@@ -142,6 +142,8 @@ class ChunkScorer:
 def run_backfill(req: BackfillRequest, echo: Callable[[str], None] = print) -> BackfillResult:
     """Plan (or resume) the backfill in `req.output`, score what is not finished, return the manifest."""
     bundle = Bundle.load(req.bundle)  # verified here, before any cluster starts
+    if req.ray_address:
+        check_reachable(req.ray_address)
     inputs = find_inputs(req.input)
     out = req.output
     if str(out) == "-" or (out.exists() and not out.is_dir()):
@@ -221,6 +223,21 @@ def _finish_shard(out: Path, manifest: BackfillManifest, shard: Shard, chunks: l
     for used in sorted({c["engine"] for c in chunks} - set(manifest.engines_used)):
         manifest.engines_used.append(used)
     save_manifest(out, manifest)
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds on a HOST:PORT nothing listens on (Ray itself retries for minutes).
+    Other forms (ray://, auto) are left to Ray."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"--ray-address: cannot reach {address} ({exc.__class__.__name__}); "
+                          "is the Ray head running (`ray start --head`)?") from None
 
 
 def _connect(address: str | None) -> bool:
