@@ -4,6 +4,7 @@
     PYTHONPATH=$PWD .venv/bin/python -m benchmarks --bundle models/bundles/demo \
         --checkpoint var/train/demo/best --data data/demo/test.jsonl --doc docs/performance.md
     ... --quick          # under 3 minutes: fewer windows, shorter timings, fewer HTTP requests
+    ... --backfill 2000  # also 2,000 synthetic conversations: local engine vs Ray (benchmarks/backfill_ray.py)
 
 Writes a JSON file (`--out`, default reports/bench.json) and, with `--doc`, replaces the generated
 table between the `bench:start`/`bench:end` markers of that Markdown file. Numbers are windows/s
@@ -50,6 +51,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
     ap.add_argument("--no-triton", action="store_true", help="skip Triton (always skipped with --quick)")
+    ap.add_argument("--backfill", type=int, default=0, metavar="N",
+                    help="also score N synthetic conversations with the local engine and with Ray (0 = skip)")
     return ap.parse_args(argv)
 
 
@@ -117,6 +120,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["triton"] = "measured: PyTriton tritonserver on this CPU, gRPC, ORT inside Triton on its own threads"
         except Exception as exc:  # a server that cannot start is a result of the run, not a crash
             result["triton"] = f"not measured: {exc.__class__.__name__}: {str(exc)[:200]}"
+    if args.backfill:
+        from benchmarks.backfill_ray import measure
+
+        result["backfill"] = measure(args.bundle, args.backfill, seed=args.seed)
     result["seconds"] = time.perf_counter() - t_start
     return result
 

@@ -37,6 +37,14 @@ def render_markdown(r: dict[str, Any]) -> str:
         lat = r["append_latency_ms"]
         lines += ["", "Append latency (median ms) at message " + ", ".join(f"{k}: {v:.0f}" for k, v in lat.items())
                   + f" (1,000 vs 10: {r['ratios']['latency_1000_vs_10']:.2f}x)."]
+    if "backfill" in r:
+        b = r["backfill"]
+        lines += ["", f"Backfill of {b['conversations']:,} synthetic conversations ({b['windows']:,} windows, "
+                      f"{b['variant']}): local engine {b['local']['conversations_per_s']:.1f} conversations/s "
+                      f"({b['local']['threads']} threads); Ray Data {b['ray']['conversations_per_s']:.1f} "
+                      f"conversations/s ({b['ray']['actors']} actors, cluster start "
+                      f"{b['ray']['cluster_start_seconds']:.0f} s not included); max |Δ risk| "
+                      f"{b['max_abs_diff_risk']:.1e}, records identical: {b['records_identical']}."]
     lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()) + ".",
               f"Triton: {r['triton']}."]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ exactly what training saw.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ class ConversationScore:
     level: Level
     risk_by_message: list[float]
     model: str
+
+    def to_json(self) -> str:
+        """One output line of `groomguard score` (local and Ray engines write exactly this)."""
+        return json.dumps({"conversation_id": self.conversation_id, "risk": self.risk, "level": self.level,
+                           "risk_by_message": self.risk_by_message, "model": self.model})
 
 
 class ScoringEngine:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
 from groomguard.scores import Thresholds
+from groomguard.serving.backfill.config import BackfillConfig
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.store.config import RetentionConfig, StateConfig, StoreConfig
@@ -103,6 +104,7 @@ class ServeConfig(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)  # moderator web UI (serving/desk)
+    backfill: BackfillConfig = Field(default_factory=BackfillConfig)  # `score --engine ray` (serving/backfill)
 
     @model_validator(mode="after")
     def _request_fits_queue(self) -> ServeConfig:

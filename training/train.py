@@ -79,6 +79,8 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
         rng = np.random.default_rng(cfg.seed)
         eval_set = eval_set.subset(sorted(rng.choice(len(eval_set), h.max_eval_windows, replace=False).tolist()))
     run_dir = cfg.work_dir / cfg.name / "trainer"
+    # Under torchrun on CPU-only hosts accelerate enables DDP only with use_cpu (gloo); on GPUs it picks NCCL.
+    cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
     args = TrainingArguments(
         output_dir=str(run_dir),
         learning_rate=h.learning_rate, weight_decay=h.weight_decay, warmup_steps=h.warmup_ratio,
@@ -89,6 +91,7 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
         load_best_model_at_end=True, metric_for_best_model="roc_auc", greater_is_better=True,
         seed=cfg.seed, data_seed=cfg.seed, report_to="none", remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=cpu_ddp, ddp_backend="gloo" if cpu_ddp else None, ddp_find_unused_parameters=False,
     )
     trainer = _weighted_trainer_cls()(
         model=model, args=args, data_collator=PadCollator(data.windower.pad_id),
@@ -109,6 +112,8 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
     }
     if best is not None:
         metrics["best_val_roc_auc_torch"] = float(best)
+    metrics["train_processes"] = float(args.world_size)  # data-parallel processes the Trainer really used
+    _leave_process_group()
     return trainer.model.eval(), metrics
 
 
@@ -122,9 +127,26 @@ def save_checkpoint(model: Any, tokenizer_json: Path, path: Path) -> None:
 
 
 def is_main_process() -> bool:
+    """Rank 0 of a torchrun/accelerate launch (or a plain single process): the one that exports and tracks."""
     import os
 
     return os.environ.get("RANK", "0") == "0"
+
+
+def world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _leave_process_group() -> None:
+    """After training no collective runs: ranks meet once, then leave, so rank 0 exports alone
+    and the others exit without waiting for it (or tripping a collective timeout)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 @dataclass
@@ -143,7 +165,7 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
 
     base = resolve_base(cfg)
     data = prepare_data(cfg, base.tokenizer_json)
-    for k, v in data.summary.items():
+    for k, v in data.summary.items() if is_main_process() else ():
         log(f"{k}: {v}")
     if len(data.train) == 0 or len(set(data.train.labels)) < 2:
         raise ConfigError(f"{cfg.data.train}: training windows need both classes")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from groomguard.config import default_config_path
+
+
+class EngineKind(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 def register(app: typer.Typer) -> None:
@@ -26,14 +32,19 @@ def score(
     stride: Annotated[int, typer.Option(min=1, help="Score after every Nth message (1 = every message).")] = 1,
     chunk: Annotated[int, typer.Option(min=1, help="Conversations held in memory at once.")] = 256,
     lenient: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping at the first.")] = False,
+    engine_kind: Annotated[EngineKind, typer.Option("--engine", help="local: this process; ray: a Ray Data backfill (--input a file or directory of *.jsonl, --output a directory of shards + manifest.json, resumable; `backfill:` config section).")] = EngineKind.local,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (--engine ray), e.g. head-node:6379; default RAY_ADDRESS, else a local cluster on this machine.")] = None,
 ) -> None:
     """Score every conversation in INPUT: risk after each message, overall risk (max) and level.
 
     Output lines: conversation_id, risk, level, risk_by_message, model. When the input carries
     labels, ROC-AUC over conversations is printed at the end.
-    """
-    import json
 
+    Example: groomguard score --bundle models/bundles/demo -i chats.jsonl -o scores.jsonl
+
+    Backfill on Ray (same lines, sharded; a rerun skips finished shards):
+    groomguard score --engine ray --bundle models/bundles/demo -i history/ -o scores/
+    """
     from groomguard.cli.files import atomic_output, check_input, check_output
     from groomguard.progress import progress_bar
     from groomguard.config import read_yaml, validate_config
@@ -42,8 +53,9 @@ def score(
     from groomguard.serving.engine import build_engine
     from groomguard.serving.engine_config import EngineConfig
 
-    check_input("--input", input)
-    check_output("--output", output)  # before the model loads: a bad path fails in a second, not after scoring
+    if engine_kind is not EngineKind.ray:
+        check_input("--input", input)
+        check_output("--output", output)  # before the model loads: a bad path fails in a second, not after scoring
     raw = read_yaml(config).get("engine", {})
     if backend or triton_url:
         raw["backend"] = backend or "triton"
@@ -53,7 +65,12 @@ def score(
         raw.setdefault("triton", {})["url"] = triton_url
     if triton_protocol:
         raw.setdefault("triton", {})["protocol"] = triton_protocol
-    engine = build_engine(str(bundle), validate_config(EngineConfig, raw, f"{config}: engine"))
+    engine_config = validate_config(EngineConfig, raw, f"{config}: engine")
+    if engine_kind is EngineKind.ray:
+        from groomguard.cli.score_ray import score_on_ray
+
+        return score_on_ray(bundle, input, output, config, engine_config, stride, lenient, ray_address)
+    engine = build_engine(str(bundle), engine_config)
 
     labels: list[int] = []
     risks: list[float] = []
@@ -65,8 +82,7 @@ def score(
 
         def flush() -> None:
             for conv, s in zip(pending, engine.score_conversations(pending, stride=stride), strict=True):
-                out.write(json.dumps({"conversation_id": s.conversation_id, "risk": s.risk, "level": s.level,
-                                      "risk_by_message": s.risk_by_message, "model": s.model}) + "\n")
+                out.write(s.to_json() + "\n")
                 if conv.label is not None:
                     labels.append(conv.label)
                     risks.append(s.risk)
