@@ -157,12 +157,14 @@ def test_mlflow_models_serve_answers(logged: dict[str, Any], sharp_bundle_dir: P
            "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/{logged['version']}",
            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    log = tmp_path / "serve.log"  # a file, not a pipe: nobody reads it while the server runs
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
             try:
                 if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
                     break

@@ -11,6 +11,7 @@ or `accelerate launch`; the Trainer handles distribution. Export/evaluation then
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,8 @@ def trainer_dir(cfg: TrainConfig) -> Path:
 
 def last_checkpoint(run_dir: Path) -> Path:
     """The newest `checkpoint-<step>` with optimizer state; a clear error when there is none."""
-    steps = sorted((int(p.name.split("-")[1]), p) for p in run_dir.glob("checkpoint-*")
-                   if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file())
+    found = ((re.fullmatch(r"checkpoint-(\d+)", p.name), p) for p in run_dir.glob("checkpoint-*"))
+    steps = sorted((int(m.group(1)), p) for m, p in found if m and (p / "trainer_state.json").is_file())
     if not steps:
         raise ConfigError(f"--resume: no Trainer checkpoint in {run_dir} (train once without --resume first)")
     path = steps[-1][1]
@@ -178,6 +179,8 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
     from groomguard.training.model_card import record_evaluation
     from groomguard.training.tracking import start_run
 
+    if resume:
+        last_checkpoint(trainer_dir(cfg))  # fail in a second, before data preparation and the MLflow run
     base = resolve_base(cfg)
     data = prepare_data(cfg, base.tokenizer_json)
     for k, v in data.summary.items():
