@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from groomguard.bundle import Bundle, sha256_file
 from groomguard.cli import main
@@ -78,6 +79,10 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
     assert td.fingerprint == digest.hexdigest()
     card = (trained["bundle"] / "model_card.md").read_text()
     assert "SYNTHETIC" in card and "human moderators" in card and "Test split evaluation" in card
+    meta = yaml.safe_load(card.split("---\n")[1])  # HF model-card metadata (tests/test_model_card.py)
+    assert meta["datasets"] == ["groomguard-synthetic"] and "base_model" not in meta  # tiny-bert: no hub id
+    config = json.loads((trained["work"] / "tiny-test" / "best" / "config.json").read_text())
+    assert config["id2label"] == {"0": "benign", "1": "grooming"}  # HF convention on the checkpoint
     assert m.metrics["test_conversation_roc_auc"] > 0.7  # measured 0.883 (16 conversations; chance ~0.5 +- 0.15)
 
 
@@ -173,12 +178,25 @@ def test_mlflow_run_and_registered_version(trained: dict[str, Path]) -> None:
     versions = client.search_model_versions("name='groomguard-tiny-test'")
     assert len(versions) == 1
     run = client.get_run(versions[0].run_id)
+    manifest = Bundle.load(trained["bundle"]).manifest
     assert run.data.params["windows.max_length"] == "48"
-    assert run.data.metrics["val_window_roc_auc"] == pytest.approx(Bundle.load(trained["bundle"]).manifest
-                                                                   .metrics["val_window_roc_auc"])
-    artefacts = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
-    assert "bundle/bundle.json" in artefacts and "bundle/model.onnx" in artefacts
+    assert run.data.metrics["val_window_roc_auc"] == pytest.approx(manifest.metrics["val_window_roc_auc"])
+    # The registered version is the bundle as an MLflow model, tagged with the bundle's metrics
+    # (tests/test_mlflow_model.py: it predicts what the engine scores).
+    tags = versions[0].tags
+    for key in ("val_window_roc_auc", "test_conversation_roc_auc", "onnx_parity_max_abs_delta_prob"):
+        assert float(tags[key]) == pytest.approx(float(manifest.metrics[key]), rel=1e-12)
+    model = mlflow.pyfunc.load_model(f"models:/groomguard-tiny-test/{versions[0].version}")
+    assert model.metadata.run_id == run.info.run_id and model.metadata.metadata["groomguard_model"] == \
+        manifest.model_ref
     assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    # Trainer step metrics reach the run: 12 steps, logged every min(eval_steps=10, 25) = 10 steps.
+    loss = client.get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in loss] == [10] and loss[0].value > 0
+    auc = client.get_metric_history(run.info.run_id, "eval_roc_auc")
+    assert [m.step for m in auc] == [10, 12][: len(auc)] and len(auc) >= 1
+    assert manifest.metrics["best_val_roc_auc_torch"] == pytest.approx(max(m.value for m in auc))
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "learning_rate")] == [10]
 
 
 def test_score_cli_on_trained_bundle(trained: dict[str, Path]) -> None:

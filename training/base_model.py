@@ -90,18 +90,24 @@ def _hub_tokenizer(model_id: str) -> Path | None:
     return Path(hf_hub_download(model_id, "tokenizer.json"))
 
 
+# The HF config's label names (index 1 = grooming = `Conversation.label` 1 = the bundle's positive_index).
+ID2LABEL = {0: "benign", 1: "grooming"}
+LABEL2ID = {v: k for k, v in ID2LABEL.items()}
+
+
 def load_model(base: ResolvedBase, cfg: TrainConfig) -> Any:
-    """A 2-label sequence classifier with eager attention."""
+    """A 2-label sequence classifier (labels benign/grooming) with eager attention."""
     from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 
+    labels = {"num_labels": 2, "id2label": ID2LABEL, "label2id": LABEL2ID}
     if base.kind == "tiny-bert":
         kwargs = dict(cfg.base_model_config or {})
-        kwargs.update(num_labels=2)
+        kwargs.update(labels)
         bert_cfg = BertConfig(**kwargs)
         bert_cfg._attn_implementation = "eager"
         return BertForSequenceClassification(bert_cfg)
     source = str(base.path) if base.path is not None else base.description
     try:
-        return AutoModelForSequenceClassification.from_pretrained(source, num_labels=2, attn_implementation="eager")
+        return AutoModelForSequenceClassification.from_pretrained(source, attn_implementation="eager", **labels)
     except OSError as exc:
         raise ConfigError(f"cannot load base model {source!r}: {exc.__class__.__name__}") from None

@@ -72,6 +72,8 @@ class ExportRequest:
     data_summary: dict[str, Any] = field(default_factory=dict)
     windower: Windower | None = None  # with val_conversations: conversation-level operating points
     val_conversations: list[Conversation] = field(default_factory=list)
+    data_sources: list[str] = field(default_factory=list)  # model card metadata (datasets)
+    data_languages: list[str] = field(default_factory=list)  # model card metadata (language)
 
 
 def parity_windows(windows: Sequence[Sequence[int]], n: int, seed: int) -> list[list[int]]:
@@ -280,7 +282,8 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         training_data=req.training_data,
         metrics={k: v for k, v in metrics.items() if v is not None},
     )
-    card = CardInputs(manifest=manifest, cfg=cfg, data_summary=req.data_summary)
+    card = CardInputs(manifest=manifest, cfg=cfg, data_summary=req.data_summary, sources=req.data_sources,
+                      languages=req.data_languages)
     (tmp / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
     manifest = write_manifest(tmp, manifest)
     if out.exists():
@@ -308,7 +311,8 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
     req = ExportRequest(model=model.eval(), tokenizer_json=tokenizer_json, cfg=cfg,
                         base_description=f"{cfg.base_model} fine-tuned ({checkpoint})", pad_id=data.windower.pad_id,
                         val=data.val, test=data.test, training_data=data.info, data_summary=data.summary,
-                        windower=data.windower, val_conversations=data.val_conversations)
+                        windower=data.windower, val_conversations=data.val_conversations,
+                        data_sources=data.sources, data_languages=data.languages)
     manifest = export_bundle(req, out, log=log)
     log(f"bundle -> {out} ({manifest.model_ref})")
     return manifest

@@ -1,4 +1,8 @@
-"""model_card.md: what a bundle was trained on, how well it does, and what it must not be used for."""
+"""model_card.md: what a bundle was trained on, how well it does, and what it must not be used for.
+
+The card starts with Hugging Face model-card metadata (YAML front matter: license, base_model,
+datasets, language, metrics, tags, pipeline_tag) so hubs and catalogues index it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from groomguard.bundle import Bundle, BundleManifest, write_manifest
-from groomguard.training.train_config import TrainConfig
+from groomguard.training.train_config import BUNDLED_MINILM, TINY_BERT, TrainConfig
+
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+# Conversation `source` -> dataset identifier in the card's metadata.
+DATASET_IDS = {
+    "synthetic": "groomguard-synthetic",          # `groomguard data synth` (generated, not real chats)
+    "chitchat+synthetic": "groomguard-grafted",   # real chit-chat openings + synthetic tactics
+    "chitchat": "chitchat-dataset",               # BYU PCC chit-chat corpus (PyPI chitchat-dataset, MIT)
+    "pan12": "pan12-sexual-predator-identification",  # PAN 2012 (research use only)
+}
 
 
 @dataclass(frozen=True)
@@ -15,6 +30,8 @@ class CardInputs:
     manifest: BundleManifest
     cfg: TrainConfig
     data_summary: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)  # `source` values of the conversations read
+    languages: list[str] = field(default_factory=list)  # `lang` values of the conversations read
 
 
 def _fmt(v: Any) -> str:
@@ -27,10 +44,40 @@ def _per(k: int) -> str:
     return "all" if k <= 0 else f"up to {k}"
 
 
+def base_model_id(cfg: TrainConfig) -> str | None:
+    """The hub id of the base model, when there is one (not for tiny-bert or a local directory)."""
+    if cfg.base_model == BUNDLED_MINILM:
+        return MINILM_HUB_ID
+    if cfg.base_model == TINY_BERT or Path(cfg.base_model).is_dir():
+        return None
+    return cfg.base_model
+
+
+def front_matter(card: CardInputs) -> str:
+    """Hugging Face model-card metadata for this bundle."""
+    m, cfg = card.manifest, card.cfg
+    research_only = "pan12" in card.sources
+    meta: dict[str, Any] = {"license": "other" if research_only else "apache-2.0"}
+    if research_only:
+        meta["license_name"] = "research-only"  # PAN12 may be used for research only; so may this model
+    base = base_model_id(cfg)
+    if base:
+        meta["base_model"] = base
+    meta["datasets"] = sorted({DATASET_IDS.get(s, s) for s in card.sources if s != "unknown"})
+    if card.languages:  # only what the data says (`lang`); unknown stays unstated
+        meta["language"] = sorted(set(card.languages))
+    meta["metrics"] = ["roc_auc", "precision", "recall"]
+    tags = ["text-classification", "child-safety", "grooming-detection", "onnx", "groomguard"]
+    meta["tags"] = [*tags, "synthetic-data"] if m.training_data.synthetic else tags
+    meta["pipeline_tag"] = "text-classification"
+    meta["library_name"] = "onnx"
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+
+
 def render_model_card(card: CardInputs) -> str:
     m, cfg = card.manifest, card.cfg
     td = m.training_data
-    lines = [f"# Model card: {m.name} ({m.version})", ""]
+    lines = [front_matter(card), f"# Model card: {m.name} ({m.version})", ""]
     if td.synthetic:
         lines += [
             "> **SYNTHETIC TRAINING DATA.** This model was trained and evaluated only on conversations",

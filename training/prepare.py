@@ -30,6 +30,8 @@ class PreparedData:
     info: TrainingDataInfo
     summary: dict[str, str] = field(default_factory=dict)
     val_conversations: list[Conversation] = field(default_factory=list)  # thresholds are chosen on these
+    sources: list[str] = field(default_factory=list)  # `source` values seen in the splits (model card)
+    languages: list[str] = field(default_factory=list)  # `lang` values seen in the splits (model card)
 
 
 def make_windower(cfg: TrainConfig, tokenizer_json: Path) -> Windower:
@@ -81,4 +83,5 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
             summary[k] += f"; {len(ws)} sampled windows ({ws.n_pos} positive)"
     if len(val) == 0 or len(set(val.labels)) < 2:
         raise ConfigError(f"{cfg.data.val}: validation windows need both classes for early stopping and thresholds")
-    return PreparedData(windower, train, val, test, info, summary, convs["val"])
+    languages = sorted({c.lang for cs in convs.values() for c in cs if c.lang})
+    return PreparedData(windower, train, val, test, info, summary, convs["val"], sorted(sources), languages)

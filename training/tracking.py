@@ -1,9 +1,10 @@
-"""MLflow run tracking: params, metrics, the bundle as an artefact, and a registered model version.
+"""MLflow run tracking: params, Trainer step metrics, the bundle as an MLflow model, a registered version.
 
 Default store: SQLite at var/mlflow.db with artefacts under var/mlruns (works offline; the model
 registry needs a database-backed store). `--tracking-uri` points at a server instead. Telemetry is
-switched off. The bundle is registered with `create_model_version(source=<artefact uri>)` rather
-than `mlflow.register_model("runs:/...")`, which in MLflow 3 only resolves *logged models*.
+switched off. The bundle is logged as a pyfunc model (groomguard/serving/mlflow_model.py), so
+`mlflow.pyfunc.load_model("models:/groomguard-demo/1")` and `mlflow models serve` score with it;
+the registered version carries the bundle's metrics as tags.
 """
 
 from __future__ import annotations
@@ -52,25 +53,51 @@ class Run:
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         if self.mlflow:
-            nums = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            self.mlflow.log_metrics(nums, step=step)
+            self.mlflow.log_metrics(_numbers(metrics), step=step)
 
     def log_dir(self, path: Path, artifact_path: str) -> None:
         if self.mlflow and path.is_dir():
             self.mlflow.log_artifacts(str(path), artifact_path=artifact_path)
 
-    def log_bundle(self, bundle_dir: Path, model_name: str) -> str | None:
-        """Log the bundle directory and register it; returns the model version (or None)."""
+    def log_bundle(self, bundle_dir: Path, model_name: str, metrics: Mapping[str, Any] | None = None) -> str | None:
+        """Log the bundle as an MLflow model (pyfunc over the scoring engine, artefact `model`), register
+        it as a version of `model_name` tagged with the bundle's metrics; returns the version (or None)."""
         if not self.mlflow:
             return None
-        self.mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
+        from groomguard.serving.mlflow_model import log_bundle_model
+
+        info = log_bundle_model(bundle_dir, name="model", registered_model_name=model_name)
+        version = str(info.registered_model_version)
         client = self.mlflow.MlflowClient()
-        try:
-            client.get_registered_model(model_name)
-        except self.mlflow.exceptions.MlflowException:
-            client.create_registered_model(model_name, description="groomguard model bundle (bundle.json + ONNX)")
-        mv = client.create_model_version(model_name, source=self.mlflow.get_artifact_uri("bundle"), run_id=self.run_id)
-        return str(mv.version)
+        if not client.get_registered_model(model_name).description:
+            client.update_registered_model(model_name, description=_DESCRIPTION)
+        for key, value in _numbers(metrics or {}).items():
+            client.set_model_version_tag(model_name, version, key, repr(value))
+        return version
+
+
+_DESCRIPTION = ("groomguard model bundle (bundle.json + ONNX) as a pyfunc: input column `conversation` "
+                "(canonical conversation JSON), output risk, level and risk_by_message per conversation")
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def step_metrics_callback(run: Run) -> Any:
+    """A transformers `TrainerCallback` that sends every Trainer log (loss, grad_norm, learning_rate,
+    eval_loss, eval_roc_auc, ...) to `run` at the global step: the loss curves in the MLflow UI.
+    Used instead of `report_to="mlflow"`, which would log ~100 TrainingArguments as run params and
+    manage runs itself."""
+    from transformers import TrainerCallback
+
+    class StepMetrics(TrainerCallback):  # type: ignore[misc]
+        def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
+                   **kwargs: Any) -> None:
+            if logs and state.is_world_process_zero:
+                run.log_metrics(logs, step=state.global_step)
+
+    return StepMetrics()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ or `accelerate launch`; the Trainer handles distribution. Export/evaluation then
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from groomguard.bundle import BundleManifest
 from groomguard.errors import ConfigError
 from groomguard.training.base_model import ResolvedBase, load_model, resolve_base
 from groomguard.training.prepare import PreparedData, prepare_data
+from groomguard.training.tracking import Run, step_metrics_callback
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import (
     PadCollator,
@@ -61,8 +63,13 @@ def _compute_metrics(pred: Any) -> dict[str, float]:
     return {"roc_auc": float(auc)}
 
 
-def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple[Any, dict[str, float]]:
-    """Train with the HF Trainer; returns the best model (restored) and training metrics."""
+def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData, run: Run | None = None,
+              resume: bool = False) -> tuple[Any, dict[str, float]]:
+    """Train with the HF Trainer; returns the best model (restored) and training metrics.
+
+    Step metrics (loss, learning rate, validation ROC-AUC) go to `run`. `resume` continues from the
+    last checkpoint in the run's Trainer directory (weights, optimizer, scheduler, RNG, data position).
+    """
     import torch
     from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 
@@ -78,16 +85,17 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
     if h.max_eval_windows and len(eval_set) > h.max_eval_windows:
         rng = np.random.default_rng(cfg.seed)
         eval_set = eval_set.subset(sorted(rng.choice(len(eval_set), h.max_eval_windows, replace=False).tolist()))
-    run_dir = cfg.work_dir / cfg.name / "trainer"
+    run_dir = trainer_dir(cfg)
+    last = last_checkpoint(run_dir) if resume else None
     # Under torchrun on CPU-only hosts accelerate enables DDP only with use_cpu (gloo); on GPUs it picks NCCL.
     cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
     args = TrainingArguments(
         output_dir=str(run_dir),
-        learning_rate=h.learning_rate, weight_decay=h.weight_decay, warmup_steps=h.warmup_ratio,
+        learning_rate=h.learning_rate, weight_decay=h.weight_decay, **warmup_argument(h.warmup_ratio),
         per_device_train_batch_size=h.batch_size, per_device_eval_batch_size=h.eval_batch_size,
         num_train_epochs=h.epochs, max_steps=h.max_steps,
         eval_strategy="steps", eval_steps=h.eval_steps, save_strategy="steps", save_steps=h.eval_steps,
-        logging_steps=max(1, min(h.eval_steps, 25)), save_total_limit=2, save_only_model=True,
+        logging_steps=max(1, min(h.eval_steps, 25)), save_total_limit=2,  # optimizer state kept: --resume
         load_best_model_at_end=True, metric_for_best_model="roc_auc", greater_is_better=True,
         seed=cfg.seed, data_seed=cfg.seed, report_to="none", remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -97,12 +105,13 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
         model=model, args=args, data_collator=PadCollator(data.windower.pad_id),
         train_dataset=TorchWindows(data.train), eval_dataset=TorchWindows(eval_set),
         compute_metrics=_compute_metrics,
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=h.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=h.early_stopping_patience),
+                   *([step_metrics_callback(run)] if run is not None and run.active else [])],
     )
     if h.class_weighting == "loss":
         trainer.class_weight = torch.tensor(class_weights(data.train.labels), dtype=torch.float32)
     t0 = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     best = trainer.state.best_metric  # validation ROC-AUC of the restored checkpoint
     metrics = {
         "train_seconds": time.time() - t0,
@@ -115,6 +124,32 @@ def fine_tune(cfg: TrainConfig, base: ResolvedBase, data: PreparedData) -> tuple
     metrics["train_processes"] = float(args.world_size)  # data-parallel processes the Trainer really used
     _leave_process_group()
     return trainer.model.eval(), metrics
+
+
+def trainer_dir(cfg: TrainConfig) -> Path:
+    """Where the Trainer writes its checkpoints (checkpoint-<step>/) for this recipe."""
+    return cfg.work_dir / cfg.name / "trainer"
+
+
+def last_checkpoint(run_dir: Path) -> Path:
+    """The newest `checkpoint-<step>` with optimizer state; a clear error when there is none."""
+    found = ((re.fullmatch(r"checkpoint-(\d+)", p.name), p) for p in run_dir.glob("checkpoint-*"))
+    steps = sorted((int(m.group(1)), p) for m, p in found if m and (p / "trainer_state.json").is_file())
+    if not steps:
+        raise ConfigError(f"--resume: no Trainer checkpoint in {run_dir} (train once without --resume first)")
+    path = steps[-1][1]
+    if not (path / "optimizer.pt").is_file():
+        raise ConfigError(f"--resume: {path} has no optimizer state (saved with save_only_model)")
+    return path
+
+
+def warmup_argument(ratio: float) -> dict[str, Any]:
+    """transformers 5 takes a fraction < 1 in `warmup_steps` (and drops `warmup_ratio` in 5.2);
+    4.x reads `warmup_steps` as a step count and the fraction from `warmup_ratio`."""
+    import transformers
+
+    major = int(transformers.__version__.split(".")[0])
+    return {"warmup_steps": ratio} if major >= 5 else {"warmup_ratio": ratio}
 
 
 def save_checkpoint(model: Any, tokenizer_json: Path, path: Path) -> None:
@@ -157,12 +192,17 @@ class TrainOutcome:
     model_version: str | None = None
 
 
-def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = print) -> TrainOutcome:
-    """`groomguard train`: fine-tune, save the best checkpoint, export the bundle, track, evaluate."""
+def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = print,
+                 resume: bool = False) -> TrainOutcome:
+    """`groomguard train`: fine-tune, save the best checkpoint, export the bundle, track, evaluate.
+
+    `resume`: continue from the last Trainer checkpoint of this recipe (`--resume`)."""
     from groomguard.training.export import ExportRequest, export_bundle
     from groomguard.training.model_card import record_evaluation
     from groomguard.training.tracking import start_run
 
+    if resume:
+        last_checkpoint(trainer_dir(cfg))  # fail in a second, before data preparation and the MLflow run
     base = resolve_base(cfg)
     data = prepare_data(cfg, base.tokenizer_json)
     for k, v in data.summary.items() if is_main_process() else ():
@@ -171,7 +211,7 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
         raise ConfigError(f"{cfg.data.train}: training windows need both classes")
     with start_run(cfg.tracking, cfg.name, tracking_uri) if is_main_process() else _null() as run:
         run.log_params(cfg.model_dump(mode="json"))
-        model, train_metrics = fine_tune(cfg, base, data)
+        model, train_metrics = fine_tune(cfg, base, data, run, resume)
         if not is_main_process():
             return TrainOutcome(None, cfg.output_dir, train_metrics)
         save_checkpoint(model, base.tokenizer_json, cfg.checkpoint_dir)
@@ -179,7 +219,8 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
         req = ExportRequest(model=model, tokenizer_json=base.tokenizer_json, cfg=cfg, base_description=base.description,
                             pad_id=data.windower.pad_id, val=data.val, test=data.test, training_data=data.info,
                             train_metrics=train_metrics, data_summary=data.summary, windower=data.windower,
-                            val_conversations=data.val_conversations)
+                            val_conversations=data.val_conversations, data_sources=data.sources,
+                            data_languages=data.languages)
         manifest = export_bundle(req, cfg.output_dir, log=log)
         log(f"bundle -> {cfg.output_dir} ({manifest.model_ref})")
         metrics: dict[str, Any] = dict(manifest.metrics)
@@ -190,7 +231,7 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
         if report is not None:
             run.log_dir(report, "evaluation")
         run.log_metrics(metrics)
-        version = run.log_bundle(cfg.output_dir, cfg.tracking.registered_model or f"groomguard-{cfg.name}")
+        version = run.log_bundle(cfg.output_dir, cfg.tracking.registered_model or f"groomguard-{cfg.name}", metrics)
         if version:
             log(f"MLflow: run {run.run_id}, registered model version {version}")
     return TrainOutcome(manifest, cfg.output_dir, metrics, version)

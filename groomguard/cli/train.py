@@ -24,6 +24,7 @@ def train(
     set_: SetOpt = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI (server); default from the config (local SQLite under var/).")] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log this run to MLflow.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last Trainer checkpoint in <work_dir>/<name>/trainer (optimizer and scheduler state kept), e.g. after an interruption.")] = False,
 ) -> None:
     """Fine-tune the base model on the config's train split, export the bundle, evaluate the test split.
 
@@ -40,7 +41,7 @@ def train(
     cfg = load_config(TrainConfig, config, set_ or [])
     if no_tracking:
         cfg.tracking.enabled = False
-    outcome = run_training(cfg, tracking_uri=tracking_uri, log=typer.echo)
+    outcome = run_training(cfg, tracking_uri=tracking_uri, log=typer.echo, resume=resume)
     auc = outcome.metrics.get("test_conversation_roc_auc")
     if auc is not None:
         typer.echo(f"ROC-AUC on the test split: {auc:.4f}")
