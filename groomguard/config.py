@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -156,6 +157,15 @@ def env_settings(keys: Iterable[str], environ: Mapping[str, str] | None = None) 
     return found
 
 
+@dataclass
+class Layered:
+    """Merged settings, the label of their file, and which variable or flag set each dotted key."""
+
+    data: dict[str, Any]
+    source: str
+    origins: dict[str, str] = field(default_factory=dict)
+
+
 def layered_config(
     path: str | Path | None = None,
     overrides: Iterable[str] = (),
@@ -164,8 +174,8 @@ def layered_config(
     env_keys: Iterable[str] | None = None,
     values: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
-) -> tuple[dict[str, Any], str]:
-    """The merged settings dict and a label naming its file. `env_keys`: top-level keys the
+) -> Layered:
+    """The merged settings and a label naming their file. `env_keys`: top-level keys the
     environment may set (None: those present after the file layers); `values`: literal dotted
     flag values (None = flag not given) applied last."""
     data: dict[str, Any] = {}
@@ -179,22 +189,30 @@ def layered_config(
             deep_merge(data, read_yaml(file))
         source = str(path)
     keys = set(data) if env_keys is None else set(env_keys)
+    origins: dict[str, str] = {}
     for var, parts, value in env_settings(keys, environ):
         set_dotted(data, parts, value, var)
+        origins[".".join(parts)] = var
+    overrides = list(overrides)
     apply_overrides(data, overrides)
+    origins.update({o.split("=", 1)[0].strip(): f"--set {o.split('=', 1)[0].strip()}" for o in overrides})
     for dotted, value in (values or {}).items():
         if value is not None:
             set_dotted(data, dotted.split("."), value, dotted)
-    return data, source
+            origins[dotted] = f"flag for {dotted}"
+    return Layered(data, source, origins)
 
 
-def validate_config(model: type[T], data: dict[str, Any], source: str) -> T:
+def validate_config(model: type[T], data: dict[str, Any], source: str, origins: Mapping[str, str] | None = None,
+                    prefix: str = "") -> T:
+    """Validate; the error names the key and where its value came from (file, variable or flag)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{source}: {loc}: {first['msg']}") from None
+        origin = (origins or {}).get(prefix + loc)
+        raise ConfigError(f"{origin or source}: {loc}: {first['msg']}") from None
 
 
 def load_config(
@@ -212,11 +230,10 @@ def load_config(
     if path is None and default is None:
         raise ConfigError("no config given (--config)")
     env_keys = [section] if section else list(model.model_fields)
-    data, source = layered_config(path, overrides, default=default, env_keys=env_keys, values=values,
-                                  environ=environ)
+    got = layered_config(path, overrides, default=default, env_keys=env_keys, values=values, environ=environ)
     if section is None:
-        return validate_config(model, data, source)
-    raw = data.get(section) or {}
+        return validate_config(model, got.data, got.source, got.origins)
+    raw = got.data.get(section) or {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: {section} must be a section")
-    return validate_config(model, raw, f"{source}: {section}")
+        raise ConfigError(f"{got.source}: {section} must be a section")
+    return validate_config(model, raw, f"{got.source}: {section}", got.origins, prefix=f"{section}.")

@@ -73,7 +73,14 @@ EXIT_MISSING_EXTRA = 3
 USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException, typer.TyperException)
 
 
+_registered: list[bool] = []
+
+
 def _register() -> None:
+    """Add the subcommands once (main() may run many times in one process, e.g. under pytest)."""
+    if _registered:
+        return
+    _registered.append(True)
     from groomguard.cli import config_cmd, data, evaluate, keys_store, score, serve, train, triton, users, verdicts
 
     for module in (data, train, score, evaluate, serve, keys_store, triton, users, verdicts, config_cmd):
