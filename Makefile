@@ -56,7 +56,7 @@ lint: $(STAMP)
 # installed layout instead (.typecheck/groomguard, rebuilt every run; errors name the view's paths).
 typecheck: $(STAMP)
 	rm -rf .typecheck && mkdir .typecheck && cp -rs "$(CURDIR)/groomguard" .typecheck/groomguard
-	for layer in training serving evaluation; do ln -s "$(CURDIR)/$$layer" .typecheck/groomguard/$$layer; done
+	for layer in training serving evaluation configs; do ln -s "$(CURDIR)/$$layer" .typecheck/groomguard/$$layer; done
 	cd .typecheck && ../$(VENV)/bin/mypy --config-file ../pyproject.toml
 
 # The PostgreSQL tests run whenever a server answers locally: database `test` as user `postgres`

@@ -113,6 +113,11 @@ def test_help_is_consistent(path: str, capsys: pytest.CaptureFixture[str], monke
     flat = " ".join((cmd.help or "").split())
     assert re.search(rf"Example: .*groomguard {path}( |$)", flat), f"{path}: no example"
 
+    # help shows the docstring as written (no markup eats `[train]` or `[a,b]`)
+    shown = " ".join(text.split())
+    for bracketed in re.findall(r"\[[^\]\s]+\]", cmd.help or ""):
+        assert bracketed in shown, f"{path}: help lost {bracketed}"
+
     # defaults shown relative: no absolute path of this checkout or of site-packages
     for forbidden in (str(ROOT), "site-packages", str(Path.home())):
         assert forbidden not in text, f"{path}: help shows {forbidden}"

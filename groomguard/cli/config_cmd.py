@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-config_app = typer.Typer(help="The packaged default configs: print one, or copy them for editing.",
+config_app = typer.Typer(rich_markup_mode=None, help="The packaged default configs: print one, or copy them for editing.",
                          no_args_is_help=True)
 
 
