@@ -92,9 +92,9 @@ $(BUNDLE)/bundle.json: | $(STAMP)
 	$(MAKE) model
 
 model: $(STAMP)
-	$(GG) data synth --n-conversations 3000 --seed 7 --out data/synth.jsonl
-	$(GG) data split --input data/synth.jsonl --out-dir data/synth-split --by author --seed 7
-	$(GG) data convert --format chitchat --out data/chitchat.jsonl
+	$(GG) data synth --n-conversations 3000 --seed 7 -o data/synth.jsonl
+	$(GG) data split -i data/synth.jsonl -o data/synth-split --by author --seed 7
+	$(GG) data convert --format chitchat -o data/chitchat.jsonl
 	$(GG) data mix --config configs/mix-demo.yaml
 	$(GG) train --config configs/train-demo.yaml
 
@@ -102,7 +102,7 @@ model: $(STAMP)
 DESK_COOKIE := $(if $(filter 127.0.0.1 localhost,$(HOST)),--set desk.secure_cookie=false,)
 
 run: $(STAMP) $(BUNDLE)/bundle.json
-	$(GG) keys ensure-local --out var/local-api-key.txt
+	$(GG) keys ensure-local -o var/local-api-key.txt
 	@echo "Moderator desk: http://$(HOST):$(PORT)/review - create the first account with: $(GG) users create --name NAME --role admin --password-stdin  (then type a password of 12+ characters and press Enter)"
 	$(GG) serve --config configs/serve.yaml --bundle $(BUNDLE) --host $(HOST) --port $(PORT) $(DESK_COOKIE)
 

@@ -88,7 +88,7 @@ def test_packaged_names_resolve_anywhere_and_files_win(tmp_path: Path, monkeypat
         assert layered_config(spelling, environ={}).data["name"] == shipped["name"]
     (tmp_path / "train-test.yaml").write_text("name: local-copy\n", encoding="utf-8")
     assert layered_config("train-test.yaml", environ={}).data == {"name": "local-copy"}  # an existing file wins
-    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: config file not found"):
         layered_config("nope.yaml", environ={})
 
 

@@ -23,6 +23,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ("training", "serving", "evaluation", "configs")  # installed as groomguard.<name> (setup.py)
 CONVS = [
     {"conversation_id": "a", "messages": [{"author": "x", "text": "did you finish the maths homework?"},
                                           {"author": "y", "text": "not yet, page 40 is hard"}]},
@@ -32,7 +33,8 @@ CONVS = [
 ]
 
 
-def _run(cmd: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str | Path], cwd: Path, env: dict[str, str],
+         timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -75,7 +77,13 @@ def test_one_top_level_package(installed: tuple[Path, Path, dict[str, str]]) -> 
     with zipfile.ZipFile(wheel) as zf:
         [top] = [n for n in zf.namelist() if n.endswith(".dist-info/top_level.txt")]
         assert zf.read(top).decode().split() == ["groomguard"]
-        assert "groomguard/configs/serve.yaml" in zf.namelist()
+        names = set(zf.namelist())
+    # every data file the code ships with (configs, desk templates and static files, keyword list, ...)
+    tracked = subprocess.run(["git", "ls-files", "groomguard", *LAYERS], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    data_files = [f if f.startswith("groomguard/") else f"groomguard/{f}" for f in tracked if not f.endswith(".py")]
+    assert "groomguard/configs/serve.yaml" in data_files and "groomguard/serving/desk/static/desk.css" in data_files
+    assert [f for f in data_files if f not in names] == []
     for module in ("torch", "transformers", "training", "serving", "evaluation"):
         r = _run([venv / "bin" / "python", "-c", f"import {module}"], cwd=wheel.parent, env=env)
         assert r.returncode == 1 and "ModuleNotFoundError" in r.stderr, module
@@ -113,7 +121,7 @@ def test_serving_side_commands_work_outside_the_repository(installed: tuple[Path
     engine.close()
     assert got.keys() == want.keys()
     for cid in want:
-        assert len(got[cid]) == len(want[cid]) and max(abs(a - b) for a, b in zip(got[cid], want[cid])) < 1e-6
+        assert max(abs(a - b) for a, b in zip(got[cid], want[cid], strict=True)) < 1e-6
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

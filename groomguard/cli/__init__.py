@@ -16,7 +16,7 @@ from rich.console import Console
 
 from groomguard.errors import GroomguardError
 
-app = typer.Typer(rich_markup_mode=None, 
+app = typer.Typer(rich_markup_mode=None,
     name="groomguard",
     help="Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation.",
     no_args_is_help=True,
