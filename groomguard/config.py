@@ -13,6 +13,10 @@ directory) and are read with `importlib.resources`, so an installed wheel finds 
    pydantic converts (``3``, ``true``); one starting with ``[`` or ``{`` is parsed as JSON;
 4. ``--set a.b=value`` overrides (values YAML-parsed), then the command's own flags.
 
+The environment layer follows pydantic-settings' conventions but is implemented here (no extra
+dependency): the models are plain pydantic models validated from YAML, sometimes one section at a
+time, and the variables must slot in between the file and the flags for every command alike.
+
 Relative paths inside a config (data files, output directories, ``sqlite:///var/...``) resolve
 against the working directory, never against the config file: the same config means the same
 files whether it is the packaged copy or an edited one.

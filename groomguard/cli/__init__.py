@@ -16,12 +16,13 @@ from rich.console import Console
 
 from groomguard.errors import GroomguardError
 
-app = typer.Typer(rich_markup_mode=None,
+app = typer.Typer(
     name="groomguard",
     help="Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help shows docstrings as written: rich markup would eat `[train]`, `[a,b]`
 )
 err = Console(stderr=True)
 

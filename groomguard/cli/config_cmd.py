@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-config_app = typer.Typer(rich_markup_mode=None, help="The packaged default configs: print one, or copy them for editing.",
-                         no_args_is_help=True)
+config_app = typer.Typer(help="The packaged default configs: print one, or copy them for editing.",
+                         no_args_is_help=True, rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from groomguard.schema import Conversation
     from groomguard.training.loaders import DataConfig, LoadProgress
 
-data_app = typer.Typer(rich_markup_mode=None, help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True,
+                       rich_markup_mode=None)
 
 InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory (- for stdin: JSONL unless --format says otherwise).")]
 CorpusInputOpt = Annotated[Optional[Path], typer.Option(

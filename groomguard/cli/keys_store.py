@@ -17,9 +17,10 @@ from groomguard.cli.options import ServeConfigOpt, SetOpt, old_flag, renamed
 if TYPE_CHECKING:
     from groomguard.serving.store import RetentionConfig, Store, StoreConfig
 
-keys_app = typer.Typer(rich_markup_mode=None, help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True)
-store_app = typer.Typer(rich_markup_mode=None, help="Database maintenance: schema migrations and the retention purge.",
-                        no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True,
+                       rich_markup_mode=None)
+store_app = typer.Typer(help="Database maintenance: schema migrations and the retention purge.",
+                        no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = ServeConfigOpt
 DbUrlOpt = Annotated[Optional[str], typer.Option(

@@ -9,9 +9,10 @@ import typer
 
 from groomguard.cli.options import TritonConfigOpt, old_flag
 
-triton_app = typer.Typer(rich_markup_mode=None,
+triton_app = typer.Typer(
     help="NVIDIA Triton: write a model repository from a bundle, or serve one on this machine.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

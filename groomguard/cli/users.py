@@ -15,7 +15,8 @@ import typer
 from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open
 from groomguard.cli.options import SetOpt
 
-users_app = typer.Typer(rich_markup_mode=None, help="Moderator desk accounts: create, list, disable.", no_args_is_help=True)
+users_app = typer.Typer(help="Moderator desk accounts: create, list, disable.", no_args_is_help=True,
+                        rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
