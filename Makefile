@@ -31,7 +31,7 @@ help:
 
 # (Re)install whenever pyproject.toml changes. torch is installed first, pinned, so nothing
 # later pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -U pip setuptools wheel
 	$(PIP) install -q "$(TORCH_SPEC)"
