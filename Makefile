@@ -31,7 +31,7 @@ help:
 
 # (Re)install whenever pyproject.toml changes. torch is installed first, pinned, so nothing
 # later pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -U pip setuptools wheel
 	$(PIP) install -q "$(TORCH_SPEC)"
@@ -56,7 +56,7 @@ lint: $(STAMP)
 # installed layout instead (.typecheck/groomguard, rebuilt every run; errors name the view's paths).
 typecheck: $(STAMP)
 	rm -rf .typecheck && mkdir .typecheck && cp -rs "$(CURDIR)/groomguard" .typecheck/groomguard
-	for layer in training serving evaluation; do ln -s "$(CURDIR)/$$layer" .typecheck/groomguard/$$layer; done
+	for layer in training serving evaluation configs; do ln -s "$(CURDIR)/$$layer" .typecheck/groomguard/$$layer; done
 	cd .typecheck && ../$(VENV)/bin/mypy --config-file ../pyproject.toml
 
 # The PostgreSQL tests run whenever a server answers locally: database `test` as user `postgres`
@@ -92,9 +92,9 @@ $(BUNDLE)/bundle.json: | $(STAMP)
 	$(MAKE) model
 
 model: $(STAMP)
-	$(GG) data synth --n-conversations 3000 --seed 7 --out data/synth.jsonl
-	$(GG) data split --input data/synth.jsonl --out-dir data/synth-split --by author --seed 7
-	$(GG) data convert --format chitchat --out data/chitchat.jsonl
+	$(GG) data synth --n-conversations 3000 --seed 7 -o data/synth.jsonl
+	$(GG) data split -i data/synth.jsonl -o data/synth-split --by author --seed 7
+	$(GG) data convert --format chitchat -o data/chitchat.jsonl
 	$(GG) data mix --config configs/mix-demo.yaml
 	$(GG) train --config configs/train-demo.yaml
 
@@ -102,7 +102,7 @@ model: $(STAMP)
 DESK_COOKIE := $(if $(filter 127.0.0.1 localhost,$(HOST)),--set desk.secure_cookie=false,)
 
 run: $(STAMP) $(BUNDLE)/bundle.json
-	$(GG) keys ensure-local --out var/local-api-key.txt
+	$(GG) keys ensure-local -o var/local-api-key.txt
 	@echo "Moderator desk: http://$(HOST):$(PORT)/review - create the first account with: $(GG) users create --name NAME --role admin --password-stdin  (then type a password of 12+ characters and press Enter)"
 	$(GG) serve --config configs/serve.yaml --bundle $(BUNDLE) --host $(HOST) --port $(PORT) $(DESK_COOKIE)
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.config import default_config_path
 from groomguard.serving.engine_config import EngineConfig
 
-DEFAULT_EVAL_CONFIG = default_config_path("eval.yaml")
+DEFAULT_EVAL_CONFIG = "eval.yaml"  # packaged default (groomguard.configs)
 
 
 class _Strict(BaseModel):

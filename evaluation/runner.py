@@ -193,7 +193,7 @@ def evaluate_bundle(
     (e.g. the mix's real-test files): adds the `real_chat` block (evaluation/real_chat.py).
     """
     bundle_dir, data_path, out_dir = Path(bundle_dir), Path(data_path), Path(out_dir)
-    cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config or DEFAULT_EVAL_CONFIG)
+    cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config, default=DEFAULT_EVAL_CONFIG)
     bundle = Bundle.load(bundle_dir)
     convs = load_labelled(data_path)
     extra = [*cfg.extra_thresholds, *extra_thresholds]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from groomguard.config import apply_overrides, default_config_path, read_yaml, validate_config
+from groomguard.config import load_config
 from groomguard.scores import Thresholds
 from groomguard.serving.backfill.config import BackfillConfig
 from groomguard.serving.desk.config import DeskConfig
@@ -120,22 +120,7 @@ def load_serve_config(
     overrides: list[str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> ServeConfig:
-    """Read serve.yaml (default: the shipped one), apply `--set key=value` overrides (YAML-parsed),
-    then literal dotted `values` (CLI flags: a URL or host stays a string), validate."""
-    path = path or default_config_path("serve.yaml")
-    data = apply_overrides(read_yaml(path), overrides or [])
-    for dotted, value in (values or {}).items():
-        if value is not None:
-            _set_dotted(data, dotted, value)
-    return validate_config(ServeConfig, data, str(path))
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *sections, leaf = dotted.split(".")
-    node = data
-    for section in sections:
-        child = node.get(section)
-        if not isinstance(child, dict):
-            child = node[section] = {}
-        node = child
-    node[leaf] = value
+    """The packaged serve.yaml, the file at `path` merged over it, GROOMGUARD_* environment
+    variables, `--set key=value` overrides (YAML-parsed), then literal dotted `values` (CLI flags: a
+    URL or host stays a string); validated (see groomguard.config)."""
+    return load_config(ServeConfig, path, overrides or [], default="serve.yaml", values=values)

@@ -40,20 +40,20 @@ def test_split_out_dir_that_is_a_file_is_one_line_and_leaves_it_alone(tmp_path: 
     inp, target = tmp_path / "in.jsonl", tmp_path / "taken"
     inp.write_text(LINE + "\n", encoding="utf-8")
     target.write_text("keep me", encoding="utf-8")
-    one_line_exit_2(gg("data", "split", "-i", inp, "--out-dir", target), "--out-dir", "is not a directory")
+    one_line_exit_2(gg("data", "split", "-i", inp, "-o", target), "--output", "is not a directory")
     assert target.read_text(encoding="utf-8") == "keep me"
 
 
 def test_evaluate_out_that_is_a_file_fails_before_anything_is_read(tmp_path: Path) -> None:
     # The bundle does not exist: had scoring (or even bundle loading) started first, the error would
-    # be about the bundle. Naming --out proves the output is checked before any work.
+    # be about the bundle. Naming --output proves the output is checked before any work.
     inp, target = tmp_path / "test.jsonl", tmp_path / "report"
     inp.write_text(LINE + "\n", encoding="utf-8")
     target.write_text("a file", encoding="utf-8")
-    one_line_exit_2(gg("evaluate", "--bundle", tmp_path / "no-bundle", "--data", inp, "--out", target),
-                    "--out", "is not a directory")
-    one_line_exit_2(gg("evaluate", "--bundle", tmp_path / "no-bundle", "--data", tmp_path / "nope.jsonl",
-                       "--out", tmp_path / "r"), "--data", "nope.jsonl")
+    one_line_exit_2(gg("evaluate", "--bundle", tmp_path / "no-bundle", "-i", inp, "-o", target),
+                    "--output", "is not a directory")
+    one_line_exit_2(gg("evaluate", "--bundle", tmp_path / "no-bundle", "-i", tmp_path / "nope.jsonl",
+                       "-o", tmp_path / "r"), "--input", "nope.jsonl")
 
 
 def test_convert_stdin_to_stdout_with_a_bom(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_convert_failure_midway_leaves_the_previous_output_untouched(tmp_path: P
 def test_convert_output_under_a_file_names_the_flag(tmp_path: Path) -> None:
     inp = tmp_path / "in.jsonl"
     inp.write_text(LINE + "\n", encoding="utf-8")
-    one_line_exit_2(gg("data", "convert", "-i", inp, "-o", inp / "x.jsonl"), "--out", "is not a directory")
+    one_line_exit_2(gg("data", "convert", "-i", inp, "-o", inp / "x.jsonl"), "--output", "is not a directory")
 
 
 def test_stats_encodings(tmp_path: Path) -> None:
@@ -83,27 +83,27 @@ def test_stats_encodings(tmp_path: Path) -> None:
     bom.write_text("\ufeff" + LINE + "\n", encoding="utf-8")
     utf16.write_text(LINE + "\n", encoding="utf-16")
     ids.write_text("a\n", encoding="utf-16")
-    r = gg("data", "stats", "-i", bom, "--json")
+    r = gg("data", "stats", "-i", bom, "-o", "-")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["conversations"] == 1
     one_line_exit_2(gg("data", "stats", "-i", utf16), "u16.jsonl:1", "not UTF-8")
     one_line_exit_2(gg("data", "stats", "-i", bom, "--predators", ids), "--predators", "predators.txt:1", "not UTF-8")
     one_line_exit_2(gg("data", "stats", "-i", tmp_path / "nope.jsonl"), "--input", "no such file")
-    r = gg("data", "stats", "-i", "-", "--json", stdin=LINE + "\n")
+    r = gg("data", "stats", "-i", "-", "-o", "-", stdin=LINE + "\n")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["input"] == {"path": "-", "format": "jsonl", "skipped_records": 0}
 
 
 def test_keys_ensure_local_writes_a_private_file_and_refuses_stdout(tmp_path: Path) -> None:
     db, out = f"sqlite:///{tmp_path / 'gg.db'}", tmp_path / "keys" / "local.txt"
-    r = gg("keys", "ensure-local", "--db-url", db, "--out", out)
+    r = gg("keys", "ensure-local", "--db-url", db, "-o", out)
     assert r.returncode == 0, r.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     key = out.read_text(encoding="utf-8").strip()
     assert key and key in r.stdout
     assert list(out.parent.iterdir()) == [out]  # no temporary left
-    one_line_exit_2(gg("keys", "ensure-local", "--db-url", db, "--out", "-"), "--out", "stdout")
-    one_line_exit_2(gg("keys", "ensure-local", "--db-url", db, "--out", tmp_path), "--out", "is a directory")
+    one_line_exit_2(gg("keys", "ensure-local", "--db-url", db, "-o", "-"), "--output", "stdout")
+    one_line_exit_2(gg("keys", "ensure-local", "--db-url", db, "-o", tmp_path), "--output", "is a directory")
 
 
 def test_config_with_a_bom_reads_and_utf16_is_one_line(tmp_path: Path) -> None:

@@ -28,14 +28,14 @@ def test_help_lists_commands() -> None:
 
 def test_usage_errors_are_one_line_not_tracebacks() -> None:
     """Unknown option / missing required option: exit 2 with click's usage message, no traceback."""
-    for args in (("stats", "--input", F / "conversations.jsonl", "--bogus"), ("split", "--out-dir", "var/x")):
+    for args in (("stats", "--input", F / "conversations.jsonl", "--bogus"), ("split", "-o", "var/x")):
         r = gg(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr and "Error:" in r.stderr, r.stderr
 
 
 def test_stats_json_pan12() -> None:
-    r = gg("stats", "-i", F / "pan12.xml", "--predators", F / "pan12_predators.txt", "--json")
+    r = gg("stats", "-i", F / "pan12.xml", "--predators", F / "pan12_predators.txt", "-o", "-")
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     assert (s["conversations"], s["messages"], s["authors"]) == (3, 8, 5)
@@ -56,7 +56,7 @@ def test_stats_table_never_prints_handles() -> None:
 def test_convert_pan12_to_canonical_jsonl(tmp_path: Path) -> None:
     out = tmp_path / "pan12.jsonl"
     r = gg("convert", "-i", F / "pan12.xml", "--predators", F / "pan12_predators.txt",
-           "--problem2", F / "pan12_problem2.txt", "--out", out)
+           "--problem2", F / "pan12_problem2.txt", "-o", out)
     assert r.returncode == 0, r.stderr
     convs = list(iter_jsonl(out))
     assert [(c.label, c.first_risk_index) for c in convs] == [(0, None), (1, 2), (0, None)]
@@ -65,12 +65,12 @@ def test_convert_pan12_to_canonical_jsonl(tmp_path: Path) -> None:
 
 def test_convert_strict_error_is_one_line_and_leaves_no_output(tmp_path: Path) -> None:
     out = tmp_path / "bad.jsonl"
-    r = gg("convert", "-i", F / "messages_bad.csv", "--out", out)
+    r = gg("convert", "-i", F / "messages_bad.csv", "-o", out)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == f"error: {F / 'messages_bad.csv'}: row 3: author: missing author"
     assert "Traceback" not in r.stderr and "SECRET-TEXT" not in r.stderr
     assert not out.exists() and not (tmp_path / "bad.jsonl.tmp").exists()
-    r = gg("convert", "-i", F / "messages_bad.csv", "--out", out, "--lenient")
+    r = gg("convert", "-i", F / "messages_bad.csv", "-o", out, "--lenient")
     assert r.returncode == 0 and "skipped 3 malformed record(s)" in r.stderr
     assert len(list(iter_jsonl(out))) == 4
 
@@ -79,7 +79,7 @@ def test_convert_csv_with_column_overrides(tmp_path: Path) -> None:
     out = tmp_path / "t.jsonl"
     sets = ["csv.columns.conversation_id=chat", "csv.columns.author=user", "csv.columns.text=body",
             "csv.columns.label=is_grooming"]
-    r = gg("convert", "-i", F / "messages_custom.tsv", "--out", out, *(x for s in sets for x in ("--set", s)))
+    r = gg("convert", "-i", F / "messages_custom.tsv", "-o", out, *(x for s in sets for x in ("--set", s)))
     assert r.returncode == 0, r.stderr
     assert [c.label for c in iter_jsonl(out)] == [0, 1]
 
@@ -90,7 +90,7 @@ def test_split_cli_writes_files_and_manifest(tmp_path: Path) -> None:
         for i in range(40)]
     write_jsonl(tmp_path / "in.jsonl", convs)
     out = tmp_path / "demo"
-    r = gg("split", "--input", tmp_path / "in.jsonl", "--out-dir", out, "--by", "author", "--seed", "7",
+    r = gg("split", "--input", tmp_path / "in.jsonl", "-o", out, "--by", "author", "--seed", "7",
            "--ratios", "0.5,0.25,0.25")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -105,9 +105,9 @@ def test_split_cli_errors(tmp_path: Path) -> None:
     convs = [Conversation(conversation_id=f"c{i}", messages=[Message(author="u1", text="synthetic")])
              for i in range(5)]
     write_jsonl(tmp_path / "synth.jsonl", convs)
-    r = gg("split", "--input", tmp_path / "synth.jsonl", "--out-dir", tmp_path / "o")
+    r = gg("split", "--input", tmp_path / "synth.jsonl", "-o", tmp_path / "o")
     assert r.returncode == 2 and "use `--by conversation`" in r.stderr
-    r = gg("split", "--input", tmp_path / "synth.jsonl", "--out-dir", tmp_path / "o", "--ratios", "0.5,0.5,0.5")
+    r = gg("split", "--input", tmp_path / "synth.jsonl", "-o", tmp_path / "o", "--ratios", "0.5,0.5,0.5")
     assert r.returncode == 2 and "ratios must sum to 1" in r.stderr
-    r = gg("split", "--input", tmp_path / "nope.jsonl", "--out-dir", tmp_path / "o")
+    r = gg("split", "--input", tmp_path / "nope.jsonl", "-o", tmp_path / "o")
     assert r.returncode == 2 and "--input" in r.stderr and "no such file" in r.stderr

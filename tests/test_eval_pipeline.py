@@ -172,7 +172,7 @@ def test_cli_evaluate_and_one_line_errors(tiny_bundle_dir: Path, splits: tuple[P
     from groomguard.cli import main
 
     out = tmp_path / "cli"
-    args = ["evaluate", "--bundle", str(tiny_bundle_dir), "--data", str(splits[0]), "--out", str(out),
+    args = ["evaluate", "--bundle", str(tiny_bundle_dir), "-i", str(splits[0]), "-o", str(out),
             "--train", str(splits[1]), "--set", "bootstrap.resamples=20", "--set", "stride=2",
             "--target-precision", "0.6", "--threshold", "0.4"]
     with pytest.raises(SystemExit) as exc:
@@ -184,13 +184,13 @@ def test_cli_evaluate_and_one_line_errors(tiny_bundle_dir: Path, splits: tuple[P
     assert metrics["meta"]["stride"] == 2 and "at_0.4" in metrics["models"]["model"]["thresholds"]
 
     with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "--bundle", str(tmp_path), "--data", str(splits[0]), "--out", str(out)])
+        main(["evaluate", "--bundle", str(tmp_path), "-i", str(splits[0]), "-o", str(out)])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "not a model bundle" in err and "Traceback" not in err
 
     with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "--bundle", str(tiny_bundle_dir), "--data", str(splits[0]), "--out", str(out),
+        main(["evaluate", "--bundle", str(tiny_bundle_dir), "-i", str(splits[0]), "-o", str(out),
               "--review-threshold", "0.9", "--high-threshold", "0.5"])
     assert exc.value.code == 2
     assert "high threshold must be >= review" in capsys.readouterr().err

@@ -93,12 +93,12 @@ def test_keys_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatc
 def test_ensure_local(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "var" / "local-api-key.txt"
-    code, first, err = run_cli(capsys, "keys", "ensure-local", "--out", str(out))
+    code, first, err = run_cli(capsys, "keys", "ensure-local", "-o", str(out))
     assert code == 0, err
     key = out.read_text().strip()
     assert first.split()[-1] == key
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    code, second, _ = run_cli(capsys, "keys", "ensure-local", "--out", str(out))
+    code, second, _ = run_cli(capsys, "keys", "ensure-local", "-o", str(out))
     assert code == 0 and key not in second and str(out) in second
     assert out.read_text().strip() == key
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'var' / 'groomguard.db'}"))
@@ -108,5 +108,5 @@ def test_ensure_local(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkey
         revoke_key(store, info.key_id)
     finally:
         store.close()
-    code, third, _ = run_cli(capsys, "keys", "ensure-local", "--out", str(out))
+    code, third, _ = run_cli(capsys, "keys", "ensure-local", "-o", str(out))
     assert code == 0 and out.read_text().strip() != key and third.split()[-1] == out.read_text().strip()

@@ -257,7 +257,7 @@ def test_corrupted_onnx_is_refused(trained: dict[str, Path], tmp_path: Path) -> 
 def test_export_command_rebuilds_bundle(trained: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "exported"
     args = ["export", "--checkpoint", str(trained["work"] / "tiny-test" / "best"), "--config", str(CONFIG),
-            "--out", str(out)]
+            "-o", str(out)]
     for s in [*overrides(trained, out, trained["work"]), "windows.max_length=48", "export.int8=false", *BUDGETS]:
         args += ["--set", s]
     assert run_cli(args) == 0

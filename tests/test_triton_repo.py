@@ -130,7 +130,7 @@ def test_cli_export_fp16_and_errors(tiny_bundle_dir: Path, tmp_path: Path, capsy
 
     repo = tmp_path / "repo"
     with pytest.raises(SystemExit) as exc:
-        main(["triton", "export", "--bundle", str(tiny_bundle_dir), "--repo", str(repo), "--variant", "fp16",
+        main(["triton", "export", "--bundle", str(tiny_bundle_dir), "-o", str(repo), "--variant", "fp16",
               "--instance-kind", "cpu", "--set", "export.fp16.parity_windows=32"])
     assert exc.value.code == 0
     record = json.loads((repo / "tiny" / "triton_export.json").read_text())
@@ -139,11 +139,11 @@ def test_cli_export_fp16_and_errors(tiny_bundle_dir: Path, tmp_path: Path, capsy
     assert read_signature(repo / "tiny" / "1" / "model.onnx").outputs[0].data_type == "TYPE_FP32"
 
     with pytest.raises(SystemExit) as exc:
-        main(["triton", "export", "--bundle", str(tmp_path / "missing"), "--repo", str(repo)])
+        main(["triton", "export", "--bundle", str(tmp_path / "missing"), "-o", str(repo)])
     assert exc.value.code == 2
     assert "not a model bundle" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
-        main(["triton", "serve", "--repo", str(repo), "--model", "nope"])
+        main(["triton", "serve", "-i", str(repo), "--model", "nope"])
     assert exc.value.code == 2 and "no config.pbtxt" in capsys.readouterr().err
 
 

@@ -61,11 +61,11 @@ def test_export_labels_verdicts_and_cli_writes_them(tmp_path: Path, capsys: pyte
 
     out = tmp_path / "v" / "verdicts.jsonl"
     with pytest.raises(SystemExit) as done:
-        main(["data", "verdicts", "--store", url, "--out", str(out)])
+        main(["data", "verdicts", "--db-url", url, "-o", str(out)])
     assert done.value.code == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert {x["conversation_id"]: x["label"] for x in lines} == {"pos": 1, "neg": 0}
     assert "wrote 2 decided case(s)" in capsys.readouterr().out
     with pytest.raises(SystemExit) as bad:
-        main(["data", "verdicts", "--store", "nonsense://", "--out", str(out)])
+        main(["data", "verdicts", "--db-url", "nonsense://", "-o", str(out)])
     assert bad.value.code == 2

@@ -72,7 +72,7 @@ def test_dismissed_false_alert_scores_lower_after_retraining(tmp_path: Path) -> 
         store.close()
 
     verdicts = tmp_path / "verdicts.jsonl"
-    assert run_cli(["data", "verdicts", "--store", url, "--out", str(verdicts)]) == 0
+    assert run_cli(["data", "verdicts", "--db-url", url, "-o", str(verdicts)]) == 0
     after_bundle = _train(tmp_path, paths, "after", [f"data.extra_train=[{verdicts}]", "data.extra_train_weight=20"])
 
     before, after = _max_risk(before_bundle, conv), _max_risk(after_bundle, conv)

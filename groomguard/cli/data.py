@@ -2,7 +2,7 @@
 
 Thin wrappers over `groomguard.training.loaders`, `groomguard.training.stats` and `groomguard.training.split`. Inputs may be
 canonical JSONL, CSV/TSV (one message per row), PAN12 XML or a Hugging Face dataset directory;
-defaults (column names, split ratios, seed) come from `configs/data.yaml`.
+defaults (column names, split ratios, seed) come from the packaged `data.yaml` (`--config` merges over it).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import DataConfigOpt, UsageError, old_flag, renamed, required, warn_deprecated
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -23,14 +23,16 @@ if TYPE_CHECKING:
     from groomguard.schema import Conversation
     from groomguard.training.loaders import DataConfig, LoadProgress
 
-data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect, convert, split and synthesise conversation data.", no_args_is_help=True,
+                       rich_markup_mode=None)
 
 InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Data file or HF dataset directory (- for stdin: JSONL unless --format says otherwise).")]
 CorpusInputOpt = Annotated[Optional[Path], typer.Option(
     "--input", "-i", help="Data file or HF dataset directory (- for stdin; --format chitchat: default = the installed corpus).")]
+Format = Literal["jsonl", "csv", "pan12", "hf", "chitchat"]  # training.loaders.FORMATS (same values; tests check)
 FormatOpt = Annotated[
-    Optional[str], typer.Option("--format", "-f", help="jsonl, csv, pan12, hf or chitchat (default: guessed from the "
-                                                       "path; chitchat = the real chit-chat corpus's dataset.json).")
+    Optional[Format], typer.Option("--format", "-f", help="Input format (default: guessed from the path; chitchat = "
+                                                          "the real chit-chat corpus's dataset.json).")
 ]
 PredatorsOpt = Annotated[
     Optional[Path], typer.Option(help="PAN12 predator-ids file (one author id per line); sets labels.")
@@ -39,9 +41,9 @@ Problem2Opt = Annotated[
     Optional[Path], typer.Option(help="PAN12 problem-2 file (conversation_id<TAB>line); sets first_risk_index.")
 ]
 LenientOpt = Annotated[bool, typer.Option(help="Skip malformed records (counted, first errors shown) instead of stopping.")]
-ConfigOpt = Annotated[Path, typer.Option(help="Data config (CSV/HF column names, split defaults).")]
+ConfigOpt = DataConfigOpt
 SetOpt = Annotated[
-    Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. csv.columns.author=user_id.")
+    Optional[list[str]], typer.Option("--set", help="Override a config key (repeatable), e.g. csv.columns.author=user_id.")
 ]
 
 
@@ -59,7 +61,7 @@ class _Source:
     """One configured input: `open()` streams it afresh each time (split reads it twice)."""
 
     def __init__(self, path: Path | None, fmt: str | None, lenient: bool, predators: Path | None,
-                 problem2: Path | None, config: Path, overrides: list[str] | None) -> None:
+                 problem2: Path | None, config: Path | None, overrides: list[str] | None) -> None:
         from groomguard.errors import DataError
         from groomguard.training.loaders import (
             ReadReport,
@@ -101,7 +103,7 @@ class _Source:
 
 @contextlib.contextmanager
 def _open_source(path: Path | None, fmt: str | None, lenient: bool, predators: Path | None, problem2: Path | None,
-                 config: Path, overrides: list[str] | None) -> Iterator[_Source]:
+                 config: Path | None, overrides: list[str] | None) -> Iterator[_Source]:
     """Check the file flags (each error names its flag), then yield the source; `-` reads stdin
     (a temporary copy, JSONL unless --format says otherwise)."""
     from groomguard.cli.files import STDIO, check_source, check_text_input, spooled_stdin
@@ -135,23 +137,34 @@ def _tracked(convs: Iterator[Conversation], bar: Progress, task: TaskID, progres
 def stats(
     input: CorpusInputOpt = None,
     format: FormatOpt = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Write the statistics as one JSON object to this file (- for stdout) instead of printing tables.")] = None,
     predators: PredatorsOpt = None,
     problem2: Problem2Opt = None,
     lenient: LenientOpt = False,
-    config: ConfigOpt = default_config_path("data.yaml"),
+    config: ConfigOpt = None,
     set_: SetOpt = None,
+    json_out: Annotated[bool, old_flag("--json", "Deprecated: use -o -.")] = False,
 ) -> None:
     """Count conversations, messages, authors and labels; length distributions; sources/langs/tags.
 
     Reads the input once, streaming. Author handles are counted, never printed.
+
+    Example: groomguard data stats -i data/demo/train.jsonl -o stats.json
     """
     import json
 
+    from groomguard.cli.files import atomic_output, check_output
     from groomguard.progress import progress_bar
     from groomguard.training.loaders import LoadProgress
     from groomguard.training.stats import compute_stats
 
+    if json_out:
+        warn_deprecated("--json", "-o -")
+        if output is not None:
+            raise UsageError("--output: given twice (also as --json)")
+        output = Path("-")
+    if output is not None:
+        check_output("--output", output)
     progress = LoadProgress()
     with _open_source(input, format, lenient, predators, problem2, config, set_) as src, \
             progress_bar(transient=True) as bar:
@@ -160,8 +173,9 @@ def stats(
     shown = str(input) if input is not None else str(src.path)
     summary["input"] = {"path": shown, "format": src.fmt, "skipped_records": src.report.skipped}
     src.print_skipped()
-    if json_out:
-        typer.echo(json.dumps(summary, indent=2))
+    if output is not None:
+        with atomic_output(output) as fh:
+            fh.write(json.dumps(summary, indent=2) + "\n")
         return
     _print_stats(summary)
 
@@ -203,14 +217,15 @@ def _print_stats(s: dict[str, Any]) -> None:
 
 
 def convert(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Canonical JSONL file to write.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Canonical JSONL file to write (- for stdout; required).")] = None,
     input: CorpusInputOpt = None,
     format: FormatOpt = None,
     predators: PredatorsOpt = None,
     problem2: Problem2Opt = None,
     lenient: LenientOpt = False,
-    config: ConfigOpt = default_config_path("data.yaml"),
+    config: ConfigOpt = None,
     set_: SetOpt = None,
+    out_old: Annotated[Optional[Path], old_flag("--out")] = None,
 ) -> None:
     """Convert PAN12 XML, CSV/TSV, a HF dataset or JSONL into canonical conversation JSONL.
 
@@ -222,14 +237,15 @@ def convert(
     """
     from groomguard.cli import err
     from groomguard.cli.files import STDIO, atomic_output, check_output
-    from groomguard.progress import progress_bar
     from groomguard.errors import DataError
     from groomguard.jsonl import write_jsonl_to
+    from groomguard.progress import progress_bar
     from groomguard.training.loaders import LoadProgress
 
-    check_output("--out", out)
+    out = required(renamed(output, out_old, "--output", "--out"), "--output")
+    check_output("--output", out)
     if input is not None and STDIO not in (str(out), str(input)) and out.resolve() == input.resolve():
-        raise DataError(f"--out: {out} would overwrite the input")
+        raise DataError(f"--output: {out} would overwrite the input")
     progress = LoadProgress()
     with _open_source(input, format, lenient, predators, problem2, config, set_) as src:
         # Written to a temporary file renamed into place at the end: a failure leaves no partial output.
@@ -242,32 +258,33 @@ def convert(
 
 def split(
     input: InputOpt,
-    out_dir: Annotated[Path, typer.Option(help="Directory for train/val/test.jsonl and manifest.json.")],
-    by: Annotated[Optional[str], typer.Option(help="author (no author in two splits) or conversation.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Directory for train/val/test.jsonl and manifest.json (required).")] = None,
+    by: Annotated[Optional[Literal["author", "conversation"]], typer.Option(help="author: no author in two splits (default: split.by).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed + input = same split).")] = None,
     ratios: Annotated[Optional[str], typer.Option(help="train,val,test shares summing to 1, e.g. 0.8,0.1,0.1.")] = None,
     format: FormatOpt = None,
     predators: PredatorsOpt = None,
     problem2: Problem2Opt = None,
     lenient: LenientOpt = False,
-    config: ConfigOpt = default_config_path("data.yaml"),
+    config: ConfigOpt = None,
     set_: SetOpt = None,
+    out_dir: Annotated[Optional[Path], old_flag("--out-dir")] = None,
 ) -> None:
     """Split into train/val/test, stratified by label; `--by author` keeps every author on one side.
 
     Conversations sharing an author are kept together (connected components). Fails with a clear
     message when handles are reused across conversations so an author split is impossible.
     Writes train.jsonl, val.jsonl, test.jsonl and manifest.json (input sha256, seed, ratios,
-    per-split counts and sha256s, author-disjointness check). Defaults: configs/data.yaml `split:`.
+    per-split counts and sha256s, author-disjointness check). Defaults: data.yaml `split:`.
+
+    Example: groomguard data split -i data/synth.jsonl -o data/synth-split --by author --seed 7
     """
     import json
 
     from groomguard.cli.files import check_out_dir
-    from groomguard.errors import DataError
 
-    check_out_dir("--out-dir", out_dir)
-    if by is not None and by not in ("author", "conversation"):
-        raise DataError(f"--by must be author or conversation, not {by!r}")
+    out_dir = required(renamed(output, out_dir, "--output", "--out-dir"), "--output")
+    check_out_dir("--output", out_dir)
     with _open_source(input, format, lenient, predators, problem2, config, set_) as src:
         manifest = _split(src, out_dir, by, seed, ratios)
     summary = {name: {"conversations": s["conversations"], "labels": s["labels"]} for name, s in manifest["splits"].items()}
@@ -278,8 +295,8 @@ def split(
 def _split(src: _Source, out_dir: Path, by: str | None, seed: int | None, ratios: str | None) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from groomguard.progress import progress_bar
     from groomguard.errors import DataError
+    from groomguard.progress import progress_bar
     from groomguard.training.loaders.config import Ratios
     from groomguard.training.split import split_dataset
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import EvalConfigOpt, SetOpt, Variant, old_flag
 
 
 def register(app: typer.Typer) -> None:
@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
 
 def evaluate(
     bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
-    data: Annotated[Path, typer.Option(help="Labelled conversations JSONL (every line needs `label`), e.g. the test split; - for stdin.")],
-    out: Annotated[Path, typer.Option(help="Output directory, e.g. reports/demo: metrics.json, scores.jsonl, report.html.")],
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", show_default=False, help="Labelled conversations JSONL (every line needs `label`), e.g. the test split; - for stdin (required).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Output directory, e.g. reports/demo: metrics.json, scores.jsonl, report.html (required).")] = None,
     train: Annotated[Optional[Path], typer.Option(help="Training split for the TF-IDF baseline (default: the path recorded in bundle.json).")] = None,
     threshold: Annotated[Optional[list[float]], typer.Option(help="Extra operating threshold to report (repeatable), besides the bundle's review/high.")] = None,
     review_threshold: Annotated[Optional[float], typer.Option(help="Override the bundle's review threshold.")] = None,
@@ -25,13 +25,15 @@ def evaluate(
     target_precision: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this precision (e.g. 0.9) and its alerts per 1,000.")] = None,
     target_recall: Annotated[Optional[float], typer.Option(help="Report the threshold reaching this recall (e.g. 0.8) and its alerts per 1,000.")] = None,
     stride: Annotated[Optional[int], typer.Option(min=1, help="Score after every Nth message (default from the config: 1).")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant to evaluate: auto, fp32, fused, int8 or fp16.")] = None,
-    config: Annotated[Path, typer.Option(help="Evaluation config (defaults for every option here).")] = default_config_path("eval.yaml"),
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value, e.g. --set latency.p=0.05 (repeatable).")] = None,
+    variant: Annotated[Optional[Variant], typer.Option(help="Model variant to evaluate (engine.variant).")] = None,
+    config: EvalConfigOpt = None,
+    set_: SetOpt = None,
     real_benign: Annotated[Optional[Path], typer.Option(help="JSONL of real, presumed-benign conversations (e.g. data/demo/real-test.jsonl): adds alerts per 1,000 real conversations with CIs.")] = None,
     real_grooming: Annotated[Optional[Path], typer.Option(help="JSONL of grooming in real people's register (e.g. data/demo/real-test-grafted.jsonl): recall beside the false-alert rate. Needs --real-benign.")] = None,
     mlflow_run_id: Annotated[Optional[str], typer.Option(help="Log metrics and the report into this MLflow run.")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI; logs into a new run when no run id is given.")] = None,
+    data: Annotated[Optional[Path], old_flag("--data")] = None,
+    out: Annotated[Optional[Path], old_flag("--out")] = None,
 ) -> None:
     """Evaluate a model bundle on a labelled set and write an analyst's report.
 
@@ -44,33 +46,32 @@ def evaluate(
     With --real-benign (and --real-grooming) the report adds "Real chat": alerts per 1,000 real
     conversations and recall on real-register grooming at every operating point, scored at stride 1.
 
-    Example: groomguard evaluate --bundle models/bundles/demo --data data/demo/test.jsonl --out reports/eval
+    Example: groomguard evaluate --bundle models/bundles/demo -i data/demo/test.jsonl -o reports/eval
     --real-benign data/demo/real-test.jsonl --real-grooming data/demo/real-test-grafted.jsonl
     """
     from pydantic import ValidationError
 
     from groomguard.cli.files import STDIO, FileArgumentError, check_input, check_out_dir, spooled_stdin
-    from groomguard.config import apply_overrides, read_yaml, validate_config
+    from groomguard.cli.options import renamed, required
+    from groomguard.config import load_config
     from groomguard.errors import ConfigError
     from groomguard.evaluation.config import EvalConfig
     from groomguard.evaluation.real_chat import real_chat_lines
     from groomguard.evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
     from groomguard.scores import Thresholds
 
-    # Every file flag is checked before any scoring: a bad --out fails in a second, not after the run.
-    check_input("--data", data)
+    data = required(renamed(input, data, "--input", "--data"), "--input")
+    out = required(renamed(output, out, "--output", "--out"), "--output")
+    # Every file flag is checked before any scoring: a bad --output fails in a second, not after the run.
+    check_input("--input", data)
     for flag, path in (("--train", train), ("--real-benign", real_benign), ("--real-grooming", real_grooming)):
         if path is not None:
             if str(path) == STDIO:
-                raise FileArgumentError(f"{flag}: stdin (-) is only supported for --data; give a file")
+                raise FileArgumentError(f"{flag}: stdin (-) is only supported for --input; give a file")
             check_input(flag, path)
-    check_out_dir("--out", out)
-    raw = apply_overrides(read_yaml(config), set_ or [])
-    if stride is not None:
-        raw["stride"] = stride
-    if variant is not None:
-        raw.setdefault("engine", {})["variant"] = variant
-    cfg = validate_config(EvalConfig, raw, str(config))
+    check_out_dir("--output", out)
+    cfg = load_config(EvalConfig, config, set_ or [], default="eval.yaml",
+                      values={"stride": stride, "engine.variant": variant})
     overrides = None
     if review_threshold is not None or high_threshold is not None:
         from groomguard.bundle import Bundle
@@ -86,7 +87,7 @@ def evaluate(
         if value is not None and not 0.0 < value <= 1.0:
             raise ConfigError(f"{name} must be in (0, 1], got {value}")
 
-    with spooled_stdin(data) as data_file:  # `--data -`: a temporary copy of stdin
+    with spooled_stdin(data) as data_file:  # `--input -`: a temporary copy of stdin
         metrics = evaluate_bundle(
             bundle, data_file, out, train, thresholds_override=overrides, target_precision=target_precision,
             target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,

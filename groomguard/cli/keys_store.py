@@ -1,7 +1,8 @@
 """`groomguard keys ...` (API keys) and `groomguard store ...` (migrations, retention purge).
 
 Both act on the store configured in the serve config's `store:` section (default
-`sqlite:///var/groomguard.db`, relative to the working directory); `--db-url` overrides it.
+`sqlite:///var/groomguard.db`, relative to the working directory); GROOMGUARD_STORE__URL, `--set
+store.url=...` and `--db-url` override it, in that order.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import ServeConfigOpt, SetOpt, old_flag, renamed
 
 if TYPE_CHECKING:
     from groomguard.serving.store import RetentionConfig, Store, StoreConfig
 
-keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True,
+                       rich_markup_mode=None)
 store_app = typer.Typer(help="Database maintenance: schema migrations and the retention purge.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 
-ConfigOpt = Annotated[Path, typer.Option(help="Serve config; its `store:`/`retention:` sections are used.")]
+ConfigOpt = ServeConfigOpt
 DbUrlOpt = Annotated[Optional[str], typer.Option(
     "--db-url", help="Database URL overriding the config, e.g. sqlite:///var/groomguard.db or "
                      "postgresql+psycopg://user@host/db.")]
-DEFAULT_CONFIG = default_config_path("serve.yaml")
+DEFAULT_CONFIG = None  # the packaged serve.yaml (groomguard.config layers file, environment and --set over it)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,36 +34,25 @@ def register(app: typer.Typer) -> None:
     app.add_typer(store_app, name="store")
 
 
-def _section(config: Path, name: str) -> dict[str, object]:
-    from groomguard.config import read_yaml
-
-    if not config.is_file() and config == DEFAULT_CONFIG:
-        return {}
-    section = read_yaml(config).get(name) or {}
-    return dict(section) if isinstance(section, dict) else {}
-
-
-def _store_config(config: Path, db_url: str | None) -> StoreConfig:
-    from groomguard.config import validate_config
+def _store_config(config: Path | None, db_url: str | None, sets: list[str] | None = None) -> StoreConfig:
+    from groomguard.config import load_config
     from groomguard.serving.store import StoreConfig
 
-    raw = _section(config, "store")
-    if db_url:
-        raw["url"] = db_url
-    return validate_config(StoreConfig, raw, f"{config}: store")
+    return load_config(StoreConfig, config, sets or [], default="serve.yaml", values={"store.url": db_url},
+                       section="store")
 
 
-def _retention_config(config: Path) -> RetentionConfig:
-    from groomguard.config import validate_config
+def _retention_config(config: Path | None, sets: list[str] | None = None) -> RetentionConfig:
+    from groomguard.config import load_config
     from groomguard.serving.store import RetentionConfig
 
-    return validate_config(RetentionConfig, _section(config, "retention"), f"{config}: retention")
+    return load_config(RetentionConfig, config, sets or [], default="serve.yaml", section="retention")
 
 
-def _open(config: Path, db_url: str | None) -> Store:
+def _open(config: Path | None, db_url: str | None, sets: list[str] | None = None) -> Store:
     from groomguard.serving.store import open_store
 
-    return open_store(_store_config(config, db_url))
+    return open_store(_store_config(config, db_url, sets))
 
 
 @keys_app.command("create")
@@ -70,12 +61,16 @@ def keys_create(
                                                                     "repeat or comma-separate.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Who or what uses the key, e.g. 'chat-gateway'.")],
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
 ) -> None:
-    """Create an API key. The key is printed once, as the last word of the output: store it now."""
+    """Create an API key. The key is printed once, as the last word of the output: store it now.
+
+    Example: groomguard keys create --name chat-gateway --scope score
+    """
     from groomguard.serving.apikeys import create_key
 
-    store = _open(config, db_url)
+    store = _open(config, db_url, set_)
     try:
         info, plaintext = create_key(store, name, set(scope))
     finally:
@@ -86,11 +81,14 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
-    """List keys (id, name, scopes, created, revoked). Secrets are never shown."""
+def keys_list(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: DbUrlOpt = None) -> None:
+    """List keys (id, name, scopes, created, revoked). Secrets are never shown.
+
+    Example: GROOMGUARD_STORE__URL=sqlite:///var/groomguard.db groomguard keys list
+    """
     from groomguard.serving.apikeys import list_keys
 
-    store = _open(config, db_url)
+    store = _open(config, db_url, set_)
     try:
         keys = list_keys(store)
     finally:
@@ -109,12 +107,16 @@ def keys_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> No
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="Key id as shown by `groomguard keys list`.")],
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
 ) -> None:
-    """Revoke a key: requests using it are refused from now on."""
+    """Revoke a key: requests using it are refused from now on.
+
+    Example: groomguard keys revoke 3f9a1c2b7d4e
+    """
     from groomguard.serving.apikeys import revoke_key
 
-    store = _open(config, db_url)
+    store = _open(config, db_url, set_)
     try:
         info = revoke_key(store, key_id)
     finally:
@@ -124,22 +126,27 @@ def keys_revoke(
 
 @keys_app.command("ensure-local")
 def keys_ensure_local(
-    out: Annotated[Path, typer.Option(help="File holding the local key (written with mode 0600).")] = Path(
-        "var/local-api-key.txt"),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="File holding the local "
+                                                   "key, written with mode 0600 (default: var/local-api-key.txt).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
+    out_old: Annotated[Optional[Path], old_flag("--out")] = None,
 ) -> None:
-    """Make sure a valid all-scopes key for local use exists in OUT (used by `make run`).
+    """Make sure a valid all-scopes key for local use exists in OUTPUT (used by `make run`).
 
-    Creates one only when OUT is missing or its key no longer works, printing it once.
+    Creates one only when OUTPUT is missing or its key no longer works, printing it once.
+
+    Example: groomguard keys ensure-local -o var/local-api-key.txt
     """
     from groomguard.cli.files import STDIO, FileArgumentError, atomic_output, check_output
     from groomguard.serving.apikeys import SCOPES, create_key, verify_key
 
+    out = renamed(output, out_old, "--output", "--out") or Path("var/local-api-key.txt")
     if str(out) == STDIO:
-        raise FileArgumentError("--out: the local key must be kept in a file, not written to stdout (-)")
-    check_output("--out", out)  # before a key is created that could not be saved
-    store = _open(config, db_url)
+        raise FileArgumentError("--output: the local key must be kept in a file, not written to stdout (-)")
+    check_output("--output", out)  # before a key is created that could not be saved
+    store = _open(config, db_url, set_)
     try:
         if out.is_file():
             existing = out.read_text(encoding="utf-8").strip()
@@ -156,12 +163,15 @@ def keys_ensure_local(
 
 
 @store_app.command("migrate")
-def store_migrate(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
-    """Create or upgrade the database schema to the newest revision (the server also does this)."""
+def store_migrate(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: DbUrlOpt = None) -> None:
+    """Create or upgrade the database schema to the newest revision (the server also does this).
+
+    Example: GROOMGUARD_STORE__URL=postgresql+psycopg://gg@db/gg groomguard store migrate
+    """
     from groomguard.serving.store.db import current_revision, safe_url
 
-    cfg = _store_config(config, db_url)
-    store = _open(config, db_url)
+    cfg = _store_config(config, db_url, set_)
+    store = _open(config, db_url, set_)
     try:
         rev = current_revision(store.engine)
     finally:
@@ -172,18 +182,21 @@ def store_migrate(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -
 @store_app.command("purge")
 def store_purge(
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
     dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted.")] = False,
 ) -> None:
     """Apply retention now: delete idle conversation tails and decided cases past their keep period.
 
     Periods come from the config's `retention:` section (tail_inactive_days, decided_case_days).
+
+    Example: groomguard store purge --dry-run --set retention.decided_case_days=30
     """
     from groomguard.progress import progress_bar
     from groomguard.serving.retention import purge
 
-    retention = _retention_config(config)
-    store = _open(config, db_url)
+    retention = _retention_config(config, set_)
+    store = _open(config, db_url, set_)
     try:
         with progress_bar() as bar:
             task = bar.add_task("purging expired state", total=None)

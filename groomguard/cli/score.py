@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import Backend, ServeConfigOpt, SetOpt, TritonProtocol, Variant
 
 
 class EngineKind(str, Enum):
@@ -24,11 +24,12 @@ def score(
     bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
     input: Annotated[Path, typer.Option("--input", "-i", help="Canonical conversations JSONL to score (- for stdin).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write one JSON line of scores per conversation (- for stdout).")],
-    config: Annotated[Path, typer.Option(help="Serve config whose `engine:` section picks backend/variant.")] = default_config_path("serve.yaml"),
-    backend: Annotated[Optional[str], typer.Option(help="onnxruntime (default) or triton.")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant: auto (fastest within tolerance), fp32, fused, int8 or fp16.")] = None,
+    config: ServeConfigOpt = None,
+    set_: SetOpt = None,
+    backend: Annotated[Optional[Backend], typer.Option(help="Scoring backend (default: engine.backend, onnxruntime).")] = None,
+    variant: Annotated[Optional[Variant], typer.Option(help="Model variant: auto = fastest within tolerance (engine.variant).")] = None,
     triton_url: Annotated[Optional[str], typer.Option(help="Triton server HOST:PORT (implies --backend triton).")] = None,
-    triton_protocol: Annotated[Optional[str], typer.Option(help="Triton protocol: grpc or http.")] = None,
+    triton_protocol: Annotated[Optional[TritonProtocol], typer.Option(help="Triton protocol (engine.triton.protocol).")] = None,
     stride: Annotated[int, typer.Option(min=1, help="Score after every Nth message (1 = every message).")] = 1,
     chunk: Annotated[int, typer.Option(min=1, help="Conversations held in memory at once.")] = 256,
     lenient: Annotated[bool, typer.Option(help="Skip malformed lines (counted) instead of stopping at the first.")] = False,
@@ -38,7 +39,8 @@ def score(
     """Score every conversation in INPUT: risk after each message, overall risk (max) and level.
 
     Output lines: conversation_id, risk, level, risk_by_message, model. When the input carries
-    labels, ROC-AUC over conversations is printed at the end.
+    labels, ROC-AUC over conversations is printed at the end. Engine settings come from the serve
+    config's `engine:` section (GROOMGUARD_ENGINE__* variables, --set engine.KEY=VALUE, flags).
 
     Example: groomguard score --bundle models/bundles/demo -i chats.jsonl -o scores.jsonl
 
@@ -46,9 +48,9 @@ def score(
     groomguard score --engine ray --bundle models/bundles/demo -i history/ -o scores/
     """
     from groomguard.cli.files import atomic_output, check_input, check_output
-    from groomguard.progress import progress_bar
-    from groomguard.config import read_yaml, validate_config
+    from groomguard.config import load_config
     from groomguard.jsonl import ReadReport, iter_jsonl
+    from groomguard.progress import progress_bar
     from groomguard.schema import Conversation
     from groomguard.serving.engine import build_engine
     from groomguard.serving.engine_config import EngineConfig
@@ -56,21 +58,14 @@ def score(
     if engine_kind is not EngineKind.ray:
         check_input("--input", input)
         check_output("--output", output)  # before the model loads: a bad path fails in a second, not after scoring
-    raw = read_yaml(config).get("engine", {})
-    if backend or triton_url:
-        raw["backend"] = backend or "triton"
-    if variant:
-        raw["variant"] = variant
-    if triton_url:
-        raw.setdefault("triton", {})["url"] = triton_url
-    if triton_protocol:
-        raw.setdefault("triton", {})["protocol"] = triton_protocol
-    engine_config = validate_config(EngineConfig, raw, f"{config}: engine")
+    flags = {"engine.backend": backend or ("triton" if triton_url else None), "engine.variant": variant,
+             "engine.triton.url": triton_url, "engine.triton.protocol": triton_protocol}
+    engine_cfg = load_config(EngineConfig, config, set_ or [], default="serve.yaml", values=flags, section="engine")
     if engine_kind is EngineKind.ray:
         from groomguard.cli.score_ray import score_on_ray
 
-        return score_on_ray(bundle, input, output, config, engine_config, stride, lenient, ray_address)
-    engine = build_engine(str(bundle), engine_config)
+        return score_on_ray(bundle, input, output, config, set_ or [], engine_cfg, stride, lenient, ray_address)
+    engine = build_engine(str(bundle), engine_cfg)
 
     labels: list[int] = []
     risks: list[float] = []

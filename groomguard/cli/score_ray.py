@@ -9,14 +9,14 @@ import typer
 from groomguard.serving.engine_config import EngineConfig
 
 
-def score_on_ray(bundle: Path, input: Path, output: Path, config: Path, engine: EngineConfig, stride: int,
-                 lenient: bool, ray_address: str | None) -> None:
+def score_on_ray(bundle: Path, input: Path, output: Path, config: Path | None, overrides: list[str],
+                 engine: EngineConfig, stride: int, lenient: bool, ray_address: str | None) -> None:
     """Run (or resume) the backfill and print one summary line; errors are one line (exit 2)."""
-    from groomguard.config import read_yaml, validate_config
+    from groomguard.config import load_config
     from groomguard.errors import ConfigError
     from groomguard.serving.backfill.config import BackfillConfig
 
-    backfill = validate_config(BackfillConfig, read_yaml(config).get("backfill") or {}, f"{config}: backfill")
+    backfill = load_config(BackfillConfig, config, overrides, default="serve.yaml", section="backfill")
     try:
         from groomguard.serving.backfill.ray_backfill import BackfillRequest, run_backfill
     except ImportError as exc:  # ray is in the `scale` extra

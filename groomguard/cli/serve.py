@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import Backend, LogLevel, ServeConfigOpt, SetOpt, TritonProtocol, Variant
 
 
 def register(app: typer.Typer) -> None:
@@ -15,27 +15,29 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    config: Annotated[Path, typer.Option(help="Serve config (YAML). Flags below override it.")] = default_config_path(
-        "serve.yaml"),
+    config: ServeConfigOpt = None,
     bundle: Annotated[Optional[Path], typer.Option(help="Model bundle directory (overrides server.bundle).")] = None,
     host: Annotated[Optional[str], typer.Option(help="Interface to bind (overrides server.host).")] = None,
     port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="Port (overrides server.port).")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="onnxruntime or triton (overrides engine.backend).")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Model variant auto, fp32, fused, int8 or fp16 (engine.variant).")] = None,
+    backend: Annotated[Optional[Backend], typer.Option(help="Scoring backend (overrides engine.backend).")] = None,
+    variant: Annotated[Optional[Variant], typer.Option(help="Model variant (overrides engine.variant).")] = None,
     triton_url: Annotated[Optional[str], typer.Option(help="Triton HOST:PORT (engine.triton.url; implies "
                                                            "--backend triton).")] = None,
-    triton_protocol: Annotated[Optional[str], typer.Option(help="grpc or http (engine.triton.protocol).")] = None,
-    store_url: Annotated[Optional[str], typer.Option(help="Database URL (store.url), e.g. sqlite:///var/gg.db.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Any config value, dotted: "
-                                                      "--set batching.max_delay_ms=2 (repeatable).")] = None,
-    log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning or error.")] = None,
+    triton_protocol: Annotated[Optional[TritonProtocol], typer.Option(help="Triton protocol (engine.triton.protocol).")] = None,
+    store_url: Annotated[Optional[str], typer.Option(help="Database URL (store.url), e.g. sqlite:///var/gg.db; "
+                                                          "or set GROOMGUARD_STORE__URL.")] = None,
+    set_: SetOpt = None,
+    log_level: Annotated[Optional[LogLevel], typer.Option(help="Log level (overrides server.log_level).")] = None,
 ) -> None:
     """Start the scoring API: POST /v1/score, /v1/conversations/{id}/messages, the review queue under
     /v1/cases, /healthz, /readyz, /metrics; OpenAPI docs at /docs.
 
     Uses the same store (store.url) as `groomguard keys`: create a key there first
-    (`groomguard keys ensure-local --out var/local-api-key.txt` for a local demo).
-    Message text and author handles are never logged.
+    (`groomguard keys ensure-local -o var/local-api-key.txt` for a local demo).
+    Message text and author handles are never logged. Secrets such as a PostgreSQL URL with a
+    password belong in the environment (GROOMGUARD_STORE__URL), not on the command line.
+
+    Example: groomguard serve --bundle models/bundles/demo --port 8000 --set batching.max_delay_ms=2
     """
     import logging
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
-from groomguard.config import default_config_path
+from groomguard.cli.options import TritonConfigOpt, old_flag
 
 triton_app = typer.Typer(
     help="NVIDIA Triton: write a model repository from a bundle, or serve one on this machine.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -22,38 +23,40 @@ def register(app: typer.Typer) -> None:
 @triton_app.command("export", no_args_is_help=True)
 def export(
     bundle: Annotated[Path, typer.Option(help="Model bundle directory, e.g. models/bundles/demo.")],
-    repo: Annotated[Path, typer.Option(help="Triton model repository to write into.")] = Path("models/triton"),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Triton model repository "
+                                                   "to write into (default: models/triton).")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in Triton (default: the bundle's name).")] = None,
-    config: Annotated[Path, typer.Option(help="Export defaults (configs/triton.yaml).")] = default_config_path(
-        "triton.yaml"),
-    variant: Annotated[Optional[str], typer.Option(help="fp32, or fp16 (GPU; parity-checked against fp32).")] = None,
-    instance_kind: Annotated[Optional[str], typer.Option(help="gpu (KIND_GPU) or cpu (KIND_CPU).")] = None,
+    config: TritonConfigOpt = None,
+    variant: Annotated[Optional[Literal["fp32", "fp16"]], typer.Option(help="Model precision (fp16: GPU; parity-checked against fp32).")] = None,
+    instance_kind: Annotated[Optional[Literal["gpu", "cpu"]], typer.Option(help="Instance kind: KIND_GPU or KIND_CPU.")] = None,
     instance_count: Annotated[Optional[int], typer.Option(min=1, help="Model instances per device.")] = None,
     tensorrt: Annotated[Optional[bool], typer.Option("--tensorrt/--no-tensorrt",
                                                      help="TensorRT accelerator block (GPU only).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: export.max_batch_size=64."
-                                                      )] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key (repeatable), e.g. "
+                                                      "--set export.max_batch_size=64.")] = None,
+    repo_old: Annotated[Optional[Path], old_flag("--repo")] = None,
 ) -> None:
     """Write REPO/NAME/config.pbtxt and REPO/NAME/1/model.onnx for Triton's onnxruntime backend.
 
     Tensor names and dtypes are read from the ONNX graph; the config is parsed with Triton's own
     model_config.proto before anything is written. bundle.json and tokenizer.json travel along.
+
+    Example: groomguard triton export --bundle models/bundles/demo -o models/triton --instance-kind cpu
     """
     import tempfile
 
     from groomguard.bundle import Bundle
     from groomguard.cli.files import check_out_dir
-    from groomguard.errors import ConfigError
+    from groomguard.cli.options import renamed
     from groomguard.serving.triton.config import load_triton_config
     from groomguard.serving.triton.repository import export_repository
 
-    check_out_dir("--repo", repo)
+    repo = renamed(output, repo_old, "--output", "--repo") or Path("models/triton")
+    check_out_dir("--output", repo)
     overrides = list(set_ or [])
     if variant:
         overrides.append(f"export.variant={variant}")
     if instance_kind:
-        if instance_kind not in ("gpu", "cpu"):
-            raise ConfigError(f"--instance-kind must be gpu or cpu, not {instance_kind!r}")
         overrides.append(f"export.instance_group.kind=KIND_{instance_kind.upper()}")
     if instance_count:
         overrides.append(f"export.instance_group.count={instance_count}")
@@ -93,31 +96,39 @@ def export(
 
 @triton_app.command("serve", no_args_is_help=True)
 def serve(
-    repo: Annotated[Path, typer.Option(help="Model repository written by `groomguard triton export`.")],
-    model: Annotated[str, typer.Option(help="Model name (a directory under --repo).")],
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", show_default=False, help="Model repository written "
+                                                  "by `groomguard triton export` (required).")] = None,
+    model: Annotated[Optional[str], typer.Option(show_default=False, help="Model name: a directory under --input (required).")] = None,
     host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
     http_port: Annotated[Optional[int], typer.Option(help="KServe v2 HTTP port.")] = None,
     grpc_port: Annotated[Optional[int], typer.Option(help="KServe v2 gRPC port.")] = None,
     metrics_port: Annotated[Optional[int], typer.Option(help="Prometheus metrics port.")] = None,
-    config: Annotated[Path, typer.Option(help="Defaults for ports/threads (configs/triton.yaml).")] = (
-        default_config_path("triton.yaml")),
+    config: TritonConfigOpt = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key (repeatable), e.g. "
+                                                      "--set serve.intra_op_threads=2.")] = None,
+    repo_old: Annotated[Optional[Path], old_flag("--repo")] = None,
 ) -> None:
     """Start a real Triton Inference Server (nvidia-pytriton) hosting REPO/MODEL on this machine.
 
     The model runs through ONNX Runtime on CPU under the name, tensor names, dtypes and batching
     settings of the generated config.pbtxt. On GPU hosts run NVIDIA's Triton container on the same
     repository instead (deploy/triton/README.md). Stops on Ctrl-C / SIGTERM.
+
+    Example: groomguard triton serve -i models/triton --model demo --http-port 8010
     """
     import os
     import sys
 
+    from groomguard.cli.options import renamed, required
     from groomguard.errors import ConfigError
     from groomguard.serving.triton.config import load_triton_config
     from groomguard.serving.triton.pbtxt import read_config
     from groomguard.serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
     from groomguard.serving.triton.server import libdir_env
 
-    srv = load_triton_config(config).serve
+    repo = required(renamed(input, repo_old, "--input", "--repo"), "--input")
+    model = required(model, "--model")
+    srv = load_triton_config(config, set_ or []).serve
     parsed = read_config(repo / model / CONFIG_FILE)  # one-line error if missing or invalid
     if parsed.name != model:
         raise ConfigError(f"{repo / model / CONFIG_FILE}: model name is {parsed.name!r}, not {model!r}")

@@ -8,13 +8,15 @@ shell history and process lists).
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open, _section
+from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open
+from groomguard.cli.options import SetOpt
 
-users_app = typer.Typer(help="Moderator desk accounts: create, list, disable.", no_args_is_help=True)
+users_app = typer.Typer(help="Moderator desk accounts: create, list, disable.", no_args_is_help=True,
+                        rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,15 +26,18 @@ def register(app: typer.Typer) -> None:
 @users_app.command("create")
 def users_create(
     name: Annotated[str, typer.Option("--name", "-n", help="Login name (letters, digits, . _ -).")],
-    role: Annotated[str, typer.Option(help="moderator, lead or admin.")] = "moderator",
+    role: Annotated[Literal["moderator", "lead", "admin"], typer.Option(help="What the account may do on the desk.")] = "moderator",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin "
                                                   "(first line).")] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
 ) -> None:
-    """Create an account. Example: `printf '%s\\n' "$PW" | groomguard users create --name ana --role lead
-    --password-stdin`."""
-    from groomguard.config import validate_config
+    """Create an account; the password is read from stdin (never a flag).
+
+    Example: printf '%s\\n' "$PW" | groomguard users create --name ana --role lead --password-stdin
+    """
+    from groomguard.config import load_config
     from groomguard.errors import ConfigError
     from groomguard.serving.desk.accounts import create_user
     from groomguard.serving.desk.config import DeskConfig
@@ -45,8 +50,8 @@ def users_create(
         password = getpass.getpass("password: ")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    desk = validate_config(DeskConfig, _section(config, "desk"), f"{config}: desk")
-    store = _open(config, db_url)
+    desk = load_config(DeskConfig, config, set_ or [], default="serve.yaml", section="desk")
+    store = _open(config, db_url, set_)
     try:
         user = create_user(store, name, role, password, desk)
     finally:
@@ -55,11 +60,14 @@ def users_create(
 
 
 @users_app.command("list")
-def users_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> None:
-    """List accounts (name, role, created, disabled, locked). Password hashes are never shown."""
+def users_list(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: DbUrlOpt = None) -> None:
+    """List accounts (name, role, created, disabled, locked). Password hashes are never shown.
+
+    Example: groomguard users list --db-url sqlite:///var/groomguard.db
+    """
     from groomguard.serving.desk.accounts import list_users
 
-    store = _open(config, db_url)
+    store = _open(config, db_url, set_)
     try:
         users = list_users(store)
     finally:
@@ -79,12 +87,16 @@ def users_list(config: ConfigOpt = DEFAULT_CONFIG, db_url: DbUrlOpt = None) -> N
 def users_disable(
     name: Annotated[str, typer.Argument(help="Account to disable; its sessions end at once.")],
     config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
     db_url: DbUrlOpt = None,
 ) -> None:
-    """Disable an account (kept for the audit trail; it can no longer log in)."""
+    """Disable an account (kept for the audit trail; it can no longer log in).
+
+    Example: groomguard users disable ana
+    """
     from groomguard.serving.desk.accounts import disable_user
 
-    store = _open(config, db_url)
+    store = _open(config, db_url, set_)
     try:
         user = disable_user(store, name)
     finally:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
+
+from groomguard.cli.keys_store import DbUrlOpt
+from groomguard.cli.options import ServeConfigOpt, SetOpt, old_flag
 
 
 def register(app: typer.Typer) -> None:
@@ -20,27 +23,37 @@ def register(app: typer.Typer) -> None:
 
 
 def verdicts(
-    store: Annotated[str, typer.Option("--store", help="Database URL of the review queue, e.g. "
-                                       "sqlite:///var/groomguard.db or postgresql+psycopg://user@host/db.")],
-    out: Annotated[Path, typer.Option("--out", help="Canonical JSONL to write (confirmed/escalated -> label 1 "
-                                      "with first_risk_index, dismissed -> label 0).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Canonical JSONL to "
+                                                   "write: confirmed/escalated -> label 1 with first_risk_index, "
+                                                   "dismissed -> label 0 (- for stdout; required).")] = None,
+    config: ServeConfigOpt = None,
+    set_: SetOpt = None,
+    db_url: DbUrlOpt = None,
+    store: Annotated[Optional[str], old_flag("--store")] = None,
+    out: Annotated[Optional[Path], old_flag("--out")] = None,
 ) -> None:
     """Write decided review cases as labelled conversations; train on them with
-    `--set 'data.extra_train=[verdicts.jsonl]'`."""
-    from groomguard.serving.review.verdicts import export_verdicts
-    from groomguard.serving.store import StoreConfig, open_store
+    `--set 'data.extra_train=[verdicts.jsonl]'`. The review queue is the serve config's store
+    (GROOMGUARD_STORE__URL or --db-url override it).
 
-    db = open_store(StoreConfig(url=store))
+    Example: groomguard data verdicts --db-url sqlite:///var/groomguard.db -o data/verdicts.jsonl
+    """
+    from groomguard.cli.files import atomic_output, check_output
+    from groomguard.cli.keys_store import _open
+    from groomguard.cli.options import renamed, required
+    from groomguard.serving.review.verdicts import export_verdicts
+
+    target = required(renamed(output, out, "--output", "--out"), "--output")
+    url = renamed(db_url, store, "--db-url", "--store")
+    check_output("--output", target)
+    db = _open(config, url, set_)
     counts = {0: 0, 1: 0}
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+        with atomic_output(target) as fh:  # a reader never sees half a file
             for conv in export_verdicts(db):
                 fh.write(json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
                 counts[int(conv.label or 0)] += 1
-        tmp.replace(out)  # a reader never sees half a file
     finally:
         db.close()
-    typer.echo(f"wrote {counts[1] + counts[0]} decided case(s) to {out}: {counts[1]} positive "
-               f"(confirmed/escalated), {counts[0]} negative (dismissed)")
+    typer.echo(f"wrote {counts[1] + counts[0]} decided case(s) to {target}: {counts[1]} positive "
+               f"(confirmed/escalated), {counts[0]} negative (dismissed)", err=str(target) == "-")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.config import default_config_path, load_config
+from groomguard.config import load_config
 
 
 class _Strict(BaseModel):
@@ -70,4 +70,4 @@ class TritonConfig(_Strict):
 
 
 def load_triton_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TritonConfig:
-    return load_config(TritonConfig, path or default_config_path("triton.yaml"), overrides or [])
+    return load_config(TritonConfig, path, overrides or [], default="triton.yaml")

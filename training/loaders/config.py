@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from groomguard.config import default_config_path, load_config
+from groomguard.config import load_config
 
 
 class ColumnMap(BaseModel):
@@ -102,4 +102,4 @@ DEFAULT_DATA_CONFIG = "data.yaml"
 
 def load_data_config(path: str | Path | None = None, overrides: list[str] | None = None) -> DataConfig:
     """Read `configs/data.yaml` (or `path`) with dotted overrides."""
-    return load_config(DataConfig, path or default_config_path(DEFAULT_DATA_CONFIG), overrides or [])
+    return load_config(DataConfig, path, overrides or [], default=DEFAULT_DATA_CONFIG)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -63,8 +60,3 @@ def print_report(console: Console, r: AuditReport) -> None:
         console.print(f"train: {td['train']}; test: {td['test']}")
     console.print(f"audit took {r.seconds:.0f}s. SYNTHETIC data: these checks guard against shortcuts; "
                   "they do not show how a model does on real chats.")
-
-
-def write_json(path: Path, r: AuditReport) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(r.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")

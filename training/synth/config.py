@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groomguard.config import default_config_path, load_config
+from groomguard.config import load_config
 
 
 class Pacing(BaseModel):
@@ -54,4 +54,4 @@ class SynthSettings(BaseModel):
 
 
 def load_synth_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> SynthSettings:
-    return load_config(SynthSettings, path or default_config_path("synth.yaml"), overrides or [])
+    return load_config(SynthSettings, path, overrides or [], default="synth.yaml")

@@ -1,0 +1,125 @@
+"""Settings layering (groomguard.config): packaged default < --config file < GROOMGUARD_* environment
+< --set < flags, each expectation worked out by hand from the layers the test writes; the packaged
+configs themselves (`config show`, `config init`, a packaged name as --config)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from groomguard.config import layered_config, load_config, packaged_configs
+from groomguard.errors import ConfigError
+from groomguard.serving.settings import ServeConfig
+from groomguard.serving.store import StoreConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = yaml.safe_load((ROOT / "configs" / "serve.yaml").read_text(encoding="utf-8"))  # the repository copy
+
+
+def _file(tmp_path: Path) -> Path:
+    path = tmp_path / "mine.yaml"
+    path.write_text("server:\n  port: 9001\nstore:\n  url: sqlite:///from-file.db\n", encoding="utf-8")
+    return path
+
+
+def test_each_layer_wins_over_the_ones_below(tmp_path: Path) -> None:
+    mine = _file(tmp_path)
+    env = {"GROOMGUARD_SERVER__PORT": "9002", "GROOMGUARD_STORE__URL": "sqlite:///from-env.db"}
+
+    def port_and_url(path: Path | None, environ: dict[str, str], sets: list[str], flags: dict[str, object]) -> tuple:
+        cfg = load_config(ServeConfig, path, sets, default="serve.yaml", values=flags, environ=environ)
+        return cfg.server.port, cfg.store.url
+
+    shipped = (SHIPPED["server"]["port"], SHIPPED["store"]["url"])
+    assert port_and_url(None, {}, [], {}) == shipped                                   # packaged default
+    assert port_and_url(mine, {}, [], {}) == (9001, "sqlite:///from-file.db")           # file > packaged
+    assert port_and_url(mine, env, [], {}) == (9002, "sqlite:///from-env.db")           # env > file
+    assert port_and_url(None, env, [], {}) == (9002, "sqlite:///from-env.db")           # env > packaged
+    assert port_and_url(mine, env, ["server.port=9003"], {}) == (9003, "sqlite:///from-env.db")  # --set > env
+    assert port_and_url(mine, env, ["server.port=9003"], {"server.port": 9004, "store.url": "sqlite:///flag.db"}) \
+        == (9004, "sqlite:///flag.db")                                                  # flag > --set > env
+    assert port_and_url(mine, env, [], {"server.port": None}) == (9002, "sqlite:///from-env.db")  # flag not given
+
+
+def test_a_partial_file_keeps_the_packaged_values_it_does_not_name(tmp_path: Path) -> None:
+    cfg = load_config(ServeConfig, _file(tmp_path), default="serve.yaml", environ={})
+    assert cfg.server.host == SHIPPED["server"]["host"]
+    assert cfg.batching.max_delay_ms == SHIPPED["batching"]["max_delay_ms"]
+    assert cfg.engine.providers == SHIPPED["engine"]["providers"]
+
+
+def test_environment_spelling_types_and_scope() -> None:
+    environ = {
+        "groomguard_engine__max_batch_size": "4",                  # case-insensitive, converted by pydantic
+        "GROOMGUARD_ENGINE__PROVIDERS": '["CPUExecutionProvider"]',  # JSON for lists
+        "GROOMGUARD_TEST_POSTGRES_URL": "postgresql://elsewhere",    # first key not in the config: ignored
+        "GROOMGUARDX_SERVER__PORT": "1",                             # another prefix: ignored
+    }
+    cfg = load_config(ServeConfig, default="serve.yaml", environ=environ)
+    assert cfg.engine.max_batch_size == 4 and cfg.engine.providers == ["CPUExecutionProvider"]
+    assert cfg.server.port == SHIPPED["server"]["port"]
+    store = load_config(StoreConfig, default="serve.yaml", section="store",
+                        environ={"GROOMGUARD_STORE__URL": "sqlite:///x.db", "GROOMGUARD_SERVER__PORT": "oops"})
+    assert store.url == "sqlite:///x.db"  # a section load reads only its own section's variables
+
+
+def test_bad_values_name_the_variable_or_flag_that_set_them(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^GROOMGUARD_SERVER__PORT: server.port: "):
+        load_config(ServeConfig, default="serve.yaml", environ={"GROOMGUARD_SERVER__PORT": "eighty"})
+    with pytest.raises(ConfigError, match=r"^--set server.port: server.port: "):
+        load_config(ServeConfig, None, ["server.port=eighty"], default="serve.yaml", environ={})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server:\n  port: eighty\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml: server.port: "):
+        load_config(ServeConfig, bad, default="serve.yaml", environ={})
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(ServeConfig, default="serve.yaml", environ={"GROOMGUARD_ENGINE__PROVIDERS": "[oops"})
+
+
+def test_packaged_names_resolve_anywhere_and_files_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no configs/ here
+    shipped = yaml.safe_load((ROOT / "configs" / "train-test.yaml").read_text(encoding="utf-8"))
+    for spelling in ("configs/train-test.yaml", "train-test.yaml", "train-test"):
+        assert layered_config(spelling, environ={}).data["name"] == shipped["name"]
+    (tmp_path / "train-test.yaml").write_text("name: local-copy\n", encoding="utf-8")
+    assert layered_config("train-test.yaml", environ={}).data == {"name": "local-copy"}  # an existing file wins
+    with pytest.raises(ConfigError, match=r"nope\.yaml: config file not found"):
+        layered_config("nope.yaml", environ={})
+
+
+def gg(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "groomguard", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_config_show_and_init(tmp_path: Path) -> None:
+    r = gg("config", "show", "serve", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == (ROOT / "configs" / "serve.yaml").read_text(encoding="utf-8")
+    r = gg("config", "init", "-o", tmp_path / "mine", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == packaged_configs()
+    assert (tmp_path / "mine" / "eval.yaml").read_bytes() == (ROOT / "configs" / "eval.yaml").read_bytes()
+    r = gg("config", "init", tmp_path / "mine", "--name", "serve", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error: --output:") and "--force" in r.stderr
+    r = gg("config", "show", "nope", cwd=tmp_path)
+    assert r.returncode == 2 and "serve.yaml" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_environment_reaches_the_cli_and_flags_beat_it(tmp_path: Path) -> None:
+    env_db, flag_db = tmp_path / "env.db", tmp_path / "flag.db"
+    env = {"GROOMGUARD_STORE__URL": f"sqlite:///{env_db}"}
+    r = gg("keys", "create", "--name", "from-env", "--scope", "score", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    r = gg("keys", "create", "--name", "from-flag", "--scope", "score", "--db-url", f"sqlite:///{flag_db}",
+           cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    listed_env = gg("keys", "list", "--db-url", f"sqlite:///{env_db}", cwd=tmp_path).stdout
+    listed_flag = gg("keys", "list", "--set", f"store.url=sqlite:///{flag_db}", cwd=tmp_path).stdout
+    assert "from-env" in listed_env and "from-flag" not in listed_env
+    assert "from-flag" in listed_flag and "from-env" not in listed_flag
+    assert not (tmp_path / "var").exists()  # the packaged default store was never touched
