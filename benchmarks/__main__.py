@@ -32,6 +32,7 @@ from benchmarks.suite_engine import (
     sample_windows,
     tokenise_share,
 )
+from benchmarks.suite_service import service_append_latency
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
 from groomguard.serving.variant_choice import choose_variant
@@ -91,12 +92,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "windows": len(windows), "mean_window_tokens": sum(map(len, windows)) / len(windows),
         "naive_model": naive_model, "default_variant": auto, "throughput": rows,
         "tokenise_share": tokenise_share(ctx, bundle, convs, auto),
+        "service_append_latency": service_append_latency(ctx, bundle, auto, max(convs, key=lambda c: len(c.messages)),
+                                                         samples=3 if args.quick else 7),
         "variants_recorded_at_export": {k: v.model_dump() for k, v in bundle.manifest.variants.items()},
     }
     best_naive = max(r["windows_per_s"] for r in naive)
     best_default = max(r["windows_per_s"] for r in rows if r["variant"] == auto and r["input"] == "windows")
     b1 = next(r["windows_per_s"] for r in rows if r["variant"] == auto and r["batch"] == 1 and r["input"] == "windows")
-    result["ratios"] = {"default_vs_naive_best": best_default / best_naive}
+    svc = result["service_append_latency"]
+    result["ratios"] = {"default_vs_naive_best": best_default / best_naive,
+                        "service_latency_1000_vs_10": svc["1000"]["median_ms"] / svc["10"]["median_ms"]}
     if not args.no_http:
         from benchmarks.suite_http import append_clients, append_latency, serving
 

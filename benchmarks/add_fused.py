@@ -1,4 +1,5 @@
-"""Give an existing bundle the fused variant and recorded speeds, as a fresh export would.
+"""Give an existing bundle the fused variant, recorded speeds (and optionally a rebuilt int8), as a fresh
+export would.
 
 For bundles exported before model.fused.onnx existed (`engine.variant: auto` serves fp32 for
 them): runs the export's variant step (training/variants.py: fuse, parity gate, errors and
@@ -9,6 +10,9 @@ rule (`groomguard.training.export.parity_windows`) over the validation JSONL's w
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/add_fused.py --bundle models/bundles/demo \
         --checkpoint var/train/demo/best --data data/demo/val.jsonl
+    ... --int8 nbits --no-fused   # replace int8 by the MatMulNBits 8-bit variant (gated at 0.02)
+
+Errors are measured on the bundle's calibrated risk (its temperature and bias), as the export does.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True, help="validation JSONL (parity windows)")
     ap.add_argument("--windows", type=int, default=48)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--int8", choices=["keep", "nbits"], default="keep",
+                    help="keep: measure the bundle's int8 file; nbits: rebuild it as export.int8_method nbits")
+    ap.add_argument("--int8-max-delta-prob", type=float, default=0.02, help="gate of a rebuilt int8")
+    ap.add_argument("--no-fused", action="store_true", help="do not build the fused variant")
     args = ap.parse_args()
     from transformers import AutoModelForSequenceClassification
 
@@ -42,19 +50,27 @@ def main() -> None:
     model = None
     if args.checkpoint:
         model = AutoModelForSequenceClassification.from_pretrained(str(args.checkpoint), attn_implementation="eager")
-    variants = export_variants(model, args.bundle, probe, pool, windower.pad_id, ExportSettings(int8=False),
-                               args.threads)
-    if MODEL_FILES["int8"] in bundle.manifest.files:
+    cal = bundle.manifest.calibration
+    calibration = (cal.temperature, cal.bias)
+    rebuild = args.int8 == "nbits"
+    settings = ExportSettings(fused=not args.no_fused, int8=rebuild, int8_method="nbits",
+                              int8_max_delta_prob=args.int8_max_delta_prob)
+    if rebuild:
+        (args.bundle / MODEL_FILES["int8"]).unlink(missing_ok=True)
+    variants = export_variants(model, args.bundle, probe, pool, windower.pad_id, settings, args.threads,
+                               calibration=calibration)
+    if not rebuild and MODEL_FILES["int8"] in bundle.manifest.files:
         fp32 = args.bundle / MODEL_FILES["fp32"]
-        ref = risk_from_logits(logits(session(fp32, args.threads), probe, windower.pad_id))
+        ref = risk_from_logits(logits(session(fp32, args.threads), probe, windower.pad_id), cal.temperature,
+                               bias=cal.bias)
         old = bundle.manifest.variants.get("int8")
         variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], method=old.method if old else None,
                                        **measure(args.bundle / MODEL_FILES["int8"], ref, probe, windower.pad_id,
-                                                 args.threads))
+                                                 args.threads, calibration))
         print(f"variant int8: max |Δ risk| vs fp32 {variants['int8'].max_abs_delta_prob:.2e}, "
               f"windows/s {variants['int8'].windows_per_s}")
-    write_manifest(args.bundle, bundle.manifest.model_copy(update={"variants": {**bundle.manifest.variants,
-                                                                                **variants}}))
+    kept = {k: v for k, v in bundle.manifest.variants.items() if not (rebuild and k == "int8")}
+    write_manifest(args.bundle, bundle.manifest.model_copy(update={"variants": {**kept, **variants}}))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation, Message
 from groomguard.serving.engine import ScoringEngine, build_engine
 from groomguard.serving.engine_config import EngineConfig
+from groomguard.windowing import assign_roles
 
 FILLER = ["hey", "how was school", "did you finish the maths homework", "lol same", "what game are you playing",
           "my team won today", "going to the shop brb", "ok see you later", "that film was so long", "haha"]
@@ -140,14 +141,23 @@ def naive_pipeline_rows(ctx: Ctx, bundle: Bundle, convs: Sequence[Conversation],
 
 def tokenise_share(ctx: Ctx, bundle: Bundle, convs: Sequence[Conversation], variant: str,
                    tail: int = 128) -> dict[str, Any]:
-    """Per append, serving re-renders the stored tail (<= `tail` messages): normalise + tokenise + window,
-    then one batch-1 inference. Share of the first in the sum, on each conversation's last messages."""
+    """Per append, serving normalises + tokenises only the new message and assembles the window from the
+    tail's cached ids (serving/review/appends.py); then one batch-1 inference. Share of the first in the
+    sum, on each conversation's last message. `whole_tail_ms` is what re-rendering the whole stored tail
+    (<= `tail` messages, the path before the cache) costs, for comparison."""
     windower = bundle.windower()
     engine = engine_for(ctx, variant, 1)
     tails = [c.messages[-tail:] for c in convs if c.messages]
+    roles = [assign_roles(m) for m in tails]
+    cached = [windower.encode_messages(m[:-1], r) for m, r in zip(tails, roles, strict=True)]
     t0 = time.perf_counter()
-    windows = [windower.newest_window(m).input_ids for m in tails]
+    windows = [windower.assemble_newest(ids + windower.encode_messages(m[-1:], r))
+               for m, r, ids in zip(tails, roles, cached, strict=True)]
     t_tok = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    whole = [windower.newest_window(m, r).input_ids for m, r in zip(tails, roles, strict=True)]
+    t_whole = time.perf_counter() - t0
+    assert whole == windows, "cached assembly must equal the contract's window"
     engine.infer_batch(windows[0:1])
     t0 = time.perf_counter()
     for w in windows:
@@ -156,4 +166,4 @@ def tokenise_share(ctx: Ctx, bundle: Bundle, convs: Sequence[Conversation], vari
     engine.close()
     return {"variant": variant, "conversations": len(tails), "mean_messages": sum(map(len, tails)) / len(tails),
             "tokenise_ms": 1000 * t_tok / len(tails), "infer_ms": 1000 * t_inf / len(tails),
-            "share": t_tok / (t_tok + t_inf)}
+            "share": t_tok / (t_tok + t_inf), "whole_tail_ms": 1000 * t_whole / len(tails)}

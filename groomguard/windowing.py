@@ -9,12 +9,16 @@ Training, evaluation and serving all call `Windower`; nothing else renders or to
   the oldest message such that the window fits `max_length` tokens (left truncation: the most
   recent messages win). A newest message longer than the budget alone keeps its first tokens.
 - Prefix windows end at every `stride`-th message and always at the last one.
+- Per-message ids depend only on the normalisation config and the tokenizer (`Windower.ids_key`),
+  so streaming caches them per message and assembles windows from the cache (`assemble_newest`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -86,6 +90,15 @@ def pad_token_id(tokenizer: Tokenizer) -> int:
     return 0
 
 
+def ids_cache_key(tokenizer: Tokenizer, normalisation: NormalisationConfig) -> str:
+    """What per-message ids depend on: normalisation version + options and the tokenizer (sha256 of its
+    JSON with truncation and padding off, as `Windower` uses it). Cached ids under another key are stale;
+    a `tokenizers` release that serialises differently changes the key too, which only costs one
+    re-encoding of the cached rows."""
+    digest = hashlib.sha256(tokenizer.to_str().encode()).hexdigest()[:16]
+    return f"n{normalisation.version}{'d' if normalisation.deobfuscate else ''}:t{digest}"
+
+
 class Windower:
     """Renders, tokenises and windows conversations. Stateless apart from the tokenizer."""
 
@@ -101,6 +114,11 @@ class Windower:
         self.budget = config.max_length - len(self.prefix) - len(self.suffix)
         if self.budget < 2:
             raise ValueError("max_length leaves no room for message tokens")
+
+    @cached_property
+    def ids_key(self) -> str:
+        """Cache key of this windower's per-message ids (computed once, on first use)."""
+        return ids_cache_key(self.tokenizer, self.config.normalisation)
 
     # -- rendering -------------------------------------------------------------------------
     def render_message(self, role: str, text: str) -> str:
@@ -128,6 +146,15 @@ class Windower:
         ids.extend(list(message_ids[end])[: self.budget])
         ids.extend(self.suffix)
         return ids
+
+    def assemble_newest(self, message_ids: Sequence[Sequence[int]]) -> list[int]:
+        """The window ending at the last message, from per-message ids encoded earlier (possibly one
+        message at a time, e.g. cached by streaming under `ids_key` with the persisted role map).
+
+        Equal to `newest_window(messages, roles).input_ids` for the messages those ids came from: ids
+        of a message do not depend on its neighbours, and the window is assembled by `window_ids`.
+        """
+        return self.window_ids(message_ids, len(message_ids) - 1)
 
     def window_start(self, lengths: Sequence[int], end: int) -> int:
         """Index of the oldest message in the window ending at `end`, from per-message token counts.

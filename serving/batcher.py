@@ -1,7 +1,9 @@
 """Micro-batcher: gathers windows from concurrent requests into one backend call, fairly.
 
-Sync FastAPI endpoints run in a thread pool, so the batcher is thread-based: callers block on
-futures while one worker thread runs padded batches. Invariants (docs/api.md "Load and fairness"):
+One worker thread runs padded batches; callers either block on futures (`score`, for sync code
+and threads) or await them on the event loop (`score_async`, the HTTP append path: no thread is
+held while a window waits for its batch). Both share the lanes, deadlines and bounds. Invariants
+(docs/api.md "Load and fairness"):
 
 - **Two lanes.** `stream` (appends, case explanations: small, interactive) and `bulk` (`/v1/score`).
   Whenever stream windows wait, the next batch is made of stream windows only; bulk windows run in
@@ -20,6 +22,7 @@ futures while one worker thread runs padded batches. Invariants (docs/api.md "Lo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -164,6 +167,28 @@ class MicroBatcher:
         return out
 
     __call__ = score  # a MicroBatcher is a WindowScorer (stream lane)
+
+    async def score_async(self, windows: Sequence[Sequence[int]], timeout: float | None = None,
+                          lane: Lane = "stream") -> list[float]:
+        """`score` for coroutines: the same lanes, deadline and errors, awaited instead of blocking.
+        A cancelled caller (client gone) withdraws its windows like one whose deadline passed."""
+        timeout = self.timeout_s if timeout is None else timeout
+        budget = math.inf if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        out: list[float] = []
+        for start in range(0, len(windows), self.max_queue):
+            request = self._enqueue(windows[start : start + self.max_queue], lane, deadline, budget)
+            waiting = asyncio.gather(*(asyncio.wrap_future(f) for f in request.futures))
+            left = deadline - time.monotonic()
+            try:
+                out.extend(await (waiting if left == math.inf else asyncio.wait_for(waiting, max(0.0, left))))
+            except (asyncio.TimeoutError, DeadlineExceeded):
+                self._withdraw(request)
+                raise DeadlineExceeded(budget, self.retry_after_s) from None
+            except BaseException:
+                self._withdraw(request)
+                raise
+        return out
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop accepting work, let the worker drain what is queued, join it."""

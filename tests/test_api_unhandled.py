@@ -24,10 +24,10 @@ def test_unhandled_exception_status(exc: BaseException, status: int, tiny_bundle
     cfg = make_config(tmp_path / "gg.db")
     keys = make_keys(cfg)
     with running_app(cfg, tiny_bundle_dir) as client:
-        def fail(*_: object) -> None:
+        async def fail(*_: object) -> None:
             raise exc
 
-        client.app.state.services.review.append_messages = fail  # type: ignore[attr-defined]
+        client.app.state.services.review.append_messages_async = fail  # type: ignore[attr-defined]
         with caplog.at_level(logging.INFO, logger="groomguard.access"):
             r = client.post("/v1/conversations/c-secret-id/messages", json={"messages": [msg("a", "private words")]},
                             headers=auth(keys["score"]))

@@ -23,8 +23,8 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
     assert main(["--bundle", str(bundle), "--quick", "--threads", "1", "--out", str(out), "--doc", str(doc),
                  "--data", str(tmp_path / "absent.jsonl"), "--checkpoint", str(tmp_path / "absent")]) == 0
     r = json.loads(out.read_text())
-    assert {"machine", "throughput", "tokenise_share", "http_appends", "append_latency_ms", "ratios",
-            "default_variant", "naive_model", "triton"} <= set(r)
+    assert {"machine", "throughput", "tokenise_share", "service_append_latency", "http_appends", "append_latency_ms",
+            "ratios", "default_variant", "naive_model", "triton"} <= set(r)
     cells = {(row["path"], row["batch"], row["input"]) for row in r["throughput"]}
     for batch in (1, 32):
         assert ("naive transformers pipeline", batch, "windows") in cells
@@ -33,8 +33,12 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
     assert [h["clients"] for h in r["http_appends"]] == [1, 8, 32]
     assert all(h["errors"] == 0 and h["requests"] > 0 for h in r["http_appends"])
     assert set(r["append_latency_ms"]) == {"10", "100", "1000"}
-    assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10"}
+    assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10",
+                                "service_latency_1000_vs_10"}
     assert 0 < r["tokenise_share"]["share"] < 1
+    svc = r["service_append_latency"]
+    assert set(svc) == {"10", "100", "1000"}
+    assert all(0 < v["tokenise_ms"] < v["median_ms"] and 0 < v["tokenise_share"] < 1 for v in svc.values())
     text = doc.read_text()
     assert "old table" not in text and "prose kept" in text and "more prose" in text
     assert text.count(START) == 1 and "| engine fp32 | fp32 | 32 | S=256 |" in text

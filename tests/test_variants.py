@@ -144,3 +144,39 @@ def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
     assert (int8.method or "").startswith("static QDQ (fp32 graph, 4 calibration windows)")
     assert int8.max_abs_delta_prob is not None and 0 < int8.max_abs_delta_prob < 0.5
     assert set(int8.windows_per_s) == {"1", "32"}
+
+
+def test_export_step_nbits_int8_measured_on_calibrated_risk_and_gated(tmp_path: Path) -> None:
+    """MatMulNBits int8: the recorded error is the calibrated risk's (checked with plain ORT + numpy),
+    and `int8_max_delta_prob` below that error leaves the variant out."""
+    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.train_config import ExportSettings
+    from groomguard.training.variants import export_variants
+    from tests.tiny_bundle import tiny_bert
+
+    model = tiny_bert(seed=0, init_range=0.5)
+    export_onnx(model, tmp_path / "model.onnx")
+    rng = np.random.default_rng(3)
+    windows = [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in (3, 9, 30, 14, 7, 22)]
+    calibration = (0.7, -1.3)
+    settings = ExportSettings(fused=False, int8=True, int8_method="nbits", int8_block_size=16)
+    out = export_variants(model, tmp_path, windows, windows, 0, settings, say=lambda _: None,
+                          calibration=calibration)
+    int8_path = tmp_path / "model.int8.onnx"
+    assert "MatMulNBits" in {n.op_type for n in onnx.load(str(int8_path)).graph.node}
+    assert "MatMulNBits weight-only 8-bit, block 16, asymmetric" in (out["int8"].method or "")
+
+    def risks(path: Path) -> np.ndarray:
+        sess = ort.InferenceSession(str(path), providers=[CPU])
+        margins = [np.diff(sess.run(None, {"input_ids": np.array([w]), "attention_mask": np.ones((1, len(w)),
+                                                                                                   dtype=np.int64)})[0][0])[0]
+                   for w in windows]
+        return 1 / (1 + np.exp(-(np.array(margins) / calibration[0] + calibration[1])))
+
+    expected = float(np.max(np.abs(risks(int8_path) - risks(tmp_path / "model.onnx"))))
+    assert expected > 0 and out["int8"].max_abs_delta_prob == pytest.approx(expected, rel=1e-3, abs=1e-7)
+    said: list[str] = []
+    strict = settings.model_copy(update={"int8_max_delta_prob": expected / 2})
+    gated = export_variants(model, tmp_path, windows, windows, 0, strict, say=said.append, calibration=calibration)
+    assert "int8" not in gated and not int8_path.exists()
+    assert any("int8 variant left out" in s and "int8_max_delta_prob" in s for s in said)

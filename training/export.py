@@ -229,8 +229,6 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     log(f"ONNX parity: max |Δ prob| {parity:.2e} over {len(probe)} mixed-length windows "
         f"(limit {cfg.export.parity_tolerance:g})")
     fp32_sess = ort_session(fp32, cfg.training.torch_threads)
-    variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
-                               cfg.training.torch_threads or 1, log)
 
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
@@ -242,6 +240,9 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     else:
         temperature, bias = t_only, 0.0
     val_risk = risk_from_logits(val_logits, temperature, bias=bias)
+    # variants after calibration: their error vs fp32 is measured on the risk serving returns
+    variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
+                               cfg.training.torch_threads or 1, log, calibration=(temperature, bias))
     ece = reliability(val_y, val_risk).ece
     ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
     points, point_metrics = choose_operating_points(

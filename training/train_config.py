@@ -75,9 +75,14 @@ class ExportSettings(_Strict):
     int8: bool = True
     int8_op_types: list[str] = Field(default_factory=list)  # [] = every quantisable op
     int8_per_channel: bool = True
-    int8_method: Literal["dynamic", "static"] = "dynamic"  # static: QDQ with calibration windows
+    # static: QDQ with calibration windows; nbits: weight-only 8-bit MatMulNBits, int8 compute (quantise.py)
+    int8_method: Literal["dynamic", "static", "nbits"] = "dynamic"
     int8_calibration_windows: int = Field(default=128, ge=1)  # static only: validation windows, not probe ones
     int8_from_fused: bool = False  # static only: quantise the fused graph instead of plain fp32
+    int8_block_size: Literal[16, 32, 64, 128, 256] = 32  # nbits only: input channels sharing one weight scale
+    int8_symmetric: bool = False  # nbits only: symmetric weight blocks (no zero point)
+    # int8 is left out when its max |Δ risk| vs fp32 on the parity windows exceeds this (None: kept whatever its error)
+    int8_max_delta_prob: float | None = Field(default=None, gt=0)
     fused: bool = True  # also write model.fused.onnx (ORT transformer optimizer; same parity gate as fp32)
     calibration: Literal["platt", "temperature"] = "platt"  # risk = sigmoid(margin / T + bias); bias 0 for temperature
 

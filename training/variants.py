@@ -7,7 +7,8 @@
   `parity_tolerance` (the same reference and limit the fp32 graph passed), else it is not shipped.
   Contrib ops run on ONNX Runtime (CPU, CUDA); TensorRT and other runtimes may not take them,
   so Triton keeps serving the plain fp32 graph.
-- `int8` (model.int8.onnx): see training/quantise.py; its error is measured against fp32.
+- `int8` (model.int8.onnx): see training/quantise.py; its error is measured against fp32 and, with
+  `export.int8_max_delta_prob`, gated (left out above it).
 
 Every variant records in bundle.json its max |Δ risk| against fp32 on the parity windows and its
 speed (windows/s at batch 1 and 32 on those windows, this machine, `threads` ORT threads), so
@@ -29,7 +30,7 @@ import numpy as np
 from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, VariantInfo
 from groomguard.scores import risk_from_logits
-from groomguard.training.quantise import quantise_int8, quantise_static
+from groomguard.training.quantise import quantise_int8, quantise_nbits, quantise_static
 from groomguard.training.train_config import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -130,10 +131,11 @@ def machine(threads: int) -> str:
 
 
 def measure(path: Path, reference: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int,
-            threads: int = 1) -> dict[str, Any]:
-    """max |Δ risk| of `path` against `reference` risks, and windows/s at each of SPEED_BATCHES."""
+            threads: int = 1, calibration: tuple[float, float] = (1.0, 0.0)) -> dict[str, Any]:
+    """max |Δ risk| of `path` against `reference` risks (`calibration` = (temperature, bias) applied,
+    as serving does), and windows/s at each of SPEED_BATCHES."""
     sess = session(path, threads)
-    got = risk_from_logits(logits(sess, windows, pad_id))
+    got = risk_from_logits(logits(sess, windows, pad_id), calibration[0], bias=calibration[1])
     return {"max_abs_delta_prob": float(np.max(np.abs(got - reference))),
             "windows_per_s": {str(b): round(windows_per_s(sess, windows, pad_id, b), 2) for b in SPEED_BATCHES},
             "measured_on": machine(threads)}
@@ -149,22 +151,26 @@ def calibration_windows(pool: Sequence[Sequence[int]], probe: Sequence[Sequence[
 
 def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[int]], pool: Sequence[Sequence[int]],
                     pad_id: int, settings: ExportSettings, threads: int = 1,
-                    say: Callable[[str], None] = print) -> dict[str, VariantInfo]:
+                    say: Callable[[str], None] = print,
+                    calibration: tuple[float, float] = (1.0, 0.0)) -> dict[str, VariantInfo]:
     """The export's variant step: fp32 timed, `fused` built and gated, `int8` built; all measured.
 
     `model` is the PyTorch reference of the fused parity gate (None: the fp32 graph is, for a bundle
     whose checkpoint is not at hand); `probe` the parity windows (errors
     and speeds are measured on them); static int8 calibrates on windows of `pool` (the validation
     windows) that are not probe windows.
-    A fused graph that fails its gate or cannot be built is left out (logged), never shipped.
+    A fused graph that fails its gate or cannot be built is left out (logged), never shipped; so is
+    an int8 graph over `settings.int8_max_delta_prob`. Errors are on the calibrated risk
+    (`calibration` = (temperature, bias)), what serving returns and the thresholds apply to.
     """
     from groomguard.training.export import ExportError, check_parity
 
     fp32 = out_dir / MODEL_FILES["fp32"]
-    ref = risk_from_logits(logits(session(fp32, threads), probe, pad_id))
+    t, b = calibration
+    ref = risk_from_logits(logits(session(fp32, threads), probe, pad_id), t, bias=b)
     out: dict[str, VariantInfo] = {}
     out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)",
-                              **measure(fp32, ref, probe, pad_id, threads))
+                              **measure(fp32, ref, probe, pad_id, threads, calibration))
     if settings.fused:
         fused = out_dir / MODEL_FILES["fused"]
         cfg = getattr(model, "config", None)
@@ -173,12 +179,14 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
             if model is not None:
                 parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
             else:  # no PyTorch model at hand (an existing bundle): the fp32 graph is the reference
-                parity = float(np.max(np.abs(risk_from_logits(logits(session(fused, threads), probe, pad_id)) - ref)))
+                got = risk_from_logits(logits(session(fused, threads), probe, pad_id), t, bias=b)
+                parity = float(np.max(np.abs(got - ref)))
                 if parity > settings.parity_tolerance:
                     raise ExportError(f"fused graph: max |Δ risk| vs fp32 {parity:.3g} > {settings.parity_tolerance:g}")
             ops = ", ".join(f"{k} x{v}" for k, v in stats.items())
             against = "PyTorch" if model is not None else "fp32 ONNX"
-            out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measure(fused, ref, probe, pad_id, threads),
+            measured = measure(fused, ref, probe, pad_id, threads, calibration)
+            out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measured,
                                        method=f"ORT transformer optimizer ({ops}); parity vs {against} {parity:.2e}")
         except (ValueError, ExportError) as exc:
             fused.unlink(missing_ok=True)
@@ -186,14 +194,27 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     if settings.int8:
         int8 = out_dir / MODEL_FILES["int8"]
         if settings.int8_method == "static":
-            calibration = calibration_windows(pool, probe, settings.int8_calibration_windows)
+            calib_windows = calibration_windows(pool, probe, settings.int8_calibration_windows)
             src = out_dir / MODEL_FILES["fused"] if settings.int8_from_fused and "fused" in out else fp32
-            quantise_static(src, int8, calibration, settings.int8_op_types or ["MatMul"], settings.int8_per_channel)
-            method = f"static QDQ ({'fused' if src != fp32 else 'fp32'} graph, {len(calibration)} calibration windows)"
+            quantise_static(src, int8, calib_windows, settings.int8_op_types or ["MatMul"], settings.int8_per_channel)
+            graph = "fused" if src != fp32 else "fp32"
+            method = f"static QDQ ({graph} graph, {len(calib_windows)} calibration windows)"
+        elif settings.int8_method == "nbits":
+            quantise_nbits(fp32, int8, 8, settings.int8_block_size, 4, settings.int8_symmetric)
+            method = (f"MatMulNBits weight-only 8-bit, block {settings.int8_block_size}, "
+                      f"{'symmetric' if settings.int8_symmetric else 'asymmetric'}, int8 compute (accuracy_level 4)")
         else:
             quantise_int8(fp32, int8, settings.int8_op_types, settings.int8_per_channel)
             method = "dynamic (weights int8, activations quantised per batch)"
-        out["int8"] = VariantInfo(file=MODEL_FILES["int8"], method=method, **measure(int8, ref, probe, pad_id, threads))
+        info = VariantInfo(file=MODEL_FILES["int8"], method=method,
+                           **measure(int8, ref, probe, pad_id, threads, calibration))
+        limit = settings.int8_max_delta_prob
+        if limit is not None and (info.max_abs_delta_prob or 0.0) > limit:
+            int8.unlink()
+            say(f"int8 variant left out: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.3g} > "
+                f"export.int8_max_delta_prob {limit:g}")
+        else:
+            out["int8"] = info
     for name, info in out.items():
         say(f"variant {name}: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.2e}, windows/s "
             + ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()))

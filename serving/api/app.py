@@ -70,7 +70,7 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
                            batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
                            timeout_s=batching.timeout_s)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                           config.state, config.retention, config.limits)
+                           config.state, config.retention, config.limits, async_scorer=batcher.score_async)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)

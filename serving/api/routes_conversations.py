@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["conversations"])
 
 @router.post("/conversations/{conversation_id}/messages", response_model=AppendResponse, responses=PROBLEMS,
              summary="Append messages and get the conversation's current risk")
-def append_messages(
+async def append_messages(
     body: AppendRequest,
     conversation_id: str = Path(description="The platform's conversation id."),
     services: Services = Depends(get_services),
@@ -29,11 +29,13 @@ def append_messages(
     Idempotent by `message_id`: a retried request stores nothing new and returns the same answer.
     Cost does not grow with conversation length (a bounded tail is kept per conversation). When the
     risk reaches the review threshold a review case is opened (or updated): `case_id`."""
+    # async: store work runs in worker threads and the wait for the micro-batch is awaited, so a
+    # request queued for scoring holds no thread (serving/review/appends.py).
     limits = services.config.limits
     check_id("conversation_id", conversation_id, limits)
     check_messages(body.messages, limits, "messages.", limits.max_messages_per_append, "max_messages_per_append")
     messages: list[Message] = list(body.messages)
-    out = services.review.append_messages(conversation_id, messages)
+    out = await services.review.append_messages_async(conversation_id, messages)
     if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once
         CASES_OPENED.inc()
     if out.accepted:

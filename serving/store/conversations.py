@@ -1,5 +1,9 @@
 """Conversation state inside a caller's transaction: snapshot, lock, append to the bounded tail.
 
+A snapshot reads the newest tail messages' cached token ids only (not their text); text is read
+for the few rows whose ids are stale (another `ids_key`, or none), and the whole tail only when a
+case opens and needs it as evidence.
+
 The conversation row is the per-conversation lock: `lock_conversation` creates it if missing
 (INSERT ... ON CONFLICT DO NOTHING, race-free on both databases) and then locks it with
 SELECT ... FOR UPDATE (PostgreSQL; on SQLite the surrounding BEGIN IMMEDIATE already serialises).
@@ -10,11 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
+
+
+@dataclass(frozen=True)
+class TailIds:
+    """One tail message as windowing needs it: cached ids, or author + text when they are stale."""
+
+    seq: int
+    token_ids: list[int] | None  # None: stale, re-encode from author/text
+    author: str = ""
+    text: str = ""
 
 
 @dataclass
@@ -26,13 +40,14 @@ class Snapshot:
     message_count: int = 0
     roles: dict[str, str] = field(default_factory=dict)
     max_risk: float = 0.0
-    tail: list[TailMessageRow] = field(default_factory=list)
+    tail: list[TailIds] = field(default_factory=list)  # oldest first, at most `window_limit`
     receipts: dict[str, ReceiptRow] = field(default_factory=dict)
 
 
-def read_snapshot(session: Session, conversation_id: str, message_ids: Sequence[str], tail_limit: int,
-                  row: ConversationRow | None = None) -> Snapshot:
-    """Conversation counters, newest `tail_limit` tail messages and receipts of `message_ids`."""
+def read_snapshot(session: Session, conversation_id: str, message_ids: Sequence[str], window_limit: int,
+                  ids_key: str, row: ConversationRow | None = None) -> Snapshot:
+    """Conversation counters, cached ids of the newest `window_limit` tail messages (author and text
+    only where the ids are not cached under `ids_key`) and receipts of `message_ids`."""
     if row is None:
         row = session.get(ConversationRow, conversation_id)
     snap = Snapshot(conversation_id)
@@ -40,11 +55,19 @@ def read_snapshot(session: Session, conversation_id: str, message_ids: Sequence[
         return snap
     snap.version, snap.message_count = row.version, row.message_count
     snap.roles, snap.max_risk = dict(row.roles or {}), row.max_risk
-    tail = session.scalars(
-        select(TailMessageRow).where(TailMessageRow.conversation_id == conversation_id)
-        .order_by(TailMessageRow.seq.desc()).limit(tail_limit)
-    )
-    snap.tail = list(reversed(list(tail)))
+    t = TailMessageRow
+    newest = session.execute(
+        select(t.seq, t.ids_key, t.token_ids).where(t.conversation_id == conversation_id)
+        .order_by(t.seq.desc()).limit(window_limit)
+    ).all()
+    stale = [seq for seq, key, ids in newest if key != ids_key or ids is None]
+    texts: dict[int, tuple[str, str]] = {}
+    if stale:
+        found = session.execute(select(t.seq, t.author, t.text).where(t.conversation_id == conversation_id,
+                                                                      t.seq.in_(stale)))
+        texts = {seq: (author, text) for seq, author, text in found}
+    snap.tail = [TailIds(seq, None, *texts[seq]) if seq in texts else TailIds(seq, ids)
+                 for seq, _key, ids in reversed(newest)]
     if message_ids:
         rec = session.scalars(
             select(ReceiptRow).where(ReceiptRow.conversation_id == conversation_id,
@@ -52,6 +75,23 @@ def read_snapshot(session: Session, conversation_id: str, message_ids: Sequence[
         )
         snap.receipts = {r.message_id: r for r in rec}
     return snap
+
+
+def read_tail(session: Session, conversation_id: str, tail_limit: int) -> list[TailMessageRow]:
+    """The newest `tail_limit` tail rows, oldest first (evidence for a case being opened)."""
+    rows = session.scalars(
+        select(TailMessageRow).where(TailMessageRow.conversation_id == conversation_id)
+        .order_by(TailMessageRow.seq.desc()).limit(tail_limit)
+    )
+    return list(reversed(list(rows)))
+
+
+def cache_token_ids(session: Session, conversation_id: str, ids_by_seq: dict[int, list[int]], ids_key: str) -> None:
+    """Store re-encoded ids of stale tail rows (bounded by the window's message count)."""
+    t = TailMessageRow
+    for seq, ids in ids_by_seq.items():
+        session.execute(update(t).where(t.conversation_id == conversation_id, t.seq == seq)
+                        .values(ids_key=ids_key, token_ids=ids))
 
 
 def lock_conversation(session: Session, conversation_id: str) -> ConversationRow:

@@ -3,7 +3,9 @@
 - `conversations`: one row per streamed conversation: the persisted author->role map (roles stay
   stable after the tail is truncated), counters, running max risk and a version used for
   optimistic concurrency.
-- `tail_messages`: the bounded tail (newest `tail_messages` messages) that streaming scoring windows.
+- `tail_messages`: the bounded tail (newest `tail_messages` messages) that streaming scoring windows,
+  with each message's token ids cached under the windower's `ids_key` (normalisation + tokenizer) so
+  an append tokenises only its new messages; rows under another key (or none) are re-encoded.
 - `message_receipts`: one row per accepted `message_id`, kept after the message leaves the tail, so
   appends stay idempotent; it also records the outcome the request returned so a replay answers the
   same.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+import numpy as np
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -68,6 +72,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+class TokenIds(TypeDecorator[list[int]]):
+    """Token ids as little-endian int32 bytes: compact, and decoding costs no JSON parse."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else np.asarray(value, dtype="<i4").tobytes()
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> list[int] | None:
+        return None if value is None else np.frombuffer(value, dtype="<i4").tolist()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
@@ -98,6 +115,8 @@ class TailMessageRow(Base):
     text: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[datetime | None] = mapped_column()
     risk: Mapped[float | None] = mapped_column(Float)  # set on the newest message of each request
+    ids_key: Mapped[str | None] = mapped_column(String(64))  # Windower.ids_key the token ids were made under
+    token_ids: Mapped[list[int] | None] = mapped_column(TokenIds)  # rendered "<role>: <text>", no specials
 
 
 class ReceiptRow(Base):

@@ -1,0 +1,262 @@
+"""Streaming appends: the half of `ReviewService` that takes messages and scores the newest window.
+
+Semantics (DESIGN.md "Review queue"):
+- Idempotent by `message_id`: a message whose id is already stored for the conversation (even one
+  that has left the bounded tail) is counted as a duplicate and changes nothing. A request made only
+  of duplicates writes nothing and answers what the original request answered (risk, max_risk,
+  level, case_id; `accepted=0`, `case_opened=False` so a retry never counts a case twice). Messages
+  without a `message_id` cannot be recognised and are always appended.
+- Flat cost: only the window ending at the newest message is scored. Only the new messages are
+  normalised and tokenised; older ones come from token ids cached in the tail under the windower's
+  `ids_key`, and only as many tail rows are read as one window can hold. Rows cached under another
+  key (a bundle with a new tokenizer or normalisation) or none (rows from before the cache) are
+  re-encoded once with the persisted author->role map and written back.
+- Concurrency: optimistic first (score outside any lock, commit only if the conversation's version
+  did not move), then, after `state.optimistic_retries` conflicts, pessimistic (lock the conversation
+  row, then score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL. One active
+  case per conversation is enforced by a partial unique index as well. Methods return after COMMIT.
+- `append_messages_async` is the same protocol for the HTTP path: store work runs in worker threads,
+  the wait for the micro-batch is awaited on the event loop, so no thread is held while queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from anyio import to_thread
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from groomguard.schema import Message
+from groomguard.scores import Level
+from groomguard.serving.review.errors import InvalidRequest
+from groomguard.serving.review.queue import CaseQueue
+from groomguard.serving.settings import LimitsConfig
+from groomguard.serving.store import StoreError
+from groomguard.serving.store import cases as case_db
+from groomguard.serving.store import conversations as conv_db
+from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
+from groomguard.serving.tail_check import max_messages_per_window
+from groomguard.windowing import assign_roles
+
+log = logging.getLogger(__name__)
+MAX_TRANSIENT_RETRIES = 8
+# Token-id windows in, one risk per window out, awaited (the micro-batcher's `score_async`).
+AsyncWindowScorer = Callable[[list[list[int]]], Awaitable[list[float]]]
+
+
+@dataclass
+class AppendOutcome:
+    conversation_id: str
+    risk: float  # newest window
+    max_risk: float  # conversation's running maximum
+    level: Level  # from max_risk
+    case_id: str | None
+    case_opened: bool
+    accepted: int
+    duplicates: int
+
+
+class _VersionMoved(Exception):
+    """The conversation changed between our read and our write: re-plan."""
+
+
+@dataclass
+class _Plan:
+    new: list[Message]
+    duplicates: int
+    roles: dict[str, str]
+    window: list[int]
+    new_ids: list[list[int]] = field(default_factory=list)  # token ids of `new`, cached with them
+    recomputed: dict[int, list[int]] = field(default_factory=dict)  # stale tail rows re-encoded: seq -> ids
+
+
+def check_sizes(conversation_id: str, messages: list[Message], limits: LimitsConfig) -> None:
+    """Identifiers must fit `limits.max_id_chars` (the API checks the same limit at the edge, and it
+    never exceeds the 255-character columns); the message never quotes the value."""
+    top = limits.max_id_chars
+    if not conversation_id or len(conversation_id) > top:
+        raise InvalidRequest(f"conversation_id must be 1 to {top} characters")
+    for i, m in enumerate(messages):
+        if len(m.author) > top or (m.message_id is not None and not 1 <= len(m.message_id) <= top):
+            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {top} characters")
+
+
+def utc(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
+class StreamingAppends(CaseQueue):
+    """The append half of `ReviewService`, which sets these attributes."""
+
+    async_scorer: AsyncWindowScorer | None
+    model_ref: str
+    limits: LimitsConfig
+
+    # -- entry points ----------------------------------------------------------------------------
+    def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        self._check(conversation_id, messages)
+        conflicts = transient = 0
+        while True:
+            locked = conflicts >= self.state.optimistic_retries
+            try:
+                if locked:
+                    return self._append_locked(conversation_id, messages)
+                snap, plan = self._read_plan(conversation_id, messages)
+                if not plan.new:
+                    return self._replay(snap, messages, plan.duplicates)
+                return self._commit_unchanged(snap, plan, self._score(plan.window))
+            except _VersionMoved:
+                conflicts += 1
+            except (IntegrityError, OperationalError) as exc:
+                transient = self._transient(conversation_id, exc, transient)
+                conflicts = max(conflicts, self.state.optimistic_retries)
+
+    async def append_messages_async(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        """`append_messages` without holding a thread while the window waits for its batch."""
+        self._check(conversation_id, messages)
+        conflicts = transient = 0
+        while True:
+            locked = conflicts >= self.state.optimistic_retries
+            try:
+                if locked:  # rare: holds the row lock while scoring, so it runs in a thread throughout
+                    return await to_thread.run_sync(self._append_locked, conversation_id, messages)
+                snap, plan = await to_thread.run_sync(self._read_plan, conversation_id, messages)
+                if not plan.new:
+                    return self._replay(snap, messages, plan.duplicates)
+                if self.async_scorer is not None:
+                    risk = float((await self.async_scorer([plan.window]))[0])
+                else:
+                    risk = await to_thread.run_sync(self._score, plan.window)
+                return await to_thread.run_sync(self._commit_unchanged, snap, plan, risk)
+            except _VersionMoved:
+                conflicts += 1
+            except (IntegrityError, OperationalError) as exc:
+                transient = self._transient(conversation_id, exc, transient)
+                conflicts = max(conflicts, self.state.optimistic_retries)
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _check(self, conversation_id: str, messages: list[Message]) -> None:
+        most = self.limits.max_messages_per_append
+        if not 1 <= len(messages) <= most:
+            raise InvalidRequest(f"append takes 1 to {most} messages, got {len(messages)}")
+        check_sizes(conversation_id, messages, self.limits)
+
+    def _transient(self, conversation_id: str, exc: Exception, transient: int) -> int:
+        """A concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout."""
+        log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
+        if transient + 1 > MAX_TRANSIENT_RETRIES:
+            raise StoreError(f"append to conversation {conversation_id!r} failed: {exc.__class__.__name__}") from None
+        return transient + 1
+
+    def _window_limit(self) -> int:
+        """Stored rows the newest window can use: at most all but one of the messages a window holds
+        (the newest is always new), and never more than the tail."""
+        return min(self.state.tail_messages, max_messages_per_window(self.windower) - 1)
+
+    def _snapshot(self, s: Session, conversation_id: str, messages: list[Message],
+                  row: ConversationRow | None = None) -> conv_db.Snapshot:
+        ids = [m.message_id for m in messages if m.message_id is not None]
+        return conv_db.read_snapshot(s, conversation_id, ids, self._window_limit(), self.windower.ids_key, row)
+
+    def _read_plan(self, conversation_id: str, messages: list[Message]) -> tuple[conv_db.Snapshot, _Plan]:
+        with self.store.read() as s:
+            snap = self._snapshot(s, conversation_id, messages)
+        return snap, self._plan(snap, messages)
+
+    def _commit_unchanged(self, snap: conv_db.Snapshot, plan: _Plan, risk: float) -> AppendOutcome:
+        with self.store.write() as s:
+            row = conv_db.lock_conversation(s, snap.conversation_id)
+            if row.version != snap.version:
+                raise _VersionMoved
+            return self._commit(s, row, plan, risk)
+
+    def _append_locked(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        with self.store.write() as s:
+            row = conv_db.lock_conversation(s, conversation_id)
+            snap = self._snapshot(s, conversation_id, messages, row)
+            plan = self._plan(snap, messages)
+            if not plan.new:
+                return self._replay(snap, messages, plan.duplicates)
+            return self._commit(s, row, plan, self._score(plan.window))
+
+    def _score(self, window: list[int]) -> float:
+        return float(self.scorer([window])[0])
+
+    def _plan(self, snap: conv_db.Snapshot, messages: list[Message]) -> _Plan:
+        seen = set(snap.receipts)
+        new: list[Message] = []
+        dups = 0
+        for m in messages:
+            if m.message_id is not None:
+                if m.message_id in seen:
+                    dups += 1
+                    continue
+                seen.add(m.message_id)
+            new.append(m)
+        roles = assign_roles(new, snap.roles)
+        if not new:
+            return _Plan(new, dups, roles, [])
+        stale = [t for t in snap.tail if t.token_ids is None]
+        w = self.windower
+        fresh = w.encode_messages([Message(author=t.author, text=t.text) for t in stale], roles) if stale else []
+        recomputed = {t.seq: ids for t, ids in zip(stale, fresh, strict=True)}
+        new_ids = w.encode_messages(new, roles)
+        cached = [recomputed[t.seq] if t.token_ids is None else t.token_ids for t in snap.tail]
+        window = w.assemble_newest((cached + new_ids)[-self.state.tail_messages :])
+        return _Plan(new, dups, roles, window, new_ids, recomputed)
+
+    def _replay(self, snap: conv_db.Snapshot, messages: list[Message], duplicates: int) -> AppendOutcome:
+        """All duplicates: answer what the request that first carried the newest of them answered."""
+        receipts = [snap.receipts[m.message_id] for m in messages if m.message_id in snap.receipts]
+        last = max(receipts, key=lambda r: r.seq)
+        return AppendOutcome(snap.conversation_id, last.risk, last.max_risk, self._level(last.max_risk),
+                             last.case_id, False, 0, duplicates)
+
+    def _commit(self, s: Session, row: ConversationRow, plan: _Plan, risk: float) -> AppendOutcome:
+        cid, start, now = row.conversation_id, row.message_count, utcnow()
+        newest = start + len(plan.new) - 1
+        key = self.windower.ids_key
+        new_rows = [
+            TailMessageRow(conversation_id=cid, seq=start + i, message_id=m.message_id, author=m.author, text=m.text,
+                           timestamp=utc(m.timestamp), risk=risk if start + i == newest else None,
+                           ids_key=key, token_ids=ids)
+            for i, (m, ids) in enumerate(zip(plan.new, plan.new_ids, strict=True))
+        ]
+        if plan.recomputed:
+            conv_db.cache_token_ids(s, cid, plan.recomputed, key)
+        conv_db.add_tail(s, cid, new_rows, newest, self.state.tail_messages)
+        max_risk = max(row.max_risk, risk)
+        row.message_count, row.version, row.roles = newest + 1, row.version + 1, plan.roles
+        row.last_risk, row.max_risk, row.last_activity_at = risk, max_risk, now
+        case = case_db.active_case(s, cid, lock=True)
+        opened = False
+        if case is None and risk >= self.thresholds.review:
+            # the whole bounded tail (old + new) is the case's first evidence; read only now, when needed
+            evidence = [case_db.EvidenceIn(t.seq, t.message_id, t.author, t.text, t.timestamp, t.risk)
+                        for t in conv_db.read_tail(s, cid, self.state.tail_messages)]
+            case = case_db.open_case(s, cid, risk=risk, level=self._level(risk), model_ref=self.model_ref,
+                                     roles=plan.roles, seq=newest, evidence=evidence,
+                                     evidence_cap=self.state.case_evidence_messages)
+            opened = True
+        elif case is not None:
+            new_evidence = [case_db.EvidenceIn(r.seq, r.message_id, r.author, r.text, r.timestamp, r.risk)
+                            for r in new_rows]
+            case_db.update_case(s, case, risk=risk, level_of=self._level, seq=newest, roles=plan.roles,
+                                evidence=new_evidence, evidence_cap=self.state.case_evidence_messages,
+                                history_cap=self.state.max_score_history)
+        case_id = case.case_id if case is not None else None
+        conv_db.add_receipts(s, [
+            ReceiptRow(conversation_id=cid, message_id=m.message_id, seq=start + i, risk=risk, max_risk=max_risk,
+                       case_id=case_id)
+            for i, m in enumerate(plan.new) if m.message_id is not None
+        ])
+        if opened:
+            log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, risk)
+        return AppendOutcome(cid, risk, max_risk, self._level(max_risk), case_id, opened, len(plan.new),
+                             plan.duplicates)
