@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from groomguard.cli import main
 from groomguard.jsonl import write_jsonl
-from tests.test_train_support import make_conversation
+from tests.test_train_support import make_conversation, run_cli
 
 pytest.importorskip("ray.data")
 
@@ -34,14 +33,6 @@ def gg(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "groomguard", *args], capture_output=True, text=True, env=env,
                           timeout=180)
-
-
-def run_cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def sha256(path: Path) -> str:

@@ -18,21 +18,12 @@ import pytest
 import yaml
 
 from groomguard.bundle import Bundle, sha256_file
-from groomguard.cli import main
 from groomguard.jsonl import iter_jsonl
-from tests.test_train_support import make_splits, overrides
+from tests.test_train_support import make_splits, overrides, run_cli
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 # Alert budgets that make review and high differ on the 10 validation negatives (2 alerts vs none).
 BUDGETS = ["thresholds.review_alerts_per_1000=250", "thresholds.high_alerts_per_1000=0"]
-
-
-def run_cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def gg(*args: str) -> subprocess.CompletedProcess[str]:

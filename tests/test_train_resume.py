@@ -16,19 +16,10 @@ from pathlib import Path
 import pytest
 
 from groomguard.bundle import Bundle
-from groomguard.cli import main
-from tests.test_train_support import make_splits, overrides
+from tests.test_train_support import make_splits, overrides, run_cli
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 LR, WARMUP = 0.001, 0.06  # configs/train-test.yaml learning_rate; warmup_ratio default (set explicitly below)
-
-
-def run_cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def train(paths: dict[str, Path], root: Path, max_steps: int, *extra: str) -> int:

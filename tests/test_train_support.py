@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from groomguard.cli import main
 from groomguard.jsonl import write_jsonl
 from groomguard.schema import Conversation, Message
 
@@ -57,3 +58,12 @@ def overrides(paths: dict[str, Path], out: Path, work: Path) -> list[str]:
     """--set arguments pointing configs/train-test.yaml at tmp data and tmp outputs."""
     return [f"data.train={paths['train']}", f"data.val={paths['val']}", f"data.test={paths['test']}",
             f"output_dir={out}", f"work_dir={work}", f"evaluation.report_dir={work / 'reports'}"]
+
+
+def run_cli(args: list[str]) -> int:
+    """Run `groomguard ARGS` in-process; the exit code (0 when main returns)."""
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
