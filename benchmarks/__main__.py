@@ -35,6 +35,7 @@ from benchmarks.suite_engine import (
 from benchmarks.suite_service import service_append_latency
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
+from groomguard.schema import Conversation
 from groomguard.serving.variant_choice import choose_variant
 
 
@@ -55,6 +56,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--backfill", type=int, default=0, metavar="N",
                     help="also score N synthetic conversations with the local engine and with Ray (0 = skip)")
     return ap.parse_args(argv)
+
+
+def window_tokens_at(bundle: Bundle, conv: Conversation, marks: tuple[int, ...]) -> dict[str, int]:
+    """Tokens in the newest window at message N of `conv` replayed cyclically (as the latency runs do)."""
+    windower = bundle.windower()
+    msgs = [conv.messages[i % len(conv.messages)] for i in range(max(marks))]
+    return {str(n): len(windower.prefix_windows(conv.model_copy(update={"messages": msgs[:n]}))[-1].input_ids)
+            for n in marks}
 
 
 def machine(threads: int) -> dict[str, Any]:
@@ -101,14 +110,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     b1 = next(r["windows_per_s"] for r in rows if r["variant"] == auto and r["batch"] == 1 and r["input"] == "windows")
     svc = result["service_append_latency"]
     result["ratios"] = {"default_vs_naive_best": best_default / best_naive,
-                        "service_latency_1000_vs_10": svc["1000"]["median_ms"] / svc["10"]["median_ms"]}
+                        "service_latency_1000_vs_10": svc["1000"]["median_ms"] / svc["10"]["median_ms"],
+                        "service_latency_1000_vs_100": svc["1000"]["median_ms"] / svc["100"]["median_ms"]}
+    # Inference cost follows the window's length, which grows until the window is full: report it
+    # beside the latencies so "grows with the conversation" and "longer window" can be told apart.
+    longest = max(convs, key=lambda c: len(c.messages))
+    result["window_tokens_at_message"] = window_tokens_at(bundle, longest, (10, 100, 1000))
     if not args.no_http:
         from benchmarks.suite_http import append_clients, append_latency, serving
 
         per_client = {1: 10, 8: 4, 32: 2} if args.quick else {1: 100, 8: 40, 32: 16}
         with serving(args.bundle, auto, threads) as (url, headers):
             http = [append_clients(url, headers, c, n, convs) for c, n in per_client.items()]
-            longest = max(convs, key=lambda c: len(c.messages))
             latency = append_latency(url, headers, longest, samples=3 if args.quick else 7)
         for h in http:
             h["vs_engine_batch1"] = h["req_per_s"] / b1
@@ -116,6 +129,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["append_latency_ms"] = latency
         result["ratios"]["http_8_clients_vs_engine_batch1"] = http[1]["vs_engine_batch1"]
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
+        result["ratios"]["latency_1000_vs_100"] = latency["1000"] / latency["100"]
     result["triton"] = "not measured (--quick or --no-triton)"
     if not (args.quick or args.no_triton):
         from benchmarks.suite_triton import triton_rows

@@ -43,7 +43,10 @@ def render_markdown(r: dict[str, Any]) -> str:
                          f"{h['p99_ms']:.0f} |")
         lat = r["append_latency_ms"]
         lines += ["", "Append latency (median ms) at message " + ", ".join(f"{k}: {v:.0f}" for k, v in lat.items())
-                  + f" (1,000 vs 10: {r['ratios']['latency_1000_vs_10']:.2f}x)."]
+                  + f" (1,000 vs 10: {r['ratios']['latency_1000_vs_10']:.2f}x; 1,000 vs 100: "
+                  f"{r['ratios']['latency_1000_vs_100']:.2f}x). Newest window at message "
+                  + ", ".join(f"{k}: {v} tokens" for k, v in r["window_tokens_at_message"].items())
+                  + " (inference cost follows the window's length until the window is full)."]
     if "backfill" in r:
         b = r["backfill"]
         lines += ["", f"Backfill of {b['conversations']:,} synthetic conversations ({b['windows']:,} windows, "

@@ -1,9 +1,9 @@
 """HTTP-side measurements of `python -m benchmarks`: streaming appends through the real stack.
 
-The app runs in-process under uvicorn on a loopback port with SQLite in a temporary directory and a
-real API key; clients are threads with their own httpx connection, each replaying one of the
-benchmark's conversations (the ones its engine windows come from, so window lengths match) one
-message per request into its own conversation id.
+The app runs as a `groomguard serve` process on a loopback port, SQLite in a temporary directory
+and a real API key; clients are threads of the benchmark's process, each with its own httpx
+connection, each replaying one of the benchmark's conversations (the ones its engine windows come
+from, so window lengths match) one message per request into its own conversation id.
 """
 
 from __future__ import annotations
@@ -29,43 +29,56 @@ def _pct(values: list[float], q: float) -> float:
 
 @contextmanager
 def serving(bundle_dir: Path, variant: str, threads: int) -> Iterator[tuple[str, dict[str, str]]]:
-    """(base URL, auth header) of a running app; stopped on exit."""
+    """(base URL, auth header) of a running `groomguard serve` process; stopped on exit.
+
+    The server is its own process, as deployed: with the app in this process, the load generator's
+    threads would share its interpreter lock and their cost would be billed to the server.
+    """
     import socket
+    import subprocess
+    import sys
 
-    import uvicorn
-
-    from groomguard.serving.api.app import create_app
     from groomguard.serving.apikeys import create_key
     from groomguard.serving.settings import load_serve_config
     from groomguard.serving.store import open_store
 
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        cfg = load_serve_config(None, [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
-                                       f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
-                                       "state.tail_messages=128", "limits.max_messages_per_append=100"])
-        store = open_store(cfg.store)
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        settings = [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
+                    f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
+                    "state.tail_messages=128", "limits.max_messages_per_append=100"]
+        store = open_store(load_serve_config(None, settings).store)
         try:
             key = create_key(store, "bench", {"score"})[1]
         finally:
             store.close()
-        server = uvicorn.Server(uvicorn.Config(create_app(cfg, bundle_dir), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        sock.close()
-        thread.start()
+        cmd = [sys.executable, "-m", "groomguard", "serve", "--bundle", str(bundle_dir), "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", *(a for kv in settings for a in ("--set", kv))]
+        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - closed below, after the process
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("benchmark server did not start")
-            time.sleep(0.05)
         try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (Path(tmp) / "server.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"benchmark server did not start:\n{tail}")
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
             yield url, {"Authorization": f"Bearer {key}"}
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
 
 
 def _message(conv: Conversation, i: int) -> dict[str, Any]:
