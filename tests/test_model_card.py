@@ -43,7 +43,14 @@ def test_minilm_on_the_demo_mix() -> None:
     assert {"roc_auc", "precision", "recall"} <= set(meta["metrics"])
     assert "synthetic-data" in meta["tags"] and "child-safety" in meta["tags"]
     body = text.split("\n---\n", 1)[1]
-    assert body.lstrip("\n").startswith("# Model card: x (1)") and "SYNTHETIC TRAINING DATA" in body
+    assert body.lstrip("\n").startswith("# Model card: x (1)") and "PARTLY SYNTHETIC TRAINING DATA" in body
+    assert "real conversations (chitchat)" in body and "only on conversations" not in body
+
+
+def test_all_synthetic_data_says_so() -> None:
+    body = render_model_card(card("minilm", ["synthetic"], ["en"], synthetic=True))
+    assert "> **SYNTHETIC TRAINING DATA.** This model was trained and evaluated only on conversations" in body
+    assert "PARTLY" not in body
 
 
 @pytest.mark.parametrize(("base", "expected"), [("tiny-bert", None), ("org/some-bert", "org/some-bert")])

@@ -74,12 +74,11 @@ def front_matter(card: CardInputs) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
 
 
-def render_model_card(card: CardInputs) -> str:
-    m, cfg = card.manifest, card.cfg
-    td = m.training_data
-    lines = [front_matter(card), f"# Model card: {m.name} ({m.version})", ""]
-    if td.synthetic:
-        lines += [
+def synthetic_warning(sources: list[str]) -> list[str]:
+    """The card's opening warning; it names what is real when real chat is mixed in."""
+    real = sorted(s for s in sources if "synth" not in s and s != "unknown")
+    if not real:
+        return [
             "> **SYNTHETIC TRAINING DATA.** This model was trained and evaluated only on conversations",
             "> produced by groomguard's synthetic generator. Its metrics say how well it separates the",
             "> generator's templates, NOT how it performs on real chats. Do not deploy it for real",
@@ -87,6 +86,23 @@ def render_model_card(card: CardInputs) -> str:
             "> moderator verdicts in practice) and re-evaluate.",
             "",
         ]
+    return [
+        "> **PARTLY SYNTHETIC TRAINING DATA.** Every grooming example this model learned from was written",
+        "> by groomguard's synthetic generator (some continued from real chat openings, \"grafted\");",
+        f"> real conversations ({', '.join(real)}) supply benign chat and openings only. Its recall on",
+        "> real grooming is unmeasured: the real-register figures below are on grafted conversations.",
+        "> Do not deploy it for real moderation without labelled real data (your platform's moderator",
+        "> verdicts) and a re-evaluation.",
+        "",
+    ]
+
+
+def render_model_card(card: CardInputs) -> str:
+    m, cfg = card.manifest, card.cfg
+    td = m.training_data
+    lines = [front_matter(card), f"# Model card: {m.name} ({m.version})", ""]
+    if td.synthetic:
+        lines += synthetic_warning(card.sources)
     lines += [
         "## Intended use",
         "",
