@@ -23,12 +23,13 @@ held while a window waits for its batch). Both share the lanes, deadlines and bo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -148,22 +149,14 @@ class MicroBatcher:
         """Calibrated risks for `windows`, in order, within `timeout` seconds (default: the
         batcher's `timeout_s`) or `DeadlineExceeded`. Requests larger than a lane's queue are fed
         in queue-sized chunks, all under the one deadline."""
-        timeout = self.timeout_s if timeout is None else timeout
-        budget = math.inf if timeout is None else timeout
-        deadline = time.monotonic() + budget
+        budget, deadline = self._deadline(timeout)
         out: list[float] = []
         for start in range(0, len(windows), self.max_queue):
             request = self._enqueue(windows[start : start + self.max_queue], lane, deadline, budget)
-            try:
+            with self._withdrawn_on_failure(request, budget):
                 for f in request.futures:
                     left = deadline - time.monotonic()
                     out.append(f.result() if left == math.inf else f.result(timeout=max(0.0, left)))
-            except (FutureTimeout, DeadlineExceeded):  # waited too long, or the worker found it expired
-                self._withdraw(request)
-                raise DeadlineExceeded(budget, self.retry_after_s) from None
-            except BaseException:
-                self._withdraw(request)
-                raise
         return out
 
     __call__ = score  # a MicroBatcher is a WindowScorer (stream lane)
@@ -172,23 +165,34 @@ class MicroBatcher:
                           lane: Lane = "stream") -> list[float]:
         """`score` for coroutines: the same lanes, deadline and errors, awaited instead of blocking.
         A cancelled caller (client gone) withdraws its windows like one whose deadline passed."""
-        timeout = self.timeout_s if timeout is None else timeout
-        budget = math.inf if timeout is None else timeout
-        deadline = time.monotonic() + budget
+        budget, deadline = self._deadline(timeout)
         out: list[float] = []
         for start in range(0, len(windows), self.max_queue):
             request = self._enqueue(windows[start : start + self.max_queue], lane, deadline, budget)
-            waiting = asyncio.gather(*(asyncio.wrap_future(f) for f in request.futures))
-            left = deadline - time.monotonic()
-            try:
+            with self._withdrawn_on_failure(request, budget):
+                waiting = asyncio.gather(*(asyncio.wrap_future(f) for f in request.futures))
+                left = deadline - time.monotonic()
                 out.extend(await (waiting if left == math.inf else asyncio.wait_for(waiting, max(0.0, left))))
-            except (asyncio.TimeoutError, DeadlineExceeded):
-                self._withdraw(request)
-                raise DeadlineExceeded(budget, self.retry_after_s) from None
-            except BaseException:
-                self._withdraw(request)
-                raise
         return out
+
+    def _deadline(self, timeout: float | None) -> tuple[float, float]:
+        """(budget in seconds, `time.monotonic()` deadline) for one call; None = the batcher's timeout_s."""
+        timeout = self.timeout_s if timeout is None else timeout
+        budget = math.inf if timeout is None else timeout
+        return budget, time.monotonic() + budget
+
+    @contextlib.contextmanager
+    def _withdrawn_on_failure(self, request: _Request, budget: float) -> Iterator[None]:
+        """A caller that stops waiting (deadline, cancellation, any error) takes its windows back;
+        waiting too long, or the worker finding them expired, is `DeadlineExceeded`."""
+        try:
+            yield
+        except (FutureTimeout, asyncio.TimeoutError, DeadlineExceeded):
+            self._withdraw(request)
+            raise DeadlineExceeded(budget, self.retry_after_s) from None
+        except BaseException:
+            self._withdraw(request)
+            raise
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop accepting work, let the worker drain what is queued, join it."""

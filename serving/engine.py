@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,10 +35,13 @@ class ConversationScore:
     risk_by_message: list[float]
     model: str
 
+    def record(self) -> dict[str, Any]:
+        """The output record: `groomguard score` lines (local and Ray) and the MLflow model's rows."""
+        return asdict(self)
+
     def to_json(self) -> str:
         """One output line of `groomguard score` (local and Ray engines write exactly this)."""
-        return json.dumps({"conversation_id": self.conversation_id, "risk": self.risk, "level": self.level,
-                           "risk_by_message": self.risk_by_message, "model": self.model})
+        return json.dumps(self.record())
 
 
 class ScoringEngine:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ from mlflow.types.schema import Array, ColSpec, DataType, ParamSchema, ParamSpec
 from pydantic import ValidationError
 
 from groomguard.schema import Conversation
+from groomguard.serving.engine import ConversationScore
 
 INPUT_COLUMN = "conversation"
-OUTPUT_COLUMNS = ("conversation_id", "risk", "level", "risk_by_message", "model")
+OUTPUT_COLUMNS = tuple(f.name for f in fields(ConversationScore))  # the columns `groomguard score` writes
 
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec(DataType.string, INPUT_COLUMN)]),
@@ -95,11 +97,7 @@ class GroomguardModel(PythonModel):  # type: ignore[misc]
         if stride < 1:
             raise _bad_input("stride must be >= 1")
         scores = self.engine.score_conversations(parse_conversations(model_input), stride=stride)
-        return pd.DataFrame(
-            [(s.conversation_id, float(s.risk), s.level, [float(r) for r in s.risk_by_message], s.model)
-             for s in scores],
-            columns=list(OUTPUT_COLUMNS),
-        )
+        return pd.DataFrame([s.record() for s in scores], columns=list(OUTPUT_COLUMNS))
 
 
 _MODEL_CODE = """import mlflow.models

@@ -7,11 +7,14 @@ All chat text here is synthetic.
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from groomguard.serving.settings import ServeConfig, load_serve_config
@@ -46,6 +49,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout_s: float = 90.0) -> None:
+    """Until `groomguard serve` at `base` answers /readyz with 200; fails with its log's tail if the
+    process exits or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server not ready after {timeout_s:.0f} s: {log_path.read_text()[-2000:]}")
+        time.sleep(0.2)
 
 
 def auth(key: str) -> dict[str, str]:

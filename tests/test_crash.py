@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_api_support import auth, free_port, make_config, make_keys
+from tests.test_api_support import auth, free_port, make_config, make_keys, wait_ready
 
 TEXT_MARK = "qv-synthetic-crash-text"
 HANDLE_MARK = "qv-handle"
@@ -35,18 +35,12 @@ def start_server(bundle: Path, db: Path, log_path: Path) -> tuple[subprocess.Pop
     log = log_path.open("ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not become ready")
+    try:
+        wait_ready(proc, base, log_path)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, base
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from groomguard.schema import Conversation, Message
-from tests.test_api_support import auth, free_port
+from tests.test_api_support import auth, free_port, wait_ready
 
 pytest_plugins = ["tests.store_fixtures"]
 pytestmark = pytest.mark.postgres
@@ -59,19 +59,8 @@ def replicas(sharp_bundle_dir: Path, pg_url: str, tmp_path: Path) -> Iterator[li
                 proc = subprocess.Popen(_server_cmd(sharp_bundle_dir, pg_url, port), stdout=fh,
                                         stderr=subprocess.STDOUT, env=env)
             procs.append((proc, f"http://127.0.0.1:{port}", log))
-        deadline = time.monotonic() + 90
         for proc, base, log in procs:
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError(f"replica exited {proc.returncode}: {log.read_text()[-2000:]}")
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"replica not ready: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
+            wait_ready(proc, base, log)
         yield [base for _, base, _ in procs]
     finally:
         for proc, _, _ in procs:

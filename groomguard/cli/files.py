@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from groomguard.atomic import atomic_write
 from groomguard.errors import GroomguardError
 
 STDIO = "-"
@@ -103,31 +104,13 @@ def spooled_stdin(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 @contextlib.contextmanager
 def atomic_output(path: Path, mode: int | None = None) -> Iterator[IO[str]]:
-    """A UTF-8 text stream for `path` (stdout for `-`) that replaces `path` only on success.
-    `mode`: the file's permission bits (default: what the umask gives a new file; the temporary
-    file itself is private until it is complete)."""
+    """`atomic_write` (groomguard/atomic.py) for a file flag: stdout for `-`, else `path` replaced
+    only on success with permission bits `mode` (default: what the umask gives a new file)."""
     if str(path) == STDIO:
         yield sys.stdout
         sys.stdout.flush()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, mode) as fh:
+        yield fh

@@ -13,14 +13,14 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from groomguard.atomic import atomic_write
+from groomguard.bundle import sha256_file
 from groomguard.errors import ConfigError, DataError
 
 MANIFEST = "manifest.json"
@@ -179,31 +179,15 @@ def resume_from(fresh: BackfillManifest, old: BackfillManifest | None, out_dir: 
     fresh.engines_used = old.engines_used
     for new, prev in zip(fresh.shards, old.shards, strict=True):
         file = out_dir / new.file
-        if prev.done and prev.sha256 and file.is_file() and sha256_path(file) == prev.sha256:
+        if prev.done and prev.sha256 and file.is_file() and sha256_file(file) == prev.sha256:
             fresh.shards[new.id] = prev
     return fresh
 
 
-def sha256_path(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_atomic(path: Path, data: str) -> None:
     """Write `data` to `path` through a temporary file renamed into place (never half-written)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        fh.write(data)
 
 
 def save_manifest(out_dir: Path, manifest: BackfillManifest) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from groomguard.bundle import MANIFEST as BUNDLE_MANIFEST
-from groomguard.bundle import MODEL_FILES, Bundle
+from groomguard.bundle import MODEL_FILES, Bundle, sha256_file
 from groomguard.errors import ConfigError, DataError, GroomguardError
 from groomguard.serving.backfill.config import BackfillConfig
 from groomguard.serving.backfill.manifest import (
@@ -36,7 +36,6 @@ from groomguard.serving.backfill.manifest import (
     read_manifest,
     resume_from,
     save_manifest,
-    sha256_path,
     text_lines,
     write_atomic,
 )
@@ -154,7 +153,7 @@ def run_backfill(req: BackfillRequest, echo: Callable[[str], None] = print) -> B
         stamp = now()
         fresh = BackfillManifest(
             created_at=stamp, updated_at=stamp, model=bundle.manifest.model_ref,
-            bundle_sha256=sha256_path(bundle.path / BUNDLE_MANIFEST),
+            bundle_sha256=sha256_file(bundle.path / BUNDLE_MANIFEST),
             engine={"backend": req.engine.backend, "variant": req.engine.variant}, stride=req.stride,
             lenient=req.lenient, batch_size=req.backfill.batch_size,
             shard_conversations=req.backfill.shard_size(), inputs=files, shards=shards)
@@ -218,7 +217,7 @@ def _finish_shard(out: Path, manifest: BackfillManifest, shard: Shard, chunks: l
     records = [line for c in chunks for line in c["records"]]
     errors = [e for c in chunks for e in c["errors"]]
     write_atomic(out / shard.file, "".join(f"{line}\n" for line in records))
-    shard.sha256, shard.scored, shard.skipped = sha256_path(out / shard.file), len(records), len(errors)
+    shard.sha256, shard.scored, shard.skipped = sha256_file(out / shard.file), len(records), len(errors)
     shard.errors, shard.done = errors[:MAX_KEPT_ERRORS], True
     for used in sorted({c["engine"] for c in chunks} - set(manifest.engines_used)):
         manifest.engines_used.append(used)

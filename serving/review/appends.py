@@ -236,11 +236,12 @@ class StreamingAppends(CaseQueue):
         row.last_risk, row.max_risk, row.last_activity_at = risk, max_risk, now
         case = case_db.active_case(s, cid, lock=True)
         opened = False
-        if case is None and risk >= self.thresholds.review:
+        level = self._level(risk)  # the one threshold rule (groomguard.scores.level_for)
+        if case is None and level != "low":
             # the whole bounded tail (old + new) is the case's first evidence; read only now, when needed
             evidence = [case_db.EvidenceIn(t.seq, t.message_id, t.author, t.text, t.timestamp, t.risk)
                         for t in conv_db.read_tail(s, cid, self.state.tail_messages)]
-            case = case_db.open_case(s, cid, risk=risk, level=self._level(risk), model_ref=self.model_ref,
+            case = case_db.open_case(s, cid, risk=risk, level=level, model_ref=self.model_ref,
                                      roles=plan.roles, seq=newest, evidence=evidence,
                                      evidence_cap=self.state.case_evidence_messages)
             opened = True
