@@ -60,13 +60,14 @@ def render_markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(doc: Path, body: str) -> None:
-    """Put `body` between the markers (appended with them when the file has none)."""
+def replace_section(doc: Path, body: str, marker: str = "bench") -> None:
+    """Put `body` between the `<!-- {marker}:start/end -->` markers (appended with them when absent)."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
-    block = f"{START}\n{body}{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{start}\n{body}{'' if body.endswith(chr(10)) else chr(10)}{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text + ("\n" if text and not text.endswith("\n") else "") + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
