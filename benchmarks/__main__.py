@@ -116,6 +116,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # beside the latencies so "grows with the conversation" and "longer window" can be told apart.
     longest = max(convs, key=lambda c: len(c.messages))
     result["window_tokens_at_message"] = window_tokens_at(bundle, longest, (10, 100, 1000))
+    # The same marks on the conversation whose window is fullest at message 10: with the window's
+    # length held (nearly) equal, what is left is what the conversation's length itself costs.
+    full = max(convs, key=lambda c: window_tokens_at(bundle, c, (10,))["10"])
+    result["window_tokens_at_message_full"] = window_tokens_at(bundle, full, (10, 100, 1000))
     if not args.no_http:
         from benchmarks.suite_http import append_clients, append_latency, serving
 
@@ -123,10 +127,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with serving(args.bundle, auto, threads) as (url, headers):
             http = [append_clients(url, headers, c, n, convs) for c, n in per_client.items()]
             latency = append_latency(url, headers, longest, samples=3 if args.quick else 7)
+            latency_full = append_latency(url, headers, full, samples=3 if args.quick else 7,
+                                          conversation_id="latency-full")
         for h in http:
             h["vs_engine_batch1"] = h["req_per_s"] / b1
         result["http_appends"] = http
         result["append_latency_ms"] = latency
+        result["append_latency_ms_full"] = latency_full
+        result["ratios"]["latency_1000_vs_10_window_full"] = latency_full["1000"] / latency_full["10"]
         result["ratios"]["http_8_clients_vs_engine_batch1"] = http[1]["vs_engine_batch1"]
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
         result["ratios"]["latency_1000_vs_100"] = latency["1000"] / latency["100"]

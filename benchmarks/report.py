@@ -47,6 +47,12 @@ def render_markdown(r: dict[str, Any]) -> str:
                   f"{r['ratios']['latency_1000_vs_100']:.2f}x). Newest window at message "
                   + ", ".join(f"{k}: {v} tokens" for k, v in r["window_tokens_at_message"].items())
                   + " (inference cost follows the window's length until the window is full)."]
+        if "append_latency_ms_full" in r:
+            full = r["append_latency_ms_full"]
+            lines += ["", "Same marks on the conversation whose window is fullest at message 10 (window "
+                      + ", ".join(f"{k}: {v}" for k, v in r["window_tokens_at_message_full"].items()) + " tokens): "
+                      + ", ".join(f"{k}: {v:.0f}" for k, v in full.items())
+                      + f" ms (1,000 vs 10: {r['ratios']['latency_1000_vs_10_window_full']:.2f}x)."]
     if "backfill" in r:
         b = r["backfill"]
         lines += ["", f"Backfill of {b['conversations']:,} synthetic conversations ({b['windows']:,} windows, "

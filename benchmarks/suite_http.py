@@ -121,7 +121,8 @@ def append_clients(url: str, headers: dict[str, str], clients: int, per_client: 
 
 
 def append_latency(url: str, headers: dict[str, str], conv: Conversation,
-                   marks: tuple[int, ...] = (10, 100, 1000), samples: int = 5) -> dict[str, float]:
+                   marks: tuple[int, ...] = (10, 100, 1000), samples: int = 5,
+                   conversation_id: str = "latency") -> dict[str, float]:
     """Median latency (ms) of single-message appends at message ~N of one conversation.
 
     The conversation is grown to N - samples with bulk appends (100 messages a request), then
@@ -131,7 +132,7 @@ def append_latency(url: str, headers: dict[str, str], conv: Conversation,
     out: dict[str, float] = {}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         have = 0
-        path = "/v1/conversations/latency/messages"
+        path = f"/v1/conversations/{conversation_id}/messages"
         for mark in marks:
             while have < mark - samples:
                 n = min(100, mark - samples - have)

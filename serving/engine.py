@@ -115,7 +115,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
 
         def load(variant: Variant) -> OnnxRuntimeBackend:
             return OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
-                                      sig.inputs, sig.output)
+                                      sig.inputs, sig.output, config.intra_op_spinning)
 
         if config.variant != "auto":
             return load(config.variant)

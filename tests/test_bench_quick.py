@@ -34,7 +34,11 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
     assert all(h["errors"] == 0 and h["requests"] > 0 for h in r["http_appends"])
     assert set(r["append_latency_ms"]) == {"10", "100", "1000"}
     assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10",
-                                "latency_1000_vs_100", "service_latency_1000_vs_10", "service_latency_1000_vs_100"}
+                                "latency_1000_vs_100", "service_latency_1000_vs_10", "service_latency_1000_vs_100",
+                                "latency_1000_vs_10_window_full"}
+    assert set(r["append_latency_ms_full"]) == {"10", "100", "1000"}
+    full = r["window_tokens_at_message_full"]
+    assert full["10"] >= r["window_tokens_at_message"]["10"]  # chosen as the fullest window at message 10
     tokens = r["window_tokens_at_message"]
     assert set(tokens) == {"10", "100", "1000"} and all(0 < v <= 512 for v in tokens.values())
     assert 0 < r["tokenise_share"]["share"] < 1

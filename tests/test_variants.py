@@ -180,3 +180,15 @@ def test_export_step_nbits_int8_measured_on_calibrated_risk_and_gated(tmp_path: 
     gated = export_variants(model, tmp_path, windows, windows, 0, strict, say=said.append, calibration=calibration)
     assert "int8" not in gated and not int8_path.exists()
     assert any("int8 variant left out" in s and "int8_max_delta_prob" in s for s in said)
+
+
+@pytest.mark.parametrize("spinning", [False, True])
+def test_engine_config_sets_ort_thread_spinning(tiny_bundle_dir: Path, spinning: bool) -> None:
+    """`engine.intra_op_spinning` reaches the ONNX Runtime session (off by default: serve.yaml)."""
+    from groomguard.serving.settings import load_serve_config
+
+    assert load_serve_config(None, []).engine.intra_op_spinning is False
+    engine = build_engine(str(tiny_bundle_dir), EngineConfig(variant="fp32", intra_op_spinning=spinning,
+                                                             providers=["CPUExecutionProvider"]))
+    options = engine.backend.session.get_session_options()  # type: ignore[attr-defined]
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spinning else "0")

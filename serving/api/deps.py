@@ -35,6 +35,12 @@ class Services:
     purge: PeriodicPurge | None = None  # set by the app's lifespan while it runs
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    """FastAPI dependency. `async` on purpose: FastAPI runs a plain `def` dependency in a worker
+    thread, a hand-off per request on the hot path for what is an attribute read."""
+    return services_of(request)

@@ -27,6 +27,7 @@ class OnnxRuntimeBackend:
         intra_op_threads: int = 0,
         input_names: Sequence[str] = ("input_ids", "attention_mask"),
         output_name: str = "logits",
+        spinning: bool = False,
     ) -> None:
         available = set(ort.get_available_providers())
         wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
@@ -36,6 +37,7 @@ class OnnxRuntimeBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             opts.intra_op_num_threads = intra_op_threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         try:
             self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
         except Exception as exc:  # ORT's own exception types (InvalidProtobuf, Fail, ...)

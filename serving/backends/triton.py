@@ -64,7 +64,8 @@ class TritonBackend:
             variant: Variant = "int8" if engine_config.variant == "int8" else "fp32"
             sig = bundle.manifest.onnx
             fallback = OnnxRuntimeBackend(bundle.model_path(variant), ["CPUExecutionProvider"],
-                                          engine_config.intra_op_threads, sig.inputs, sig.output)
+                                          engine_config.intra_op_threads, sig.inputs, sig.output,
+                                          engine_config.intra_op_spinning)
         sig = bundle.manifest.onnx
         return cls(tc, tc.model_name or bundle.manifest.name, sig.inputs, sig.output, fallback)
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from groomguard.serving.api.deps import Services, get_services
+from groomguard.serving.api.deps import services_of
 from groomguard.serving.desk import sessions
 from groomguard.serving.desk.sessions import DeskSession
 
@@ -66,7 +66,7 @@ class SecurityHeaders:
 
 def current(request: Request) -> DeskSession:
     """FastAPI dependency: the logged-in person, or a redirect to the login page."""
-    services = get_services(request)
+    services = services_of(request)
     session = sessions.load(services.store, request.cookies.get(sessions.COOKIE), services.config.desk)
     if session is None:
         raise LoginRequired()
@@ -101,10 +101,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def services_of(request: Request) -> Services:
-    return get_services(request)
 
 
 def install_handlers(app: Any) -> None:
