@@ -28,7 +28,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def serving(bundle_dir: Path, variant: str, threads: int) -> Iterator[tuple[str, dict[str, str]]]:
+def serving(bundle_dir: Path, variant: str, threads: int,
+            extra: tuple[str, ...] = ()) -> Iterator[tuple[str, dict[str, str]]]:
     """(base URL, auth header) of a running `groomguard serve` process; stopped on exit.
 
     The server is its own process, as deployed: with the app in this process, the load generator's
@@ -48,7 +49,7 @@ def serving(bundle_dir: Path, variant: str, threads: int) -> Iterator[tuple[str,
             port = sock.getsockname()[1]
         settings = [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
                     f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
-                    "state.tail_messages=128", "limits.max_messages_per_append=100"]
+                    "state.tail_messages=128", "limits.max_messages_per_append=100", *extra]
         store = open_store(load_serve_config(None, settings).store)
         try:
             key = create_key(store, "bench", {"score"})[1]
@@ -88,7 +89,7 @@ def _message(conv: Conversation, i: int) -> dict[str, Any]:
 
 
 def append_clients(url: str, headers: dict[str, str], clients: int, per_client: int,
-                   convs: list[Conversation]) -> dict[str, Any]:
+                   convs: list[Conversation], tag: str = "") -> dict[str, Any]:
     """`clients` threads, each `per_client` one-message appends to its own conversation."""
     latencies: list[float] = []
     errors = [0]
@@ -102,7 +103,7 @@ def append_clients(url: str, headers: dict[str, str], clients: int, per_client: 
             start.wait()
             for i in range(per_client):
                 t0 = time.perf_counter()
-                r = http.post(f"/v1/conversations/c{clients}-{c}/messages", json={"messages": [_message(conv, i)]})
+                r = http.post(f"/v1/conversations/{tag}c{clients}-{c}/messages", json={"messages": [_message(conv, i)]})
                 dt = time.perf_counter() - t0
                 with lock:
                     latencies.append(dt)
