@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from datetime import datetime, timezone
@@ -51,6 +52,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="small sizes: the whole run in under 3 minutes")
     ap.add_argument("--threads", type=int, default=0, help="ORT intra-op and torch threads (0 = all cores)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="repetitions of what the ratios are made of (naive best, default variant at batch 1 / "
+                         "best, HTTP at 8 clients); the ratios use medians (1 with --quick)")
     ap.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
     ap.add_argument("--no-triton", action="store_true", help="skip Triton (always skipped with --quick)")
     ap.add_argument("--backfill", type=int, default=0, metavar="N",
@@ -105,9 +109,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                          samples=3 if args.quick else 7),
         "variants_recorded_at_export": {k: v.model_dump() for k, v in bundle.manifest.variants.items()},
     }
-    best_naive = max(r["windows_per_s"] for r in naive)
-    best_default = max(r["windows_per_s"] for r in rows if r["variant"] == auto and r["input"] == "windows")
-    b1 = next(r["windows_per_s"] for r in rows if r["variant"] == auto and r["batch"] == 1 and r["input"] == "windows")
+    # Single rates on a shared VM move by ±15 %: what the ratios are made of is measured `repeat`
+    # times, interleaved (naive, engine, naive, engine, ...), and the ratios use the medians.
+    reps = 1 if args.quick else max(1, args.repeat)
+    runs: dict[str, list[float]] = {"naive_best": [], "default_best": [], "default_batch1": []}
+    for i in range(reps):
+        if i:
+            naive, _ = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed)
+        eng = rows if i == 0 else engine_rows(ctx, bundle, windows, (), n_bucket, gpu, only=auto)
+        runs["naive_best"].append(max(r["windows_per_s"] for r in naive))
+        runs["default_best"].append(max(r["windows_per_s"] for r in eng
+                                        if r["variant"] == auto and r["input"] == "windows"))
+        runs["default_batch1"].append(next(r["windows_per_s"] for r in eng if r["variant"] == auto
+                                           and r["batch"] == 1 and r["input"] == "windows"))
+    result["repeats"] = runs
+    best_naive, best_default, b1 = (statistics.median(runs[k]) for k in ("naive_best", "default_best",
+                                                                           "default_batch1"))
     svc = result["service_append_latency"]
     result["ratios"] = {"default_vs_naive_best": best_default / best_naive,
                         "service_latency_1000_vs_10": svc["1000"]["median_ms"] / svc["10"]["median_ms"],
@@ -126,16 +143,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         per_client = {1: 10, 8: 4, 32: 2} if args.quick else {1: 100, 8: 40, 32: 16}
         with serving(args.bundle, auto, threads) as (url, headers):
             http = [append_clients(url, headers, c, n, convs) for c, n in per_client.items()]
-            latency = append_latency(url, headers, longest, samples=3 if args.quick else 7)
+            http8 = [http[1]] + [append_clients(url, headers, 8, per_client[8], convs, tag=f"rep{i}-")
+                                 for i in range(1, reps)]
+            replays = 1 if args.quick else 3
+            latency = append_latency(url, headers, longest, samples=3 if args.quick else 7, replays=replays)
             latency_full = append_latency(url, headers, full, samples=3 if args.quick else 7,
-                                          conversation_id="latency-full")
+                                          conversation_id="latency-full", replays=replays)
         for h in http:
             h["vs_engine_batch1"] = h["req_per_s"] / b1
         result["http_appends"] = http
         result["append_latency_ms"] = latency
+        result["append_latency_samples"] = {"replays": replays, "per_mark_and_replay": 3 if args.quick else 7}
         result["append_latency_ms_full"] = latency_full
         result["ratios"]["latency_1000_vs_10_window_full"] = latency_full["1000"] / latency_full["10"]
-        result["ratios"]["http_8_clients_vs_engine_batch1"] = http[1]["vs_engine_batch1"]
+        runs["http_8_clients"] = [h["req_per_s"] for h in http8]
+        result["ratios"]["http_8_clients_vs_engine_batch1"] = statistics.median(runs["http_8_clients"]) / b1
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
         result["ratios"]["latency_1000_vs_100"] = latency["1000"] / latency["100"]
     result["triton"] = "not measured (--quick or --no-triton)"

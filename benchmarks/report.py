@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ def render_markdown(r: dict[str, Any]) -> str:
     for row in r["throughput"]:
         lines.append(f"| {row['path']} | {row['variant']} | {row['batch']} | {row['input']} | "
                      f"{row['windows_per_s']:.1f} |")
+    repeats = r.get("repeats", {})
+    if len(repeats.get("naive_best", [])) > 1:
+        lines += ["", f"Ratio inputs, {len(repeats['naive_best'])} interleaved repetitions, median (min-max): "
+                  + "; ".join(f"{k} {statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})" for k, v in repeats.items())
+                  + ". The ratios use the medians."]
     ts = r["tokenise_share"]
     lines += ["", f"Normalise + tokenise the new message and assemble the window from cached ids (what an "
                   f"append does): {ts['tokenise_ms']:.2f} ms vs {ts['infer_ms']:.1f} ms batch-1 inference "
@@ -42,7 +48,10 @@ def render_markdown(r: dict[str, Any]) -> str:
                          f"{h['req_per_s']:.1f} | {100 * h['vs_engine_batch1']:.0f} % | {h['p50_ms']:.0f} | "
                          f"{h['p99_ms']:.0f} |")
         lat = r["append_latency_ms"]
-        lines += ["", "Append latency (median ms) at message " + ", ".join(f"{k}: {v:.0f}" for k, v in lat.items())
+        n = r.get("append_latency_samples", {})
+        lines += ["", f"Append latency (median ms of {n.get('replays', 1) * n.get('per_mark_and_replay', 7)} "
+                      f"appends per mark, {n.get('replays', 1)} replay(s)) at message "
+                  + ", ".join(f"{k}: {v:.0f}" for k, v in lat.items())
                   + f" (1,000 vs 10: {r['ratios']['latency_1000_vs_10']:.2f}x; 1,000 vs 100: "
                   f"{r['ratios']['latency_1000_vs_100']:.2f}x). Newest window at message "
                   + ", ".join(f"{k}: {v} tokens" for k, v in r["window_tokens_at_message"].items())

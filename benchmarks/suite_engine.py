@@ -85,10 +85,11 @@ def variants_present(bundle: Bundle, gpu: bool) -> list[str]:
 
 
 def engine_rows(ctx: Ctx, bundle: Bundle, windows: list[list[int]], lengths: Sequence[int],
-                bucket_windows: int, gpu: bool) -> list[dict[str, Any]]:
-    """windows/s of every variant at batch 1 and 32 on the sampled windows and at each fixed length S."""
+                bucket_windows: int, gpu: bool, only: str | None = None) -> list[dict[str, Any]]:
+    """windows/s of every variant (or `only` one) at batch 1 and 32 on the sampled windows and at each
+    fixed length S."""
     rows = []
-    for variant in variants_present(bundle, gpu):
+    for variant in [v for v in variants_present(bundle, gpu) if only in (None, v)]:
         for batch in (1, 32):
             engine = engine_for(ctx, variant, batch)
             engine.score_windows(windows[:batch])  # warm-up: first-run allocations are not throughput
