@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.suite_engine import load_conversations
+from benchmarks.suite_http import _message
 from groomguard.bundle import Bundle
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
@@ -28,8 +29,8 @@ from groomguard.serving.store import open_store
 
 
 def message(conv: Conversation, i: int) -> Message:
-    m = conv.messages[i % len(conv.messages)]
-    return Message(author=m.author, text=m.text, message_id=f"m{i}")
+    """Message i of a cyclic replay of `conv`, as the HTTP benchmark sends it."""
+    return Message(**_message(conv, i))
 
 
 def main() -> int:

@@ -22,7 +22,6 @@ the max |Δ risk| of fp16-on-GPU against fp32-on-CPU on the parity windows and t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ import numpy as np
 
 from benchmarks.report import replace_section
 from benchmarks.suite_engine import fixed_length, rate
-from groomguard.bundle import MANIFEST, MODEL_FILES, TOKENIZER, Bundle
+from groomguard.bundle import MANIFEST, MODEL_FILES, TOKENIZER, Bundle, sha256_file
 from groomguard.serving.engine import ScoringEngine, build_backend
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import CPU, choose_variant
@@ -92,8 +91,7 @@ def load_subset(path: Path, with_model: bool) -> Bundle:
     """The bundle without its CPU variants: the files that are present must match bundle.json."""
     bundle = Bundle.load(path, verify=False)
     for name in (TOKENIZER, MODEL_FILES["fp16"]) if with_model else (TOKENIZER,):
-        digest = hashlib.sha256((path / name).read_bytes()).hexdigest()
-        if digest != bundle.manifest.files[name]:
+        if sha256_file(path / name) != bundle.manifest.files[name]:
             raise SystemExit(f"error: {path / name}: sha256 differs from bundle.json")
     return bundle
 

@@ -35,18 +35,19 @@ def serving(bundle_dir: Path, variant: str, threads: int,
     The server is its own process, as deployed: with the app in this process, the load generator's
     threads would share its interpreter lock and their cost would be billed to the server.
     """
-    import socket
     import subprocess
     import sys
 
     from groomguard.serving.apikeys import create_key
     from groomguard.serving.settings import load_serve_config
     from groomguard.serving.store import open_store
+    from tests.test_api_support import (  # the tests' server helpers (benchmarks run in the dev venv)
+        free_port,
+        wait_ready,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         settings = [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
                     f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
                     "state.tail_messages=128", "limits.max_messages_per_append=100", *extra]
@@ -61,17 +62,7 @@ def serving(bundle_dir: Path, variant: str, threads: int,
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (Path(tmp) / "server.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"benchmark server did not start:\n{tail}")
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
+            wait_ready(proc, url, Path(tmp) / "server.log", timeout_s=120)
             yield url, {"Authorization": f"Bearer {key}"}
         finally:
             proc.terminate()

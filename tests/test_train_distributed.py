@@ -17,7 +17,7 @@ import pytest
 
 from groomguard.bundle import Bundle
 from groomguard.jsonl import iter_jsonl
-from tests.test_train_support import make_splits, overrides
+from tests.test_train_support import make_splits, tracked_run_overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 
@@ -27,9 +27,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("ddp")
     paths = make_splits(root / "data")
     out, work = root / "bundle", root / "work"
-    sets = [*overrides(paths, out, work), "training.max_steps=12", "windows.max_length=48",
-            "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true"]
+    sets = tracked_run_overrides(paths, root)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "groomguard", "train", "--config", str(CONFIG)]
     for s in sets:

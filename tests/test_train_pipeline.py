@@ -19,7 +19,7 @@ import yaml
 
 from groomguard.bundle import Bundle, sha256_file
 from groomguard.jsonl import iter_jsonl
-from tests.test_train_support import make_splits, overrides, run_cli
+from tests.test_train_support import make_splits, overrides, run_cli, tracked_run_overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 # Alert budgets that make review and high differ on the 10 validation negatives (2 alerts vs none).
@@ -37,9 +37,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("train")
     paths = make_splits(root / "data")
     out, work = root / "bundle", root / "work"
-    sets = [*overrides(paths, out, work), "training.max_steps=12", "windows.max_length=48",
-            "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true", *BUDGETS]
+    sets = [*tracked_run_overrides(paths, root), *BUDGETS]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
         args += ["--set", s]

@@ -60,6 +60,14 @@ def overrides(paths: dict[str, Path], out: Path, work: Path) -> list[str]:
             f"output_dir={out}", f"work_dir={work}", f"evaluation.report_dir={work / 'reports'}"]
 
 
+def tracked_run_overrides(paths: dict[str, Path], root: Path) -> list[str]:
+    """`overrides` for a short tracked run under `root`: 12 steps, 48-token windows, MLflow in a
+    SQLite store there, evaluation on (the training pipeline and torchrun tests train this)."""
+    return [*overrides(paths, root / "bundle", root / "work"), "training.max_steps=12", "windows.max_length=48",
+            "tracking.enabled=true", f"tracking.tracking_uri=sqlite:///{root}/mlflow.db",
+            f"tracking.artifact_root={root}/mlruns", "evaluation.enabled=true"]
+
+
 def run_cli(args: list[str]) -> int:
     """Run `groomguard ARGS` in-process; the exit code (0 when main returns)."""
     try:
