@@ -37,7 +37,9 @@ from benchmarks.suite_service import service_append_latency
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
 from groomguard.schema import Conversation
-from groomguard.serving.variant_choice import choose_variant
+from groomguard.serving.backends.openvino import native_bf16
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.variant_choice import CPU, choose_variant
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -96,9 +98,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     windows = sample_windows(bundle, convs, n_win, args.seed)
     gpu = False  # CPU measurements only; fp16 rows need a GPU machine (docs/performance.md)
     rows = engine_rows(ctx, bundle, windows, (64, 128, 256), n_bucket, gpu)
-    naive, naive_model = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed)
+    # the variant `groomguard serve` resolves `auto` to on this CPU (serve.yaml's tolerance)
+    auto = choose_variant(bundle.manifest, CPU, EngineConfig().auto_max_delta_prob, native_bf16())
+    naive, naive_model = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed,
+                                             bf16=auto == "bf16")
     rows = naive + rows
-    auto = choose_variant(bundle.manifest, "CPUExecutionProvider", 1e-4)
     result: dict[str, Any] = {
         "created_at": datetime.now(timezone.utc).isoformat(), "quick": args.quick, "machine": machine(threads),
         "bundle": bundle.manifest.model_ref, "data": str(args.data) if args.data.is_file() else "synthetic filler",
@@ -115,9 +119,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, list[float]] = {"naive_best": [], "default_best": [], "default_batch1": []}
     for i in range(reps):
         if i:
-            naive, _ = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed)
+            naive, _ = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed,
+                                           bf16=auto == "bf16")
         eng = rows if i == 0 else engine_rows(ctx, bundle, windows, (), n_bucket, gpu, only=auto)
-        runs["naive_best"].append(max(r["windows_per_s"] for r in naive))
+        runs["naive_best"].append(max(r["windows_per_s"] for r in naive if r["variant"] == "torch fp32"))
+        if auto == "bf16":
+            runs.setdefault("naive_bf16_best", []).append(
+                max(r["windows_per_s"] for r in naive if r["variant"] == "torch bf16 autocast"))
         runs["default_best"].append(max(r["windows_per_s"] for r in eng
                                         if r["variant"] == auto and r["input"] == "windows"))
         runs["default_batch1"].append(next(r["windows_per_s"] for r in eng if r["variant"] == auto
@@ -126,6 +134,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     best_naive, best_default, b1 = (statistics.median(runs[k]) for k in ("naive_best", "default_best",
                                                                            "default_batch1"))
     svc = result["service_append_latency"]
+    if runs.get("naive_bf16_best"):
+        result["ratios_like_for_like"] = {"default_vs_naive_bf16_best":
+                                          best_default / statistics.median(runs["naive_bf16_best"])}
     result["ratios"] = {"default_vs_naive_best": best_default / best_naive,
                         "service_latency_1000_vs_10": svc["1000"]["median_ms"] / svc["10"]["median_ms"],
                         "service_latency_1000_vs_100": svc["1000"]["median_ms"] / svc["100"]["median_ms"]}

@@ -1,11 +1,12 @@
-"""Give an existing bundle the fused variant, recorded speeds (and optionally a rebuilt int8), as a fresh
-export would.
+"""Give an existing bundle the fused and bf16 variants, recorded speeds (and optionally a rebuilt int8), as a
+fresh export would.
 
 For bundles exported before model.fused.onnx existed (`engine.variant: auto` serves fp32 for
 them): runs the export's variant step (training/variants.py: fuse, parity gate, errors and
 windows/s on the parity windows) with the fine-tuned checkpoint as the reference (or, without
 `--checkpoint`, the bundle's own fp32 graph: same limit, parity_tolerance), keeps the
-bundle's int8 file (measured, not rebuilt) and re-hashes bundle.json. Parity windows: the export's
+bundle's int8 file (measured, not rebuilt) and re-hashes bundle.json. bf16 (OpenVINO on model.onnx)
+is measured where this CPU has native bf16 and gated at `--bf16-max-delta-prob`. Parity windows: the export's
 rule (`groomguard.training.export.parity_windows`) over the validation JSONL's windows.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/add_fused.py --bundle models/bundles/demo \
@@ -40,6 +41,8 @@ def main() -> None:
                     help="keep: measure the bundle's int8 file; nbits: rebuild it as export.int8_method nbits")
     ap.add_argument("--int8-max-delta-prob", type=float, default=0.02, help="gate of a rebuilt int8")
     ap.add_argument("--no-fused", action="store_true", help="do not build the fused variant")
+    ap.add_argument("--no-bf16", action="store_true", help="do not measure the bf16 (OpenVINO) variant")
+    ap.add_argument("--bf16-max-delta-prob", type=float, default=0.02, help="gate of the bf16 variant")
     args = ap.parse_args()
     from transformers import AutoModelForSequenceClassification
 
@@ -54,7 +57,8 @@ def main() -> None:
     calibration = (cal.temperature, cal.bias)
     rebuild = args.int8 == "nbits"
     settings = ExportSettings(fused=not args.no_fused, int8=rebuild, int8_method="nbits",
-                              int8_max_delta_prob=args.int8_max_delta_prob)
+                              int8_max_delta_prob=args.int8_max_delta_prob, bf16=not args.no_bf16,
+                              bf16_max_delta_prob=args.bf16_max_delta_prob)
     if rebuild:
         (args.bundle / MODEL_FILES["int8"]).unlink(missing_ok=True)
     variants = export_variants(model, args.bundle, probe, pool, windower.pad_id, settings, args.threads,

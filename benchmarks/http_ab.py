@@ -37,11 +37,11 @@ def server_process(port_url: str) -> psutil.Process:
 def side(args: argparse.Namespace, label: str, extra: list[str], convs: list[Any], windows: list[list[int]],
          round_: int) -> dict[str, Any]:
     ctx = Ctx(args.bundle, args.threads, 3.0, ["CPUExecutionProvider"])
-    engine = engine_for(ctx, "fp32", 1)
+    engine = engine_for(ctx, args.variant, 1)
     engine.score_windows(windows[:1])
     b1 = rate(lambda: engine.score_windows(windows), len(windows), 3.0)
     engine.close()
-    with serving(args.bundle, "fp32", args.threads, tuple(extra)) as (url, headers):
+    with serving(args.bundle, args.variant, args.threads, tuple(extra)) as (url, headers):
         append_clients(url, headers, args.clients, 5, convs, tag="warm-")
         proc = server_process(url)
         cpu0, t0 = proc.cpu_times(), time.perf_counter()
@@ -63,6 +63,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("data/demo/test.jsonl"))
     ap.add_argument("--a", action="append", default=[], metavar="KEY=VALUE", help="server setting for side A")
     ap.add_argument("--b", action="append", default=[], metavar="KEY=VALUE", help="server setting for side B")
+    ap.add_argument("--variant", default="auto", help="engine.variant of both sides (default: what serve resolves)")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=50, help="per client and round")
     ap.add_argument("--rounds", type=int, default=3)

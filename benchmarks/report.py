@@ -70,8 +70,11 @@ def render_markdown(r: dict[str, Any]) -> str:
                       f"conversations/s ({b['ray']['actors']} actors, cluster start "
                       f"{b['ray']['cluster_start_seconds']:.0f} s not included); max |Δ risk| "
                       f"{b['max_abs_diff_risk']:.1e}, records identical: {b['records_identical']}."]
-    lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()) + ".",
-              f"Triton: {r['triton']}."]
+    lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()) + "."]
+    if "ratios_like_for_like" in r:
+        lines += ["Like-for-like precision (not the target's baseline): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in r["ratios_like_for_like"].items()) + "."]
+    lines += [f"Triton: {r['triton']}."]
     return "\n".join(lines) + "\n"
 
 

@@ -90,8 +90,9 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
         ends = [engine.windower.window_ends(len(c.messages), stride) for c in convs]
         t = engine.thresholds
         named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
+        served = engine.variant or cfg.engine.variant
         scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], ends,
-                           seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{cfg.engine.variant}"])
+                           seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{served}"], variant=served)
         return scored
     finally:
         engine.close()
@@ -231,7 +232,8 @@ def evaluate_bundle(
             "synthetic": bool(m.training_data.synthetic or any(c.source == "synthetic" for c in convs)),
             "sources": sorted({c.source or "(none)" for c in convs}),
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "engine": {"backend": cfg.engine.backend, "variant": cfg.engine.variant},
+            "engine": {"backend": cfg.engine.backend, "variant": model.variant or cfg.engine.variant,
+                       "variant_setting": cfg.engine.variant},
             "stride": cfg.stride, "latency_p": cfg.latency.p,
             "thresholds": model.thresholds, "train_path": str(train_path or m.training_data.train_path or ""),
         },

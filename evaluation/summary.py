@@ -33,6 +33,7 @@ class ScoredSet:
     thresholds: dict[str, float]  # named operating points, e.g. {"review": 0.5, "high": 0.8}
     primary: str  # the operating point used for headline F1 / latency
     notes: list[str] = field(default_factory=list)
+    variant: str = ""  # the model variant the serving engine ran (engine.variant auto resolved)
 
     @property
     def n_windows(self) -> int:

@@ -23,9 +23,10 @@ from groomguard.windowing import WindowConfig, Windower
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 TOKENIZER = "tokenizer.json"
+# "bf16" is no file of its own: OpenVINO runs model.onnx at bf16 precision (serving/backends/openvino.py)
 MODEL_FILES: dict[str, str] = {"fp32": "model.onnx", "fused": "model.fused.onnx", "int8": "model.int8.onnx",
-                               "fp16": "model.fp16.onnx"}
-Variant = Literal["fp32", "fused", "int8", "fp16"]  # "fused": fp32 with ONNX Runtime contrib-op fusions
+                               "fp16": "model.fp16.onnx", "bf16": "model.onnx"}
+Variant = Literal["fp32", "fused", "int8", "fp16", "bf16"]  # "fused": fp32 with ONNX Runtime contrib-op fusions
 
 
 class NormalisationInfo(BaseModel):
@@ -212,7 +213,7 @@ def write_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest
     """Hash every artefact present in `path` and write bundle.json. Returns the manifest written."""
     path = Path(path)
     files = {}
-    for name in [TOKENIZER, *MODEL_FILES.values(), "model_card.md"]:
+    for name in [TOKENIZER, *dict.fromkeys(MODEL_FILES.values()), "model_card.md"]:
         if (path / name).is_file():
             files[name] = sha256_file(path / name)
     manifest = manifest.model_copy(update={"files": files})

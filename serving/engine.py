@@ -21,7 +21,7 @@ from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
 from groomguard.serving.backends.base import Backend
 from groomguard.serving.engine_config import EngineConfig
-from groomguard.serving.variant_choice import choose_variant, first_provider
+from groomguard.serving.variant_choice import CPU, choose_variant, first_provider
 from groomguard.windowing import Windower, pad_batch
 
 log = logging.getLogger(__name__)
@@ -101,34 +101,53 @@ class ScoringEngine:
 
     def health(self) -> dict[str, object]:
         h = self.backend.health()
-        return {"ok": h.ok, "backend": h.backend, "detail": h.detail, "model": self.model_ref}
+        return {"ok": h.ok, "backend": h.backend, "detail": h.detail, "model": self.model_ref,
+                "variant": self.variant}
+
+    @property
+    def variant(self) -> str:
+        """The bundle variant actually served (`auto` resolved); "" for a remote backend that does not say."""
+        return str(getattr(self.backend, "variant", ""))
 
     def close(self) -> None:
         self.backend.close()
 
 
 def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
-    """Construct the configured backend for a bundle (`variant: auto` resolved for the provider in use)."""
+    """Construct the configured backend for a bundle (`variant: auto` resolved for the provider in use).
+
+    The variant served is set as `backend.variant` (reports and /readyz name it, not "auto")."""
     sig = bundle.manifest.onnx
     if config.backend == "onnxruntime":
         from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
+        from groomguard.serving.backends.openvino import OpenVinoBackend, native_bf16
 
-        def load(variant: Variant) -> OnnxRuntimeBackend:
-            return OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
-                                      sig.inputs, sig.output, config.intra_op_spinning)
+        def load(variant: Variant) -> Backend:
+            backend: OnnxRuntimeBackend | OpenVinoBackend
+            if variant == "bf16":  # the same model.onnx, run by OpenVINO at bf16 precision
+                backend = OpenVinoBackend(bundle.model_path(variant), "bf16", config.intra_op_threads,
+                                          sig.inputs, sig.output)
+            else:
+                backend = OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
+                                             sig.inputs, sig.output, config.intra_op_spinning)
+            backend.variant = variant
+            return backend
 
         if config.variant != "auto":
             return load(config.variant)
         import onnxruntime as ort
 
         provider = first_provider(config.providers, ort.get_available_providers())
-        variant = choose_variant(bundle.manifest, provider, config.auto_max_delta_prob)
+        bf16 = provider == CPU and native_bf16()
+        variant = choose_variant(bundle.manifest, provider, config.auto_max_delta_prob, bf16)
         backend = load(variant)
-        if backend.provider != provider:  # a GPU build without a usable GPU falls back to CPU silently
-            actual = choose_variant(bundle.manifest, backend.provider, config.auto_max_delta_prob)
+        actual_provider = getattr(backend, "provider", provider) if variant != "bf16" else provider
+        if actual_provider != provider:  # a GPU build without a usable GPU falls back to CPU silently
+            actual = choose_variant(bundle.manifest, actual_provider, config.auto_max_delta_prob,
+                                    actual_provider == CPU and native_bf16())
             if actual != variant:
                 variant, backend = actual, load(actual)
-        log.info("engine.variant auto -> %s on %s", variant, backend.provider)
+        log.info("engine.variant auto -> %s on %s", variant, getattr(backend, "provider", provider))
         return backend
     if config.backend == "triton":
         from groomguard.serving.backends.triton import TritonBackend  # provided by the Triton integration

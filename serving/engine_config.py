@@ -27,9 +27,9 @@ class EngineConfig(BaseModel):
 
     backend: Literal["onnxruntime", "triton"] = "onnxruntime"
     # auto = the fastest variant within auto_max_delta_prob of fp32 on the provider in use
-    # (serving/variant_choice.py); or name one: fp32 | fused | int8 | fp16.
-    variant: Literal["auto", "fp32", "fused", "int8", "fp16"] = "auto"
-    auto_max_delta_prob: float = Field(default=1e-4, ge=0.0)
+    # (serving/variant_choice.py); or name one: fp32 | fused | int8 | fp16 | bf16 (OpenVINO).
+    variant: Literal["auto", "fp32", "fused", "int8", "fp16", "bf16"] = "auto"
+    auto_max_delta_prob: float = Field(default=0.02, ge=0.0)
     providers: list[str] = Field(
         default_factory=lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     )

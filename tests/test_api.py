@@ -137,7 +137,7 @@ def test_health_ready_metrics(routed: tuple[TestClient, dict[str, str]]) -> None
     body = ready.json()
     assert body["ready"] and body["store_ok"] and body["backend_ok"]
     assert body["model"] == "tiny@test" and body["backend"] == "onnxruntime"
-    assert body["provider"] == "CPUExecutionProvider"
+    assert body["provider"] == "CPUExecutionProvider" and body["variant"] == "fp32"  # auto, nothing measured
     text = client.get("/metrics").text
     assert 'groomguard_http_requests_total{method="POST",route="/v1/conversations/{conversation_id}/messages"' \
            ',status="200"}' in text

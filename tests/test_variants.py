@@ -101,7 +101,7 @@ def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: 
     export_onnx(model, tmp_path / "model.onnx")
     rng = np.random.default_rng(1)
     probe = [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in (3, 9, 30, 14)]
-    settings = ExportSettings(int8=False, parity_tolerance=1e-4)
+    settings = ExportSettings(int8=False, bf16=False, parity_tolerance=1e-4)
     said: list[str] = []
     good = tv.export_variants(model, tmp_path, probe, probe, 0, settings, say=said.append)
     assert set(good) == {"fp32", "fused"} and good["fused"].max_abs_delta_prob is not None
@@ -136,7 +136,7 @@ def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
     export_onnx(model, tmp_path / "model.onnx")
     rng = np.random.default_rng(2)
     windows = [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in (3, 9, 30, 14, 7, 22)]
-    settings = ExportSettings(fused=False, int8=True, int8_method="static", int8_calibration_windows=4)
+    settings = ExportSettings(fused=False, int8=True, int8_method="static", int8_calibration_windows=4, bf16=False)
     out = export_variants(model, tmp_path, windows[:2], windows, 0, settings, say=lambda _: None)
     ops = {n.op_type for n in onnx.load(str(tmp_path / "model.int8.onnx")).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "DynamicQuantizeLinear" not in ops
@@ -159,7 +159,7 @@ def test_export_step_nbits_int8_measured_on_calibrated_risk_and_gated(tmp_path: 
     rng = np.random.default_rng(3)
     windows = [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in (3, 9, 30, 14, 7, 22)]
     calibration = (0.7, -1.3)
-    settings = ExportSettings(fused=False, int8=True, int8_method="nbits", int8_block_size=16)
+    settings = ExportSettings(fused=False, int8=True, int8_method="nbits", int8_block_size=16, bf16=False)
     out = export_variants(model, tmp_path, windows, windows, 0, settings, say=lambda _: None,
                           calibration=calibration)
     int8_path = tmp_path / "model.int8.onnx"

@@ -84,6 +84,11 @@ class ExportSettings(_Strict):
     # int8 is left out when its max |Δ risk| vs fp32 on the parity windows exceeds this (None: kept whatever its error)
     int8_max_delta_prob: float | None = Field(default=None, gt=0)
     fused: bool = True  # also write model.fused.onnx (ORT transformer optimizer; same parity gate as fp32)
+    # bf16: record OpenVINO's bf16 run of model.onnx (only where the CPU has native bf16; no extra file)
+    bf16: bool = True
+    bf16_max_delta_prob: float | None = Field(default=0.02, gt=0)
+    # variant errors vs fp32 are measured on the parity windows plus this many other validation windows
+    variant_error_windows: int = Field(default=256, ge=0)
     calibration: Literal["platt", "temperature"] = "platt"  # risk = sigmoid(margin / T + bias); bias 0 for temperature
 
 

@@ -9,10 +9,15 @@
   so Triton keeps serving the plain fp32 graph.
 - `int8` (model.int8.onnx): see training/quantise.py; its error is measured against fp32 and, with
   `export.int8_max_delta_prob`, gated (left out above it).
+- `bf16` (no file of its own): model.onnx run by OpenVINO at bf16 inference precision
+  (serving/backends/openvino.py). Measured only where OpenVINO is installed and the CPU computes bf16
+  natively; gated by `export.bf16_max_delta_prob`.
 
-Every variant records in bundle.json its max |Δ risk| against fp32 on the parity windows and its
-speed (windows/s at batch 1 and 32 on those windows, this machine, `threads` ORT threads), so
-serving can pick the fastest variant within tolerance (serving/variant_choice.py).
+Every variant records in bundle.json its max |Δ risk| against fp32 on the parity windows plus
+`export.variant_error_windows` validation windows (48 parity windows alone under-estimated int8's
+error 3x: docs/performance.md) and its speed (windows/s at batch 1 and 32 on the parity windows,
+this machine, `threads` threads), so serving can pick the fastest variant within tolerance
+(serving/variant_choice.py).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -117,7 +123,27 @@ def windows_per_s(sess: Any, windows: Sequence[Sequence[int]], pad_id: int, batc
             return done / elapsed
 
 
-def machine(threads: int) -> str:
+class BackendSession:
+    """An ONNX-Runtime-session-shaped view (`get_inputs`, `run`) of a serving backend, so the one timing
+    and scoring loop here measures every runtime the same way."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def get_inputs(self) -> list[Any]:
+        return [SimpleNamespace(name=n) for n in self.backend.input_names]
+
+    def run(self, _outputs: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [self.backend.infer(*(feeds[n] for n in self.backend.input_names))]
+
+
+def bf16_session(path: Path, threads: int = 1) -> BackendSession:
+    from groomguard.serving.backends.openvino import OpenVinoBackend
+
+    return BackendSession(OpenVinoBackend(path, "bf16", threads))
+
+
+def machine(threads: int, runtime: str = "") -> str:
     """What the speeds were measured on (they mean nothing without it)."""
     import onnxruntime as ort
 
@@ -127,18 +153,22 @@ def machine(threads: int) -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, onnxruntime {ort.__version__} CPU, {threads} thread(s)"
+    return f"{cpu}, {os.cpu_count()} cores, {runtime or f'onnxruntime {ort.__version__}'} CPU, {threads} thread(s)"
 
 
 def measure(path: Path, reference: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int,
-            threads: int = 1, calibration: tuple[float, float] = (1.0, 0.0)) -> dict[str, Any]:
-    """max |Δ risk| of `path` against `reference` risks (`calibration` = (temperature, bias) applied,
-    as serving does), and windows/s at each of SPEED_BATCHES."""
-    sess = session(path, threads)
+            threads: int = 1, calibration: tuple[float, float] = (1.0, 0.0),
+            speed_windows: Sequence[Sequence[int]] | None = None, sess: Any = None,
+            runtime: str = "") -> dict[str, Any]:
+    """max |Δ risk| of `path` against `reference` risks of `windows` (`calibration` = (temperature, bias)
+    applied, as serving does), and windows/s at each of SPEED_BATCHES on `speed_windows` (default
+    `windows`). `sess`: an already open session (default: ONNX Runtime on `path`)."""
+    sess = sess or session(path, threads)
     got = risk_from_logits(logits(sess, windows, pad_id), calibration[0], bias=calibration[1])
+    timed = windows if speed_windows is None else speed_windows
     return {"max_abs_delta_prob": float(np.max(np.abs(got - reference))),
-            "windows_per_s": {str(b): round(windows_per_s(sess, windows, pad_id, b), 2) for b in SPEED_BATCHES},
-            "measured_on": machine(threads)}
+            "windows_per_s": {str(b): round(windows_per_s(sess, timed, pad_id, b), 2) for b in SPEED_BATCHES},
+            "measured_on": machine(threads, runtime)}
 
 
 def calibration_windows(pool: Sequence[Sequence[int]], probe: Sequence[Sequence[int]], n: int) -> list[list[int]]:
@@ -167,10 +197,23 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
 
     fp32 = out_dir / MODEL_FILES["fp32"]
     t, b = calibration
-    ref = risk_from_logits(logits(session(fp32, threads), probe, pad_id), t, bias=b)
+    # errors on the parity windows plus validation windows the probe does not hold; speeds on the probe
+    checked = [*map(list, probe), *calibration_windows(pool, probe, settings.variant_error_windows)]
+    ref = risk_from_logits(logits(session(fp32, threads), checked, pad_id), t, bias=b)
+
+    def measured(path: Path, **kw: Any) -> dict[str, Any]:
+        return measure(path, ref, checked, pad_id, threads, calibration, speed_windows=probe, **kw)
+
+    def gated(name: str, info: VariantInfo, limit: float | None, setting: str) -> bool:
+        if limit is not None and (info.max_abs_delta_prob or 0.0) > limit:
+            say(f"{name} variant left out: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.3g} > "
+                f"export.{setting} {limit:g}")
+            return False
+        out[name] = info
+        return True
+
     out: dict[str, VariantInfo] = {}
-    out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)",
-                              **measure(fp32, ref, probe, pad_id, threads, calibration))
+    out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)", **measured(fp32))
     if settings.fused:
         fused = out_dir / MODEL_FILES["fused"]
         cfg = getattr(model, "config", None)
@@ -179,14 +222,13 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
             if model is not None:
                 parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
             else:  # no PyTorch model at hand (an existing bundle): the fp32 graph is the reference
-                got = risk_from_logits(logits(session(fused, threads), probe, pad_id), t, bias=b)
+                got = risk_from_logits(logits(session(fused, threads), checked, pad_id), t, bias=b)
                 parity = float(np.max(np.abs(got - ref)))
                 if parity > settings.parity_tolerance:
                     raise ExportError(f"fused graph: max |Δ risk| vs fp32 {parity:.3g} > {settings.parity_tolerance:g}")
             ops = ", ".join(f"{k} x{v}" for k, v in stats.items())
             against = "PyTorch" if model is not None else "fp32 ONNX"
-            measured = measure(fused, ref, probe, pad_id, threads, calibration)
-            out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measured,
+            out["fused"] = VariantInfo(file=MODEL_FILES["fused"], **measured(fused),
                                        method=f"ORT transformer optimizer ({ops}); parity vs {against} {parity:.2e}")
         except (ValueError, ExportError) as exc:
             fused.unlink(missing_ok=True)
@@ -206,16 +248,21 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
         else:
             quantise_int8(fp32, int8, settings.int8_op_types, settings.int8_per_channel)
             method = "dynamic (weights int8, activations quantised per batch)"
-        info = VariantInfo(file=MODEL_FILES["int8"], method=method,
-                           **measure(int8, ref, probe, pad_id, threads, calibration))
-        limit = settings.int8_max_delta_prob
-        if limit is not None and (info.max_abs_delta_prob or 0.0) > limit:
+        info = VariantInfo(file=MODEL_FILES["int8"], method=method, **measured(int8))
+        if not gated("int8", info, settings.int8_max_delta_prob, "int8_max_delta_prob"):
             int8.unlink()
-            say(f"int8 variant left out: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.3g} > "
-                f"export.int8_max_delta_prob {limit:g}")
+    if settings.bf16:
+        from groomguard.serving.backends.openvino import native_bf16, openvino_version
+
+        if native_bf16():
+            runtime = f"openvino {openvino_version()}"
+            info = VariantInfo(file=MODEL_FILES["bf16"], method=f"{runtime} CPU plugin, bf16 inference precision "
+                               "(model.onnx; matrix products in bf16, fp32 accumulation)",
+                               **measured(fp32, sess=bf16_session(fp32, threads), runtime=runtime))
+            gated("bf16", info, settings.bf16_max_delta_prob, "bf16_max_delta_prob")
         else:
-            out["int8"] = info
+            say("bf16 variant not measured: needs the openvino package and a CPU with native bf16 (AMX / AVX512-BF16)")
     for name, info in out.items():
-        say(f"variant {name}: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.2e}, windows/s "
-            + ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()))
+        say(f"variant {name}: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.2e} on {len(checked)} windows, "
+            "windows/s " + ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()))
     return out

@@ -173,7 +173,8 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
         backend_ok = bool(health["ok"])
         probe = services.readiness.check(backend_ok)
         ready = Ready(ready=backend_ok and probe.model_ok and probe.store_ok, model=services.engine.model_ref,
-                      backend=str(health["backend"]), provider=str(health["detail"]), backend_ok=backend_ok,
+                      backend=str(health["backend"]), provider=str(health["detail"]),
+                      variant=str(health.get("variant", "")), backend_ok=backend_ok,
                       model_ok=probe.model_ok, store_ok=probe.store_ok)
         return JSONResponse(ready.model_dump(), status_code=200 if ready.ready else 503)
 

@@ -66,6 +66,7 @@ class Ready(BaseModel):
     model: str
     backend: str
     provider: str = Field(description="Execution provider / detail reported by the backend in use.")
+    variant: str = Field(default="", description="Model variant served (engine.variant auto resolved): fp32, bf16, ...")
     backend_ok: bool = Field(description="The backend reports healthy.")
     model_ok: bool = Field(description="A one-window test inference returned a valid risk (cached probe).")
     store_ok: bool = Field(description="The store took a committed write (cached probe).")

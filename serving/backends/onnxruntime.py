@@ -19,6 +19,7 @@ class OnnxRuntimeBackend:
     """One InferenceSession; ORT sessions are thread-safe for concurrent `run` calls."""
 
     name = "onnxruntime"
+    variant = "fp32"  # the bundle variant whose file this session runs (set by build_backend)
 
     def __init__(
         self,

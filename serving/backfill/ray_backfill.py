@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from groomguard.bundle import MANIFEST as BUNDLE_MANIFEST
-from groomguard.bundle import MODEL_FILES, Bundle, sha256_file
+from groomguard.bundle import Bundle, sha256_file
 from groomguard.errors import ConfigError, DataError, GroomguardError
 from groomguard.serving.backfill.config import BackfillConfig
 from groomguard.serving.backfill.manifest import (
@@ -107,9 +107,7 @@ class ChunkScorer:
             self.fatal = str(exc)
             return
         backend = self.engine.backend
-        model_file = getattr(backend, "model_path", None)
-        variant = next((v for v, f in MODEL_FILES.items() if model_file and Path(model_file).name == f), backend.name)
-        self.used = f"{variant} on {getattr(backend, 'provider', backend.name)}"
+        self.used = f"{self.engine.variant or backend.name} on {getattr(backend, 'provider', backend.name)}"
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"shard": row["shard"], "chunk": row["chunk"], "records": [], "errors": [],

@@ -1,0 +1,173 @@
+"""The bf16 variant: OpenVINO running model.onnx at bf16, checked against ONNX Runtime as the reference,
+its export measurement against an independent computation, and when `auto` may serve it."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import groomguard.serving.backends.openvino as ovb
+from groomguard.bundle import Bundle, VariantInfo, write_manifest
+from groomguard.errors import ConfigError
+from groomguard.serving.engine import build_engine
+from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.variant_choice import choose_variant
+from groomguard.windowing import pad_batch
+
+CPU = "CPUExecutionProvider"
+needs_bf16 = pytest.mark.skipif(not ovb.native_bf16(), reason="this CPU has no native bf16 (AMX / AVX512-BF16)")
+
+
+def windows(seed: int, lengths: tuple[int, ...] = (3, 9, 30, 14, 7, 22, 60, 1)) -> list[list[int]]:
+    rng = np.random.default_rng(seed)
+    return [[101, *rng.integers(1000, 30000, size=n).tolist(), 102] for n in lengths]
+
+
+def ort_logits(path: Path, ws: list[list[int]]) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=[CPU])
+    batch = pad_batch(ws, 0)
+    return sess.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
+
+
+def info(delta: float, b1: float, b32: float) -> VariantInfo:
+    return VariantInfo(file="model.onnx", max_abs_delta_prob=delta, windows_per_s={"1": b1, "32": b32})
+
+
+def test_auto_serves_bf16_only_with_native_bf16_within_tolerance_and_faster(tiny_bundle_dir: Path) -> None:
+    m = Bundle.load(tiny_bundle_dir).manifest
+    m = m.model_copy(update={"variants": {"fp32": info(0.0, 20, 20), "bf16": info(0.008, 50, 90)}})
+    assert choose_variant(m, CPU, 0.02, native_bf16=True) == "bf16"
+    assert choose_variant(m, CPU, 0.02, native_bf16=False) == "fp32"  # recorded on an AMX box, served elsewhere
+    assert choose_variant(m, CPU, 1e-4, native_bf16=True) == "fp32"  # outside the tolerance
+    assert choose_variant(m, "CUDAExecutionProvider", 0.02, native_bf16=True) == "fp32"  # GPU: never a CPU variant
+    slow = m.model_copy(update={"variants": {**m.variants, "bf16": info(0.008, 19, 90)}})
+    assert choose_variant(slow, CPU, 0.02, native_bf16=True) == "fp32"  # slower at batch 1
+    assert EngineConfig().auto_max_delta_prob == 0.02  # issue 12's tolerance is the default
+
+
+def test_openvino_at_fp32_gives_onnx_runtimes_logits(tiny_bundle_dir: Path) -> None:
+    """Same graph, fp32 precision: any wrong input/output mapping or padding handling shows here."""
+    path = tiny_bundle_dir / "model.onnx"
+    ws = windows(0)
+    backend = ovb.OpenVinoBackend(path, "f32", threads=1)
+    batch = pad_batch(ws, 0)
+    got = backend.infer(batch.input_ids, batch.attention_mask)
+    assert got.dtype == np.float32 and got.shape == (len(ws), 2)
+    np.testing.assert_allclose(got, ort_logits(path, ws), atol=1e-4)
+    assert backend.health().ok and backend.health().backend == "openvino"
+
+
+def test_openvino_rejects_a_bundle_whose_tensor_names_disagree(tiny_bundle_dir: Path) -> None:
+    from groomguard.errors import BundleError
+
+    with pytest.raises(BundleError, match=r"onnx\.inputs"):
+        ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "f32", input_names=("ids", "attention_mask"))
+
+
+@needs_bf16
+def test_bf16_is_really_bf16_and_close_to_fp32(sharp_bundle_dir: Path) -> None:
+    path = sharp_bundle_dir / "model.onnx"
+    ws = windows(1)
+    batch = pad_batch(ws, 0)
+    got = ovb.OpenVinoBackend(path, "bf16", threads=1).infer(batch.input_ids, batch.attention_mask)
+    want = ort_logits(path, ws)
+    delta = np.abs(got - want).max()
+    assert 1e-5 < delta < 0.5  # not fp32 (the hint took effect), not garbage
+
+
+@needs_bf16
+def test_concurrent_calls_each_get_their_own_answer(tiny_bundle_dir: Path) -> None:
+    """A pool of infer requests: calls from many threads never see another call's output buffer."""
+    backend = ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "bf16", threads=1)
+    batches = [pad_batch(windows(seed, (5 + seed, 40 - seed)), 0) for seed in range(8)]
+    serial = [backend.infer(b.input_ids, b.attention_mask) for b in batches]
+    got: dict[int, list[np.ndarray]] = {i: [] for i in range(8)}
+
+    def work(i: int) -> None:
+        for _ in range(10):
+            got[i].append(backend.infer(batches[i].input_ids, batches[i].attention_mask))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(8):
+        for out in got[i]:
+            np.testing.assert_array_equal(out, serial[i])
+
+
+def _bundle_with_bf16(src: Path, dst: Path, delta: float) -> Path:
+    shutil.copytree(src, dst)
+    b = Bundle.load(dst)
+    variants = {"fp32": info(0.0, 20, 20), "bf16": info(delta, 60, 90)}
+    write_manifest(dst, b.manifest.model_copy(update={"variants": variants}))
+    return dst
+
+
+@needs_bf16
+def test_engine_auto_serves_bf16_and_says_so(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    bundle = _bundle_with_bf16(tiny_bundle_dir, tmp_path / "b", 0.005)
+    engine = build_engine(str(bundle), EngineConfig(providers=[CPU], intra_op_threads=1))
+    assert engine.variant == "bf16" and engine.health()["variant"] == "bf16"
+    assert engine.health()["backend"] == "openvino" and "bf16" in str(engine.health()["detail"])
+    ws = windows(2)
+    reference = build_engine(str(bundle), EngineConfig(variant="fp32", providers=[CPU]))
+    assert reference.variant == "fp32"
+    assert np.abs(engine.score_windows(ws) - reference.score_windows(ws)).max() < 0.05
+    strict = build_engine(str(bundle), EngineConfig(providers=[CPU], auto_max_delta_prob=1e-4))
+    assert strict.variant == "fp32"
+
+
+def test_asking_for_bf16_without_native_bf16_is_a_clear_error(tiny_bundle_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ovb, "native_bf16", lambda: False)
+    with pytest.raises(ConfigError, match="no native bf16"):
+        build_engine(str(tiny_bundle_dir), EngineConfig(variant="bf16", providers=[CPU]))
+
+
+@needs_bf16
+def test_export_records_bf16_error_on_the_calibrated_risk_and_gates_it(tmp_path: Path) -> None:
+    """The recorded error is the calibrated risk's over the parity windows plus other validation windows
+    (checked with OpenVINO + numpy, window by window); a stricter limit leaves bf16 out."""
+    import openvino as ov
+
+    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.train_config import ExportSettings
+    from groomguard.training.variants import export_variants
+    from tests.tiny_bundle import tiny_bert
+
+    model = tiny_bert(seed=0, init_range=0.5)
+    export_onnx(model, tmp_path / "model.onnx")
+    pool = windows(3)
+    probe, others = pool[:2], pool[2:]
+    calibration = (0.7, -1.3)
+    settings = ExportSettings(fused=False, int8=False, bf16=True, bf16_max_delta_prob=None,
+                              variant_error_windows=len(others))
+    out = export_variants(model, tmp_path, probe, pool, 0, settings, say=lambda _: None, calibration=calibration)
+    assert set(out) == {"fp32", "bf16"} and "openvino" in (out["bf16"].method or "")
+    assert out["bf16"].file == "model.onnx" and set(out["bf16"].windows_per_s) == {"1", "32"}
+
+    compiled = ov.Core().compile_model(str(tmp_path / "model.onnx"), "CPU", {"INFERENCE_PRECISION_HINT": "bf16"})
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=[CPU])
+
+    def risk(logits: np.ndarray) -> float:
+        return float(1 / (1 + np.exp(-((logits[0, 1] - logits[0, 0]) / calibration[0] + calibration[1]))))
+
+    deltas = []
+    for w in probe + others:  # the error is measured beyond the 2 parity windows
+        feeds = {"input_ids": np.array([w]), "attention_mask": np.ones((1, len(w)), dtype=np.int64)}
+        deltas.append(abs(risk(compiled(feeds)[0]) - risk(sess.run(None, feeds)[0])))
+    expected = max(deltas)
+    assert expected > max(deltas[:2])  # else this test could not tell the extra windows were used
+    assert out["bf16"].max_abs_delta_prob == pytest.approx(expected, rel=0.05, abs=1e-6)
+    said: list[str] = []
+    strict = settings.model_copy(update={"bf16_max_delta_prob": expected / 4})
+    assert "bf16" not in export_variants(model, tmp_path, probe, pool, 0, strict, say=said.append,
+                                         calibration=calibration)
+    assert any("bf16 variant left out" in s and "bf16_max_delta_prob" in s for s in said)
