@@ -126,7 +126,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
             backend: OnnxRuntimeBackend | OpenVinoBackend
             if variant == "bf16":  # the same model.onnx, run by OpenVINO at bf16 precision
                 backend = OpenVinoBackend(bundle.model_path(variant), "bf16", config.intra_op_threads,
-                                          sig.inputs, sig.output)
+                                          sig.inputs, sig.output, config.openvino_shape_cache)
             else:
                 backend = OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
                                              sig.inputs, sig.output, config.intra_op_spinning)

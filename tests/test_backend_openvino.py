@@ -62,6 +62,17 @@ def test_openvino_at_fp32_gives_onnx_runtimes_logits(tiny_bundle_dir: Path) -> N
     assert backend.health().ok and backend.health().backend == "openvino"
 
 
+def test_shape_cache_setting_reaches_openvino(tiny_bundle_dir: Path) -> None:
+    """`engine.openvino_shape_cache` bounds the per-shape kernel cache (OpenVINO's default, 5,000 shapes
+    of ~1 MB each, grew a server by gigabytes: benchmarks/openvino_memory.py)."""
+    from groomguard.serving.settings import load_serve_config
+
+    assert load_serve_config(None, []).engine.openvino_shape_cache == 256
+    for size in (0, 37):
+        backend = ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "f32", shape_cache=size)
+        assert backend.config["CPU_RUNTIME_CACHE_CAPACITY"] == size  # write-only in OpenVINO: not readable back
+
+
 def test_openvino_rejects_a_bundle_whose_tensor_names_disagree(tiny_bundle_dir: Path) -> None:
     from groomguard.errors import BundleError
 
@@ -113,8 +124,9 @@ def _bundle_with_bf16(src: Path, dst: Path, delta: float) -> Path:
 @needs_bf16
 def test_engine_auto_serves_bf16_and_says_so(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     bundle = _bundle_with_bf16(tiny_bundle_dir, tmp_path / "b", 0.005)
-    engine = build_engine(str(bundle), EngineConfig(providers=[CPU], intra_op_threads=1))
+    engine = build_engine(str(bundle), EngineConfig(providers=[CPU], intra_op_threads=1, openvino_shape_cache=9))
     assert engine.variant == "bf16" and engine.health()["variant"] == "bf16"
+    assert engine.backend.config["CPU_RUNTIME_CACHE_CAPACITY"] == 9  # type: ignore[attr-defined]
     assert engine.health()["backend"] == "openvino" and "bf16" in str(engine.health()["detail"])
     ws = windows(2)
     reference = build_engine(str(bundle), EngineConfig(variant="fp32", providers=[CPU]))
