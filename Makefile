@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -U pip setuptools wheel
 	$(PIP) install -q "$(TORCH_SPEC)"
-	$(PIP) install -q -e ".[train,scale,dev]" "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[train,scale,dev,bf16]" "$(TORCH_SPEC)"
 	touch $(STAMP)
 
 venv: $(STAMP)

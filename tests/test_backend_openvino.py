@@ -183,3 +183,17 @@ def test_export_records_bf16_error_on_the_calibrated_risk_and_gates_it(tmp_path:
     assert "bf16" not in export_variants(model, tmp_path, probe, pool, 0, strict, say=said.append,
                                          calibration=calibration)
     assert any("bf16 variant left out" in s and "bf16_max_delta_prob" in s for s in said)
+
+
+def test_without_openvino_auto_never_picks_bf16_and_asking_names_the_extra(tiny_bundle_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenVINO is the `bf16` extra: a base install must still serve (fp32) and explain what bf16 needs."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` raises ImportError
+    assert ovb.native_bf16() is False
+    with pytest.raises(ConfigError, match=r"groomguard\[bf16\]"):
+        ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "bf16")
+    bundle_manifest = Bundle.load(tiny_bundle_dir).manifest.model_copy(
+        update={"variants": {"fp32": info(0.0, 20, 20), "bf16": info(0.005, 60, 90)}})
+    assert choose_variant(bundle_manifest, CPU, 0.02, native_bf16=ovb.native_bf16()) == "fp32"

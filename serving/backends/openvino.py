@@ -60,7 +60,7 @@ class OpenVinoBackend:
         try:
             import openvino as ov
         except ImportError:
-            raise ConfigError("engine.variant bf16 needs the openvino package (pip install openvino)") from None
+            raise ConfigError("engine.variant bf16 needs OpenVINO: pip install 'groomguard[bf16]'") from None
         if precision == "bf16" and not native_bf16():
             raise ConfigError("engine.variant bf16: this CPU has no native bf16 (AMX / AVX512-BF16); use fp32 or auto")
         # CPU_RUNTIME_CACHE_CAPACITY: kernels kept per input shape (~1 MB each on the demo model). The
