@@ -69,8 +69,9 @@ def _header(meta: dict[str, Any]) -> str:
              ("Conversations", f'{meta["n_conversations"]} ({meta["n_positive"]} grooming)'),
              ("Sources", ", ".join(meta["sources"])), ("Synthetic data", "yes" if meta["synthetic"] else "no"),
              ("Evaluated", meta["evaluated_at"]),
-             ("Scored with", f'serving engine, {meta["engine"]["backend"]}/{meta["engine"]["variant"]}, '
-                             f'stride {meta["stride"]}')]
+             ("Scored with", f'serving engine, {meta["engine"]["backend"]}/{meta["engine"]["variant"]}'
+                             + (f' ({meta["engine"]["runtime"]})' if meta["engine"].get("runtime") else "")
+                             + f', stride {meta["stride"]}')]
     synth = ('<p class="synthetic"><b>SYNTHETIC DATA.</b> These numbers come from a synthetic corpus; they say the '
              "pipeline works, not how the model does on real chats.</p>") if meta["synthetic"] else ""
     return (f"<h1>groomguard evaluation — {escape(meta['model'])}</h1>"

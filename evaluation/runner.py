@@ -91,8 +91,10 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
         t = engine.thresholds
         named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
         served = engine.variant or cfg.engine.variant
+        runtime = str(engine.health()["detail"])  # e.g. CPUExecutionProvider, or OpenVINO ... bf16
         scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], ends,
-                           seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{served}"], variant=served)
+                           seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{served} ({runtime})"],
+                           variant=served, runtime=runtime)
         return scored
     finally:
         engine.close()
@@ -233,7 +235,7 @@ def evaluate_bundle(
             "sources": sorted({c.source or "(none)" for c in convs}),
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "engine": {"backend": cfg.engine.backend, "variant": model.variant or cfg.engine.variant,
-                       "variant_setting": cfg.engine.variant},
+                       "variant_setting": cfg.engine.variant, "runtime": model.runtime},
             "stride": cfg.stride, "latency_p": cfg.latency.p,
             "thresholds": model.thresholds, "train_path": str(train_path or m.training_data.train_path or ""),
         },

@@ -34,6 +34,7 @@ class ScoredSet:
     primary: str  # the operating point used for headline F1 / latency
     notes: list[str] = field(default_factory=list)
     variant: str = ""  # the model variant the serving engine ran (engine.variant auto resolved)
+    runtime: str = ""  # what ran it: the ONNX Runtime provider, or OpenVINO for bf16
 
     @property
     def n_windows(self) -> int:

@@ -74,6 +74,10 @@ def test_writes_three_outputs_with_all_keys(evaluated: tuple[Path, dict[str, Any
     dims = {row["dimension"] for row in on_disk["slices"]}
     assert dims == {"lang", "source", "length", "tag"}
     assert on_disk["meta"]["synthetic"] is True
+    # the variant and runtime actually served, not the setting (eval.yaml says auto; the tiny bundle records
+    # no speeds, so auto resolves to fp32 on ONNX Runtime's CPU provider)
+    assert on_disk["meta"]["engine"] == {"backend": "onnxruntime", "variant": "fp32", "variant_setting": "auto",
+                                         "runtime": "CPUExecutionProvider"}
 
 
 def test_model_scores_are_the_serving_engines(evaluated: tuple[Path, dict[str, Any]], tiny_bundle_dir: Path,
@@ -110,6 +114,7 @@ def test_report_is_self_contained_and_flags_sensitive_text(evaluated: tuple[Path
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "Sensitive" in html and "SYNTHETIC DATA" in html
+    assert "serving engine, onnxruntime/fp32 (CPUExecutionProvider), stride 1" in html
     assert html.count("data:image/png;base64,") >= 4
     assert metrics["summary"].split(",")[0] in html
     assert "user0a" not in html  # handles never shown; roles instead
