@@ -148,6 +148,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # length held (nearly) equal, what is left is what the conversation's length itself costs.
     full = max(convs, key=lambda c: window_tokens_at(bundle, c, (10,))["10"])
     result["window_tokens_at_message_full"] = window_tokens_at(bundle, full, (10, 100, 1000))
+    # And on the longest benign conversation: an append to a conversation with an open case also writes
+    # evidence and score history, so where a case opens between two marks their ratio is not length alone.
+    benign = max((c for c in convs if not c.label), key=lambda c: len(c.messages), default=longest)
     if not args.no_http:
         from benchmarks.suite_http import append_clients, append_latency, serving
 
@@ -160,9 +163,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # window reported in window_tokens_at_message (7 appends before the mark would mix in
             # the shorter windows of messages 4-9).
             replays = 3 if args.quick else 21
-            latency = append_latency(url, headers, longest, samples=1, replays=replays)
+            cases: dict[str, dict[str, bool]] = {"longest": {}, "full": {}, "benign": {}}
+            latency = append_latency(url, headers, longest, samples=1, replays=replays, case_open=cases["longest"])
             latency_full = append_latency(url, headers, full, samples=1, conversation_id="latency-full",
-                                          replays=replays)
+                                          replays=replays, case_open=cases["full"])
+            latency_benign = append_latency(url, headers, benign, samples=1, conversation_id="latency-benign",
+                                            replays=replays, case_open=cases["benign"])
         for h in http:
             h["vs_engine_batch1"] = h["req_per_s"] / b1
         result["http_appends"] = http
@@ -170,6 +176,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["append_latency_samples"] = {"replays": replays, "per_mark_and_replay": 1}
         result["append_latency_ms_full"] = latency_full
         result["ratios"]["latency_1000_vs_10_window_full"] = latency_full["1000"] / latency_full["10"]
+        result["append_latency_ms_benign"] = latency_benign
+        result["window_tokens_at_message_benign"] = window_tokens_at(bundle, benign, (10, 100, 1000))
+        result["append_latency_case_open"] = cases
+        result["ratios"]["latency_1000_vs_10_benign"] = latency_benign["1000"] / latency_benign["10"]
         runs["http_8_clients"] = [h["req_per_s"] for h in http8]
         result["ratios"]["http_8_clients_vs_engine_batch1"] = statistics.median(runs["http_8_clients"]) / b1
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]

@@ -62,6 +62,17 @@ def render_markdown(r: dict[str, Any]) -> str:
                       + ", ".join(f"{k}: {v}" for k, v in r["window_tokens_at_message_full"].items()) + " tokens): "
                       + ", ".join(f"{k}: {v:.0f}" for k, v in full.items())
                       + f" ms (1,000 vs 10: {r['ratios']['latency_1000_vs_10_window_full']:.2f}x)."]
+        if "append_latency_ms_benign" in r:
+            ben = r["append_latency_ms_benign"]
+            lines += ["", "Same marks on the longest benign conversation (window "
+                      + ", ".join(f"{k}: {v}" for k, v in r["window_tokens_at_message_benign"].items()) + " tokens): "
+                      + ", ".join(f"{k}: {v:.0f}" for k, v in ben.items())
+                      + f" ms (1,000 vs 10: {r['ratios']['latency_1000_vs_10_benign']:.2f}x)."]
+        if "append_latency_case_open" in r:
+            lines += ["", "Case open at the mark (an append to a conversation with a case also writes evidence "
+                      "and score history): " + "; ".join(
+                          f"{conv} " + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in marks.items())
+                          for conv, marks in r["append_latency_case_open"].items()) + "."]
     if "backfill" in r:
         b = r["backfill"]
         lines += ["", f"Backfill of {b['conversations']:,} synthetic conversations ({b['windows']:,} windows, "

@@ -114,14 +114,17 @@ def append_clients(url: str, headers: dict[str, str], clients: int, per_client: 
 
 def append_latency(url: str, headers: dict[str, str], conv: Conversation,
                    marks: tuple[int, ...] = (10, 100, 1000), samples: int = 5,
-                   conversation_id: str = "latency", replays: int = 1) -> dict[str, float]:
+                   conversation_id: str = "latency", replays: int = 1,
+                   case_open: dict[str, bool] | None = None) -> dict[str, float]:
     """Median latency (ms) of single-message appends at message ~N of a replay of `conv`.
 
     The conversation is grown to N - samples with bulk appends (100 messages a request), then
     `samples` single appends are timed just before the mark: the stored state, not how it got
     there, is what an append at message N pays for. With `replays` > 1 the whole procedure runs on
     that many fresh conversation ids and the median is over all their samples (the same message
-    positions, more samples: a median of 7 moves by ±15 % on a shared VM).
+    positions, more samples: a median of 7 moves by ±15 % on a shared VM). `case_open`, when given,
+    is filled with whether the conversation had an open case at each mark (an append to a conversation
+    with a case also writes evidence and score history: a different amount of work).
     """
     times: dict[int, list[float]] = {mark: [] for mark in marks}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
@@ -135,7 +138,10 @@ def append_latency(url: str, headers: dict[str, str], conv: Conversation,
                     have += n
                 for _ in range(samples):
                     t0 = time.perf_counter()
-                    http.post(path, json={"messages": [_message(conv, have)]}).raise_for_status()
+                    answer = http.post(path, json={"messages": [_message(conv, have)]})
                     times[mark].append(time.perf_counter() - t0)
+                    answer.raise_for_status()
+                    if case_open is not None:
+                        case_open[str(mark)] = case_open.get(str(mark), False) or answer.json()["case_id"] is not None
                     have += 1
     return {str(mark): 1000 * statistics.median(ts) for mark, ts in times.items()}

@@ -14,9 +14,15 @@ from pathlib import Path
 def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     from benchmarks.__main__ import main
     from benchmarks.report import END, START
+    from groomguard.bundle import Bundle, write_manifest
+    from groomguard.scores import Thresholds
 
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle_dir, bundle)
+    # the tiny model scores ~0.499 everywhere: with review at 0.3 every conversation has a case from its
+    # first append, which `append_latency_case_open` must report
+    write_manifest(bundle, Bundle.load(bundle).manifest.model_copy(update={"thresholds": Thresholds(review=0.3,
+                                                                                                    high=0.9)}))
     doc = tmp_path / "performance.md"
     doc.write_text(f"# Performance\n\nprose kept\n\n{START}\nold table\n{END}\n\nmore prose\n")
     out = tmp_path / "bench.json"
@@ -35,8 +41,10 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
     assert set(r["append_latency_ms"]) == {"10", "100", "1000"}
     assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10",
                                 "latency_1000_vs_100", "service_latency_1000_vs_10", "service_latency_1000_vs_100",
-                                "latency_1000_vs_10_window_full"}
-    assert set(r["append_latency_ms_full"]) == {"10", "100", "1000"}
+                                "latency_1000_vs_10_window_full", "latency_1000_vs_10_benign"}
+    assert set(r["append_latency_ms_full"]) == {"10", "100", "1000"} == set(r["append_latency_ms_benign"])
+    assert r["append_latency_case_open"] == {c: {"10": True, "100": True, "1000": True}
+                                             for c in ("longest", "full", "benign")}
     full = r["window_tokens_at_message_full"]
     assert full["10"] >= r["window_tokens_at_message"]["10"]  # chosen as the fullest window at message 10
     tokens = r["window_tokens_at_message"]
