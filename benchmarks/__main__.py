@@ -27,6 +27,7 @@ from typing import Any
 from benchmarks.report import render_markdown, replace_section
 from benchmarks.suite_engine import (
     Ctx,
+    engine_for,
     engine_rows,
     load_conversations,
     naive_pipeline_rows,
@@ -37,9 +38,6 @@ from benchmarks.suite_service import service_append_latency
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
 from groomguard.schema import Conversation
-from groomguard.serving.backends.openvino import native_bf16
-from groomguard.serving.engine_config import EngineConfig
-from groomguard.serving.variant_choice import CPU, choose_variant
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -98,8 +96,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     windows = sample_windows(bundle, convs, n_win, args.seed)
     gpu = False  # CPU measurements only; fp16 rows need a GPU machine (docs/performance.md)
     rows = engine_rows(ctx, bundle, windows, (64, 128, 256), n_bucket, gpu)
-    # the variant `groomguard serve` resolves `auto` to on this CPU (serve.yaml's tolerance)
-    auto = choose_variant(bundle.manifest, CPU, EngineConfig().auto_max_delta_prob, native_bf16())
+    # the variant `groomguard serve` resolves `auto` to on this CPU: the engine's own resolution
+    probe = engine_for(ctx, "auto", 1)
+    auto = probe.variant
+    probe.close()
     naive, naive_model = naive_pipeline_rows(ctx, bundle, convs, n_naive, args.checkpoint, args.seed,
                                              bf16=auto == "bf16")
     rows = naive + rows
@@ -147,10 +147,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # The same marks on the conversation whose window is fullest at message 10: with the window's
     # length held (nearly) equal, what is left is what the conversation's length itself costs.
     full = max(convs, key=lambda c: window_tokens_at(bundle, c, (10,))["10"])
-    result["window_tokens_at_message_full"] = window_tokens_at(bundle, full, (10, 100, 1000))
     # And on the longest benign conversation: an append to a conversation with an open case also writes
     # evidence and score history, so where a case opens between two marks their ratio is not length alone.
     benign = max((c for c in convs if not c.label), key=lambda c: len(c.messages), default=longest)
+    others = {"full": full, "benign": benign}  # keys: append_latency_ms_<name>, window_tokens_at_message_<name>
+    for name, conv in others.items():
+        result[f"window_tokens_at_message_{name}"] = window_tokens_at(bundle, conv, (10, 100, 1000))
     if not args.no_http:
         from benchmarks.suite_http import append_clients, append_latency, serving
 
@@ -163,23 +165,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # window reported in window_tokens_at_message (7 appends before the mark would mix in
             # the shorter windows of messages 4-9).
             replays = 3 if args.quick else 21
-            cases: dict[str, dict[str, bool]] = {"longest": {}, "full": {}, "benign": {}}
+            cases: dict[str, dict[str, bool]] = {name: {} for name in ("longest", *others)}
             latency = append_latency(url, headers, longest, samples=1, replays=replays, case_open=cases["longest"])
-            latency_full = append_latency(url, headers, full, samples=1, conversation_id="latency-full",
-                                          replays=replays, case_open=cases["full"])
-            latency_benign = append_latency(url, headers, benign, samples=1, conversation_id="latency-benign",
-                                            replays=replays, case_open=cases["benign"])
+            latency_of = {name: append_latency(url, headers, conv, samples=1, conversation_id=f"latency-{name}",
+                                               replays=replays, case_open=cases[name])
+                          for name, conv in others.items()}
         for h in http:
             h["vs_engine_batch1"] = h["req_per_s"] / b1
         result["http_appends"] = http
         result["append_latency_ms"] = latency
         result["append_latency_samples"] = {"replays": replays, "per_mark_and_replay": 1}
-        result["append_latency_ms_full"] = latency_full
-        result["ratios"]["latency_1000_vs_10_window_full"] = latency_full["1000"] / latency_full["10"]
-        result["append_latency_ms_benign"] = latency_benign
-        result["window_tokens_at_message_benign"] = window_tokens_at(bundle, benign, (10, 100, 1000))
+        for name, lat in latency_of.items():
+            result[f"append_latency_ms_{name}"] = lat
+            ratio = "window_full" if name == "full" else name  # the key earlier runs' JSON used
+            result["ratios"][f"latency_1000_vs_10_{ratio}"] = lat["1000"] / lat["10"]
         result["append_latency_case_open"] = cases
-        result["ratios"]["latency_1000_vs_10_benign"] = latency_benign["1000"] / latency_benign["10"]
         runs["http_8_clients"] = [h["req_per_s"] for h in http8]
         result["ratios"]["http_8_clients_vs_engine_batch1"] = statistics.median(runs["http_8_clients"]) / b1
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]

@@ -56,18 +56,13 @@ def render_markdown(r: dict[str, Any]) -> str:
                   f"{r['ratios']['latency_1000_vs_100']:.2f}x). Newest window at message "
                   + ", ".join(f"{k}: {v} tokens" for k, v in r["window_tokens_at_message"].items())
                   + " (inference cost follows the window's length until the window is full)."]
-        if "append_latency_ms_full" in r:
-            full = r["append_latency_ms_full"]
-            lines += ["", "Same marks on the conversation whose window is fullest at message 10 (window "
-                      + ", ".join(f"{k}: {v}" for k, v in r["window_tokens_at_message_full"].items()) + " tokens): "
-                      + ", ".join(f"{k}: {v:.0f}" for k, v in full.items())
-                      + f" ms (1,000 vs 10: {r['ratios']['latency_1000_vs_10_window_full']:.2f}x)."]
-        if "append_latency_ms_benign" in r:
-            ben = r["append_latency_ms_benign"]
-            lines += ["", "Same marks on the longest benign conversation (window "
-                      + ", ".join(f"{k}: {v}" for k, v in r["window_tokens_at_message_benign"].items()) + " tokens): "
-                      + ", ".join(f"{k}: {v:.0f}" for k, v in ben.items())
-                      + f" ms (1,000 vs 10: {r['ratios']['latency_1000_vs_10_benign']:.2f}x)."]
+        for name, what, ratio in (("full", "the conversation whose window is fullest at message 10", "window_full"),
+                                  ("benign", "the longest benign conversation", "benign")):
+            if f"append_latency_ms_{name}" in r:
+                lines += ["", f"Same marks on {what} (window "
+                          + ", ".join(f"{k}: {v}" for k, v in r[f"window_tokens_at_message_{name}"].items())
+                          + " tokens): " + ", ".join(f"{k}: {v:.0f}" for k, v in r[f"append_latency_ms_{name}"].items())
+                          + f" ms (1,000 vs 10: {r['ratios'][f'latency_1000_vs_10_{ratio}']:.2f}x)."]
         if "append_latency_case_open" in r:
             lines += ["", "Case open at the mark (an append to a conversation with a case also writes evidence "
                       "and score history): " + "; ".join(

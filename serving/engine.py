@@ -122,7 +122,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
         from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
         from groomguard.serving.backends.openvino import OpenVinoBackend, native_bf16
 
-        def load(variant: Variant) -> Backend:
+        def load(variant: Variant) -> OnnxRuntimeBackend | OpenVinoBackend:
             backend: OnnxRuntimeBackend | OpenVinoBackend
             if variant == "bf16":  # the same model.onnx, run by OpenVINO at bf16 precision
                 backend = OpenVinoBackend(bundle.model_path(variant), "bf16", config.intra_op_threads,
@@ -138,16 +138,16 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
         import onnxruntime as ort
 
         provider = first_provider(config.providers, ort.get_available_providers())
-        bf16 = provider == CPU and native_bf16()
-        variant = choose_variant(bundle.manifest, provider, config.auto_max_delta_prob, bf16)
+        variant = choose_variant(bundle.manifest, provider, config.auto_max_delta_prob,
+                                 provider == CPU and native_bf16())
         backend = load(variant)
-        actual_provider = getattr(backend, "provider", provider) if variant != "bf16" else provider
-        if actual_provider != provider:  # a GPU build without a usable GPU falls back to CPU silently
-            actual = choose_variant(bundle.manifest, actual_provider, config.auto_max_delta_prob,
-                                    actual_provider == CPU and native_bf16())
+        # a GPU build without a usable GPU falls back to CPU silently (bf16 is only ever chosen on CPU)
+        if isinstance(backend, OnnxRuntimeBackend) and backend.provider != provider:
+            actual = choose_variant(bundle.manifest, backend.provider, config.auto_max_delta_prob,
+                                    backend.provider == CPU and native_bf16())
             if actual != variant:
                 variant, backend = actual, load(actual)
-        log.info("engine.variant auto -> %s on %s", variant, getattr(backend, "provider", provider))
+        log.info("engine.variant auto -> %s on %s", variant, backend.provider)
         return backend
     if config.backend == "triton":
         from groomguard.serving.backends.triton import TritonBackend  # provided by the Triton integration

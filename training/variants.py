@@ -186,12 +186,13 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     """The export's variant step: fp32 timed, `fused` built and gated, `int8` built; all measured.
 
     `model` is the PyTorch reference of the fused parity gate (None: the fp32 graph is, for a bundle
-    whose checkpoint is not at hand); `probe` the parity windows (errors
-    and speeds are measured on them); static int8 calibrates on windows of `pool` (the validation
-    windows) that are not probe windows.
+    whose checkpoint is not at hand); `probe` the parity windows (speeds are timed on them; errors on
+    them plus `settings.variant_error_windows` other windows of `pool`, the validation windows, where
+    static int8 also calibrates).
     A fused graph that fails its gate or cannot be built is left out (logged), never shipped; so is
-    an int8 graph over `settings.int8_max_delta_prob`. Errors are on the calibrated risk
-    (`calibration` = (temperature, bias)), what serving returns and the thresholds apply to.
+    an int8 or bf16 variant over `settings.int8_max_delta_prob` / `bf16_max_delta_prob`. Errors are on
+    the calibrated risk (`calibration` = (temperature, bias)), what serving returns and the thresholds
+    apply to.
     """
     from groomguard.training.export import ExportError, check_parity
 
@@ -200,6 +201,7 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     # errors on the parity windows plus validation windows the probe does not hold; speeds on the probe
     checked = [*map(list, probe), *calibration_windows(pool, probe, settings.variant_error_windows)]
     ref = risk_from_logits(logits(session(fp32, threads), checked, pad_id), t, bias=b)
+    out: dict[str, VariantInfo] = {}
 
     def measured(path: Path, **kw: Any) -> dict[str, Any]:
         return measure(path, ref, checked, pad_id, threads, calibration, speed_windows=probe, **kw)
@@ -212,7 +214,6 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
         out[name] = info
         return True
 
-    out: dict[str, VariantInfo] = {}
     out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)", **measured(fp32))
     if settings.fused:
         fused = out_dir / MODEL_FILES["fused"]
