@@ -32,12 +32,14 @@ from benchmarks.suite_engine import (
     load_conversations,
     naive_pipeline_rows,
     sample_windows,
+    streams_batch1_rate,
     tokenise_share,
 )
 from benchmarks.suite_service import service_append_latency
 from groomguard.bundle import Bundle
 from groomguard.errors import GroomguardError
 from groomguard.schema import Conversation
+from groomguard.serving.settings import load_serve_config
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -116,6 +118,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # Single rates on a shared VM move by ±15 %: what the ratios are made of is measured `repeat`
     # times, interleaved (naive, engine, naive, engine, ...), and the ratios use the medians.
     reps = 1 if args.quick else max(1, args.repeat)
+    server_streams = load_serve_config(None, []).engine.streams  # what `serving` below runs with
     runs: dict[str, list[float]] = {"naive_best": [], "default_best": [], "default_batch1": []}
     for i in range(reps):
         if i:
@@ -130,7 +133,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                         if r["variant"] == auto and r["input"] == "windows"))
         runs["default_batch1"].append(next(r["windows_per_s"] for r in eng if r["variant"] == auto
                                            and r["batch"] == 1 and r["input"] == "windows"))
+        if server_streams > 1 and not args.no_http:
+            runs.setdefault("default_batch1_server_streams", []).append(
+                streams_batch1_rate(ctx, auto, server_streams, windows))
     result["repeats"] = runs
+    result["server_streams"] = server_streams
     best_naive, best_default, b1 = (statistics.median(runs[k]) for k in ("naive_best", "default_best",
                                                                            "default_batch1"))
     svc = result["service_append_latency"]
@@ -182,6 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["append_latency_case_open"] = cases
         runs["http_8_clients"] = [h["req_per_s"] for h in http8]
         result["ratios"]["http_8_clients_vs_engine_batch1"] = statistics.median(runs["http_8_clients"]) / b1
+        if runs.get("default_batch1_server_streams"):
+            result["ratios_reference"] = {"http_8_clients_vs_engine_batch1_server_streams": statistics.median(
+                runs["http_8_clients"]) / statistics.median(runs["default_batch1_server_streams"])}
         result["ratios"]["latency_1000_vs_10"] = latency["1000"] / latency["10"]
         result["ratios"]["latency_1000_vs_100"] = latency["1000"] / latency["100"]
     result["triton"] = "not measured (--quick or --no-triton)"

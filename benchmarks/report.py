@@ -80,6 +80,10 @@ def render_markdown(r: dict[str, Any]) -> str:
     if "ratios_like_for_like" in r:
         lines += ["Like-for-like precision (not the target's baseline): " + ", ".join(
             f"{k} {v:.2f}" for k, v in r["ratios_like_for_like"].items()) + "."]
+    if "ratios_reference" in r:
+        lines += [f"Against the engine with the server's {r['server_streams']} streams at batch 1 (not the "
+                  "target's baseline, which is the engine's 1-stream batch-1 rate): " + ", ".join(
+                      f"{k} {v:.2f}" for k, v in r["ratios_reference"].items()) + "."]
     lines += [f"Triton: {r['triton']}."]
     return "\n".join(lines) + "\n"
 

@@ -73,10 +73,21 @@ class Ctx:
     providers: list[str]
 
 
-def engine_for(ctx: Ctx, variant: str, batch: int) -> ScoringEngine:
+def engine_for(ctx: Ctx, variant: str, batch: int, streams: int = 1) -> ScoringEngine:
     cfg = EngineConfig.model_validate({"variant": variant, "max_batch_size": batch, "providers": ctx.providers,
-                                       "intra_op_threads": ctx.threads})
+                                       "intra_op_threads": ctx.threads, "streams": streams})
     return build_engine(str(ctx.bundle_dir), cfg)
+
+
+def streams_batch1_rate(ctx: Ctx, variant: str, streams: int, windows: list[list[int]]) -> float:
+    """windows/s of the engine at batch 1 with `streams` calls in flight (the server's `engine.streams`):
+    what the HTTP server's inference could do alone, a reference beside the target's 1-stream rate."""
+    engine = engine_for(ctx, variant, 1, streams)
+    try:
+        engine.score_windows(windows[: 2 * streams])
+        return rate(lambda: engine.score_windows(windows), len(windows), ctx.min_seconds)
+    finally:
+        engine.close()
 
 
 def variants_present(bundle: Bundle, gpu: bool) -> list[str]:

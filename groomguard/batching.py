@@ -9,6 +9,7 @@ purpose) so each right-padded batch pads to similar lengths; results come back i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,24 +19,45 @@ BatchFn = Callable[[Batch], np.ndarray]
 
 
 def run_batches(windows: Sequence[Sequence[int]], pad_id: int, batch_size: int, infer: BatchFn, *,
-                sort: bool = True, progress: Callable[[int], None] | None = None) -> np.ndarray:
+                sort: bool = True, progress: Callable[[int], None] | None = None, concurrency: int = 1) -> np.ndarray:
     """Apply `infer` to right-padded batches of `windows`; row i of the result belongs to window i.
 
     `infer` returns one row (or scalar) per window of the batch; the result is float64 with the
     per-window shape of the first batch's answer. An empty `windows` gives an empty float64 array.
+    `concurrency` > 1 keeps that many batches in flight (threads), for backends that run several
+    calls in parallel (OpenVINO streams, `engine.streams`); the result does not depend on it.
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    if batch_size < 1 or concurrency < 1:
+        raise ValueError("batch_size and concurrency must be at least 1")
     order = sorted(range(len(windows)), key=lambda i: len(windows[i])) if sort else list(range(len(windows)))
-    out: np.ndarray | None = None
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+    def one(idx: list[int]) -> np.ndarray:
         got = np.asarray(infer(pad_batch([windows[i] for i in idx], pad_id)), dtype=np.float64)
         if got.shape[:1] != (len(idx),):
             raise ValueError(f"batch function returned {got.shape[:1]} rows for a batch of {len(idx)}")
-        if out is None:
-            out = np.zeros((len(windows), *got.shape[1:]), dtype=np.float64)
-        out[idx] = got
-        if progress is not None:
-            progress(len(idx))
+        return got
+
+    out: np.ndarray | None = None
+    with ThreadPoolExecutor(concurrency) if concurrency > 1 else _Inline() as pool:
+        for idx, got in zip(chunks, pool.map(one, chunks), strict=True):
+            if out is None:
+                out = np.zeros((len(windows), *got.shape[1:]), dtype=np.float64)
+            out[idx] = got
+            if progress is not None:
+                progress(len(idx))
     return out if out is not None else np.zeros(0, dtype=np.float64)
+
+
+class _Inline:
+    """`map` in the calling thread, lazily (the sequential case keeps one batch in memory at a time)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    @staticmethod
+    def map(fn: Callable[[list[int]], np.ndarray], chunks: list[list[int]]) -> map[np.ndarray]:
+        return map(fn, chunks)

@@ -1,9 +1,9 @@
 """Micro-batcher: gathers windows from concurrent requests into one backend call, fairly.
 
-One worker thread runs padded batches; callers either block on futures (`score`, for sync code
-and threads) or await them on the event loop (`score_async`, the HTTP append path: no thread is
-held while a window waits for its batch). Both share the lanes, deadlines and bounds. Invariants
-(docs/api.md "Load and fairness"):
+Worker threads (one per batch in flight, `engine.streams`) run padded batches; callers either
+block on futures (`score`, for sync code and threads) or await them on the event loop
+(`score_async`, the HTTP append path: no thread is held while a window waits for its batch).
+Both share the lanes, deadlines and bounds. Invariants (docs/api.md "Load and fairness"):
 
 - **Two lanes.** `stream` (appends, case explanations: small, interactive) and `bulk` (`/v1/score`).
   Whenever stream windows wait, the next batch is made of stream windows only; bulk windows run in
@@ -88,7 +88,7 @@ class _Request:
 
 @dataclass
 class BatcherStats:
-    """Counters the tests and /metrics read (the worker thread is the only writer)."""
+    """Counters the tests and /metrics read (written by the workers under the batcher's stats lock)."""
 
     batches: int = 0
     windows: int = 0
@@ -110,9 +110,12 @@ class MicroBatcher:
         keep_batch_sizes: int = 1000,
         bulk_batch_size: int | None = None,
         timeout_s: float | None = None,
+        workers: int = 1,
     ) -> None:
         if max_batch_size < 1 or max_queue < 1 or (bulk_batch_size is not None and bulk_batch_size < 1):
             raise ValueError("max_batch_size, bulk_batch_size and max_queue must be >= 1")
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
         self._infer = infer
         self.max_batch_size = max_batch_size
         self.bulk_batch_size = min(bulk_batch_size or max_batch_size, max_batch_size)
@@ -129,8 +132,14 @@ class MicroBatcher:
         self._cond = threading.Condition()
         self._closed = False
         self.stats = BatcherStats()
-        self._worker = threading.Thread(target=self._run, name="groomguard-batcher", daemon=True)
-        self._worker.start()
+        self._stats_lock = threading.Lock()
+        # One thread per batch in flight (engine.streams): each takes the next batch as soon as its
+        # own is done, so a backend that runs calls in parallel gets them in parallel.
+        self.workers = workers
+        self._workers = [threading.Thread(target=self._run, name=f"groomguard-batcher-{i}", daemon=True)
+                         for i in range(workers)]
+        for worker in self._workers:
+            worker.start()
 
     # -- callers ---------------------------------------------------------------------------
     @property
@@ -199,7 +208,8 @@ class MicroBatcher:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._worker.join(timeout)
+        for worker in self._workers:
+            worker.join(timeout)
 
     def _enqueue(self, windows: Sequence[Sequence[int]], lane: Lane, deadline: float,
                  budget: float) -> _Request:
@@ -215,8 +225,10 @@ class MicroBatcher:
                 self._stream.extend(items)
             else:
                 spw = self._seconds_per_window
-                # Round-robin: this request finishes no later than everything queued now plus itself.
-                if spw is not None and time.monotonic() + (self._bulk_depth + len(items)) * spw > deadline:
+                # Round-robin: this request finishes no later than everything queued now plus itself
+                # (the workers share the queue; `spw` is one worker's seconds per window).
+                finish = time.monotonic() + (self._bulk_depth + len(items)) * (spw or 0.0) / self.workers
+                if spw is not None and finish > deadline:
                     raise DeadlineExceeded(budget, self.retry_after_s)
                 if items:
                     self._bulk.append(request)
@@ -270,7 +282,8 @@ class MicroBatcher:
             if not it.future.set_running_or_notify_cancel():
                 continue
             if it.deadline < now:
-                self.stats.expired += 1
+                with self._stats_lock:
+                    self.stats.expired += 1
                 it.future.set_exception(DeadlineExceeded(0.0, self.retry_after_s))
                 continue
             live.append(it)
@@ -299,6 +312,15 @@ class MicroBatcher:
             self._record(lane, len(live), time.perf_counter() - started)
 
     def _record(self, lane: Lane, size: int, seconds: float) -> None:
+        with self._stats_lock:
+            self._record_locked(lane, size, seconds)
+        if self._on_batch is not None:
+            try:
+                self._on_batch(size, seconds)
+            except Exception:  # metrics must never break scoring
+                log.exception("batch metrics hook failed")
+
+    def _record_locked(self, lane: Lane, size: int, seconds: float) -> None:
         s = self.stats
         s.batches += 1
         s.windows += size
@@ -312,8 +334,3 @@ class MicroBatcher:
             spw = seconds / size
             prev = self._seconds_per_window
             self._seconds_per_window = spw if prev is None else (1 - _EWMA) * prev + _EWMA * spw
-        if self._on_batch is not None:
-            try:
-                self._on_batch(size, seconds)
-            except Exception:  # metrics must never break scoring
-                log.exception("batch metrics hook failed")

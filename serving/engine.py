@@ -51,10 +51,12 @@ class ScoringEngine:
         backend: Backend,
         max_batch_size: int = 32,
         thresholds: Thresholds | None = None,
+        streams: int = 1,
     ) -> None:
         self.bundle = bundle
         self.backend = backend
         self.max_batch_size = max_batch_size
+        self.streams = streams  # batches in flight at once (engine.streams)
         self.windower: Windower = bundle.windower()
         self.thresholds = thresholds or bundle.manifest.thresholds
         self.temperature = bundle.manifest.calibration.temperature
@@ -76,7 +78,8 @@ class ScoringEngine:
     ) -> np.ndarray:
         """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
         return run_batches(windows, self.windower.pad_id, self.max_batch_size,
-                           lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress)
+                           lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress,
+                           concurrency=self.streams)
 
     def level(self, risk: float) -> Level:
         return level_for(risk, self.thresholds)
@@ -126,7 +129,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
             backend: OnnxRuntimeBackend | OpenVinoBackend
             if variant == "bf16":  # the same model.onnx, run by OpenVINO at bf16 precision
                 backend = OpenVinoBackend(bundle.model_path(variant), "bf16", config.intra_op_threads,
-                                          sig.inputs, sig.output, config.openvino_shape_cache)
+                                          sig.inputs, sig.output, config.openvino_shape_cache, config.streams)
             else:
                 backend = OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
                                              sig.inputs, sig.output, config.intra_op_spinning)
@@ -158,4 +161,4 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
 
 def build_engine(bundle_dir: str, config: EngineConfig, thresholds: Thresholds | None = None) -> ScoringEngine:
     bundle = Bundle.load(bundle_dir)
-    return ScoringEngine(bundle, build_backend(bundle, config), config.max_batch_size, thresholds)
+    return ScoringEngine(bundle, build_backend(bundle, config), config.max_batch_size, thresholds, config.streams)

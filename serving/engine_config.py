@@ -39,6 +39,9 @@ class EngineConfig(BaseModel):
     # no measurable change to the engine's own batch-1 rate).
     intra_op_spinning: bool = False
     max_batch_size: int = Field(default=32, ge=1)
+    # Model calls in flight at once: OpenVINO streams (bf16) and the micro-batcher's workers; offline
+    # scoring keeps this many batches running. 1 = lowest latency for a lone request.
+    streams: int = Field(default=1, ge=1)
     # bf16 (OpenVINO): compiled kernels kept per input shape, ~1 MB each (benchmarks/openvino_memory.py)
     openvino_shape_cache: int = Field(default=256, ge=0)
     triton: TritonClientConfig = Field(default_factory=TritonClientConfig)

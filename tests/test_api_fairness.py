@@ -44,8 +44,9 @@ def test_append_p99_under_1s_while_a_maximal_score_runs(slow_model: None, tiny_b
     with running_app(cfg, tiny_bundle_dir) as client:
         load = appends_during_bulk(client, keys["score"], MAX_WINDOWS, min_appends=50)
     assert load.bulk_status == 200  # at the limit exactly: admitted and served
-    # The bulk request alone needs >= 5 s of model time; appends overlapped it throughout.
-    assert load.bulk_s >= MAX_WINDOWS * PER_WINDOW_S
+    # The bulk request alone needs >= 5 s of model time, spread over `engine.streams` concurrent
+    # batches (the sleep runs outside the GIL, like a backend's parallel streams); appends overlapped it.
+    assert load.bulk_s >= MAX_WINDOWS * PER_WINDOW_S / cfg.engine.streams
     assert len(load.append_s) >= 50
     p99 = percentile(load.append_s, 99)
     # The bound. Measured on the shared 2-core box: p99 ~0.1 s (a FIFO batcher: ~5 s).

@@ -197,3 +197,23 @@ def test_without_openvino_auto_never_picks_bf16_and_asking_names_the_extra(tiny_
     bundle_manifest = Bundle.load(tiny_bundle_dir).manifest.model_copy(
         update={"variants": {"fp32": info(0.0, 20, 20), "bf16": info(0.005, 60, 90)}})
     assert choose_variant(bundle_manifest, CPU, 0.02, native_bf16=ovb.native_bf16()) == "fp32"
+
+
+def test_streams_setting_compiles_that_many_streams_and_keeps_the_answers(tiny_bundle_dir: Path) -> None:
+    """`engine.streams` reaches OpenVINO's NUM_STREAMS (read back from the compiled model), and calls
+    from two threads at once give each caller its own logits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from groomguard.serving.settings import load_serve_config
+
+    assert load_serve_config(None, []).engine.streams == 2  # configs/serve.yaml
+    path = tiny_bundle_dir / "model.onnx"
+    one = ovb.OpenVinoBackend(path, "f32", threads=2)
+    two = ovb.OpenVinoBackend(path, "f32", threads=2, streams=2)
+    assert int(one.compiled.get_property("NUM_STREAMS")) == 1
+    assert int(two.compiled.get_property("NUM_STREAMS")) == 2
+    batches = [pad_batch(windows(seed), 0) for seed in range(6)]
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda b: two.infer(b.input_ids, b.attention_mask), batches))
+    for b, logits in zip(batches, got, strict=True):
+        np.testing.assert_allclose(logits, one.infer(b.input_ids, b.attention_mask), atol=1e-5)

@@ -165,3 +165,24 @@ def test_real_engine_batched_equals_unbatched(tiny_bundle_dir: Path) -> None:
     finally:
         b.close()
         engine.close()
+
+
+def test_workers_run_that_many_batches_at_once() -> None:
+    """`workers` (engine.streams) > 1: a second batch starts while the first is still running; with
+    one worker the barrier below times out and both callers get BrokenBarrierError."""
+    both_in = threading.Barrier(2, timeout=5)
+
+    def model(windows: Sequence[Sequence[int]]) -> list[float]:
+        both_in.wait()
+        return [expected(w) for w in windows]
+
+    batcher = MicroBatcher(model, max_batch_size=1, max_delay_ms=0, workers=2)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            got = list(pool.map(lambda w: batcher.score([w])[0], [[1, 2], [3, 4, 5]]))
+        assert got == [expected([1, 2]), expected([3, 4, 5])]
+        assert batcher.stats.batches == 2 and batcher.stats.windows == 2
+    finally:
+        batcher.close()
+    with pytest.raises(ValueError, match="workers"):
+        MicroBatcher(model, workers=0)

@@ -57,3 +57,27 @@ def test_window_start_by_hand(tiny_bundle_dir: Path, lengths: list[int], end: in
     window = windower.window_ids(ids, end)
     assert len(window) == 2 + min(lengths[end], 62) + sum(lengths[i] + 1 for i in range(start, end))
     assert window[1] == 1000 + start  # the oldest message in the window is message `start`
+
+
+def test_concurrent_batches_give_the_sequential_answer_and_really_overlap() -> None:
+    """`concurrency` (engine.streams) keeps that many batches in flight; the answer must not change."""
+    import itertools
+    import threading
+
+    windows = [[i % 5 + 1] * (i % 11 + 1) for i in range(40)]
+    # The first two batches must be inside `infer` together: run one after the other, the first
+    # waits 5 s and raises BrokenBarrierError.
+    both_in = threading.Barrier(2, timeout=5)
+    calls = itertools.count()
+
+    def infer(batch: Batch) -> np.ndarray:
+        if next(calls) < 2:
+            both_in.wait()
+        return (batch.input_ids * batch.attention_mask).sum(axis=1).astype(np.float64)
+
+    progress: list[int] = []
+    out = run_batches(windows, 0, 3, infer, progress=progress.append, concurrency=2)
+    assert out.tolist() == [float(sum(w)) for w in windows]  # each window's own sum, in input order
+    assert sum(progress) == len(windows)
+    with pytest.raises(ValueError, match="concurrency"):
+        run_batches(windows, 0, 3, infer, concurrency=0)

@@ -68,7 +68,7 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     batching = config.batching
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, batching.max_delay_ms, batching.max_queue,
                            batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
-                           timeout_s=batching.timeout_s)
+                           timeout_s=batching.timeout_s, workers=config.engine.streams)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
                            config.state, config.retention, config.limits, async_scorer=batcher.score_async)
     health = engine.health()

@@ -56,6 +56,7 @@ class OpenVinoBackend:
         input_names: Sequence[str] = ("input_ids", "attention_mask"),
         output_name: str = "logits",
         shape_cache: int = 256,
+        streams: int = 1,
     ) -> None:
         try:
             import openvino as ov
@@ -65,8 +66,12 @@ class OpenVinoBackend:
             raise ConfigError("engine.variant bf16: this CPU has no native bf16 (AMX / AVX512-BF16); use fp32 or auto")
         # CPU_RUNTIME_CACHE_CAPACITY: kernels kept per input shape (~1 MB each on the demo model). The
         # default, 5,000, lets a server meeting every batch size x window length grow by gigabytes.
-        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY",
-                                  "NUM_STREAMS": 1, "CPU_RUNTIME_CACHE_CAPACITY": shape_cache}
+        # NUM_STREAMS: calls run in parallel, the threads split between them (engine.streams): 1 gives
+        # one call all threads (lowest latency alone); more keep threads apart under concurrent load,
+        # where one call's threads would otherwise wait on each other at every layer.
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision,
+                                  "PERFORMANCE_HINT": "LATENCY" if streams == 1 else "THROUGHPUT",
+                                  "NUM_STREAMS": streams, "CPU_RUNTIME_CACHE_CAPACITY": shape_cache}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         self.config = config  # what the model was compiled with (some keys, like the cache size, cannot be read back)

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -34,11 +35,12 @@ from groomguard.schema import Message
 from groomguard.scores import Level
 from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.review.queue import CaseQueue
+from groomguard.serving.review.snapshot_cache import SnapshotCache, knows_any, newest_window_tail
 from groomguard.serving.settings import LimitsConfig
 from groomguard.serving.store import StoreError
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
-from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
+from groomguard.serving.store.models import ConversationRow, utcnow
 from groomguard.serving.tail_check import max_messages_per_window
 from groomguard.windowing import assign_roles
 
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 8
 # Token-id windows in, one risk per window out, awaited (the micro-batcher's `score_async`).
 AsyncWindowScorer = Callable[[list[list[int]]], Awaitable[list[float]]]
+# A plan from the snapshot cache is CPU work only (tokenise the new messages): up to this many
+# messages it runs on the event loop, sparing a worker-thread hand-off; larger requests use a thread.
+INLINE_PLAN_MESSAGES = 8
 
 
 @dataclass
@@ -72,6 +77,8 @@ class _Plan:
     window: list[int]
     new_ids: list[list[int]] = field(default_factory=list)  # token ids of `new`, cached with them
     recomputed: dict[int, list[int]] = field(default_factory=dict)  # stale tail rows re-encoded: seq -> ids
+    tail: list[conv_db.TailIds] = field(default_factory=list)  # the snapshot's tail, every row with ids
+    after: conv_db.Snapshot | None = None  # the conversation once committed (for the snapshot cache)
 
 
 def check_sizes(conversation_id: str, messages: list[Message], limits: LimitsConfig) -> None:
@@ -97,6 +104,7 @@ class StreamingAppends(CaseQueue):
     async_scorer: AsyncWindowScorer | None
     model_ref: str
     limits: LimitsConfig
+    snapshots: SnapshotCache
 
     # -- entry points ----------------------------------------------------------------------------
     def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
@@ -107,13 +115,15 @@ class StreamingAppends(CaseQueue):
             try:
                 if locked:
                     return self._append_locked(conversation_id, messages)
-                snap, plan = self._read_plan(conversation_id, messages)
+                snap, plan = self._cached_plan(conversation_id, messages) or self._read_plan(conversation_id, messages)
                 if not plan.new:
                     return self._replay(snap, messages, plan.duplicates)
                 return self._commit_unchanged(snap, plan, self._score(plan.window))
             except _VersionMoved:
+                self.snapshots.discard(conversation_id)
                 conflicts += 1
             except (IntegrityError, OperationalError) as exc:
+                self.snapshots.discard(conversation_id)
                 transient = self._transient(conversation_id, exc, transient)
                 conflicts = max(conflicts, self.state.optimistic_retries)
 
@@ -126,7 +136,11 @@ class StreamingAppends(CaseQueue):
             try:
                 if locked:  # rare: holds the row lock while scoring, so it runs in a thread throughout
                     return await to_thread.run_sync(self._append_locked, conversation_id, messages)
-                snap, plan = await to_thread.run_sync(self._read_plan, conversation_id, messages)
+                cached = (self._cached_plan(conversation_id, messages) if len(messages) <= INLINE_PLAN_MESSAGES
+                          else await to_thread.run_sync(self._cached_plan, conversation_id, messages))
+                if cached is None:
+                    cached = await to_thread.run_sync(self._read_plan, conversation_id, messages)
+                snap, plan = cached
                 if not plan.new:
                     return self._replay(snap, messages, plan.duplicates)
                 if self.async_scorer is not None:
@@ -135,8 +149,10 @@ class StreamingAppends(CaseQueue):
                     risk = await to_thread.run_sync(self._score, plan.window)
                 return await to_thread.run_sync(self._commit_unchanged, snap, plan, risk)
             except _VersionMoved:
+                self.snapshots.discard(conversation_id)
                 conflicts += 1
             except (IntegrityError, OperationalError) as exc:
+                self.snapshots.discard(conversation_id)
                 transient = self._transient(conversation_id, exc, transient)
                 conflicts = max(conflicts, self.state.optimistic_retries)
 
@@ -169,12 +185,23 @@ class StreamingAppends(CaseQueue):
             snap = self._snapshot(s, conversation_id, messages)
         return snap, self._plan(snap, messages)
 
+    def _cached_plan(self, conversation_id: str, messages: list[Message]) -> tuple[conv_db.Snapshot, _Plan] | None:
+        """A plan from the snapshot this process committed last (serving/review/snapshot_cache.py), or
+        None: not cached, or the request repeats a cached message (a retry: the database answers it)."""
+        snap = self.snapshots.get(conversation_id)
+        if snap is None or knows_any(snap, [m.message_id for m in messages]):
+            return None
+        return snap, self._plan(snap, messages)
+
     def _commit_unchanged(self, snap: conv_db.Snapshot, plan: _Plan, risk: float) -> AppendOutcome:
         with self.store.write() as s:
             row = conv_db.lock_conversation(s, snap.conversation_id)
-            if row.version != snap.version:
+            # a snapshot taken before the conversation existed has no created_at: any new row matches
+            if row.version != snap.version or (snap.created_at is not None and row.created_at != snap.created_at):
                 raise _VersionMoved
-            return self._commit(s, row, plan, risk)
+            out = self._commit(s, row, plan, risk)
+        self._remember(plan)
+        return out
 
     def _append_locked(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
         with self.store.write() as s:
@@ -183,7 +210,14 @@ class StreamingAppends(CaseQueue):
             plan = self._plan(snap, messages)
             if not plan.new:
                 return self._replay(snap, messages, plan.duplicates)
-            return self._commit(s, row, plan, self._score(plan.window))
+            out = self._commit(s, row, plan, self._score(plan.window))
+        self._remember(plan)
+        return out
+
+    def _remember(self, plan: _Plan) -> None:
+        """After COMMIT: the conversation as written is the next append's snapshot."""
+        if plan.after is not None:
+            self.snapshots.put(plan.after.conversation_id, plan.after)
 
     def _score(self, window: list[int]) -> float:
         return float(self.scorer([window])[0])
@@ -207,9 +241,18 @@ class StreamingAppends(CaseQueue):
         fresh = w.encode_messages([Message(author=t.author, text=t.text) for t in stale], roles) if stale else []
         recomputed = {t.seq: ids for t, ids in zip(stale, fresh, strict=True)}
         new_ids = w.encode_messages(new, roles)
-        cached = [recomputed[t.seq] if t.token_ids is None else t.token_ids for t in snap.tail]
-        window = w.assemble_newest((cached + new_ids)[-self.state.tail_messages :])
-        return _Plan(new, dups, roles, window, new_ids, recomputed)
+        tail = [t if t.token_ids is not None else conv_db.TailIds(t.seq, recomputed[t.seq], message_id=t.message_id)
+                for t in snap.tail]
+        window = w.assemble_newest(([t.token_ids or () for t in tail] + new_ids)[-self.state.tail_messages :])
+        return _Plan(new, dups, roles, window, new_ids, recomputed, tail)
+
+    def _after(self, row: ConversationRow, plan: _Plan, new: list[tuple[int, str | None]],
+               max_risk: float) -> conv_db.Snapshot:
+        """The conversation as `_commit` leaves it, for the snapshot cache (receipts not included)."""
+        added = [conv_db.TailIds(seq, ids, message_id=mid) for (seq, mid), ids in zip(new, plan.new_ids, strict=True)]
+        return conv_db.Snapshot(row.conversation_id, version=row.version, created_at=row.created_at,
+                                message_count=row.message_count, roles=dict(plan.roles), max_risk=max_risk,
+                                tail=newest_window_tail(self.windower, plan.tail + added))
 
     def _replay(self, snap: conv_db.Snapshot, messages: list[Message], duplicates: int) -> AppendOutcome:
         """All duplicates: answer what the request that first carried the newest of them answered."""
@@ -222,10 +265,10 @@ class StreamingAppends(CaseQueue):
         cid, start, now = row.conversation_id, row.message_count, utcnow()
         newest = start + len(plan.new) - 1
         key = self.windower.ids_key
-        new_rows = [
-            TailMessageRow(conversation_id=cid, seq=start + i, message_id=m.message_id, author=m.author, text=m.text,
-                           timestamp=utc(m.timestamp), risk=risk if start + i == newest else None,
-                           ids_key=key, token_ids=ids)
+        new_rows: list[dict[str, Any]] = [  # TailMessageRow column values
+            {"conversation_id": cid, "seq": start + i, "message_id": m.message_id, "author": m.author, "text": m.text,
+             "timestamp": utc(m.timestamp), "risk": risk if start + i == newest else None, "ids_key": key,
+             "token_ids": ids}
             for i, (m, ids) in enumerate(zip(plan.new, plan.new_ids, strict=True))
         ]
         if plan.recomputed:
@@ -246,15 +289,16 @@ class StreamingAppends(CaseQueue):
                                      evidence_cap=self.state.case_evidence_messages)
             opened = True
         elif case is not None:
-            new_evidence = [case_db.EvidenceIn(r.seq, r.message_id, r.author, r.text, r.timestamp, r.risk)
-                            for r in new_rows]
+            new_evidence = [case_db.EvidenceIn(r["seq"], r["message_id"], r["author"], r["text"], r["timestamp"],
+                                               r["risk"]) for r in new_rows]
             case_db.update_case(s, case, risk=risk, level_of=self._level, seq=newest, roles=plan.roles,
                                 evidence=new_evidence, evidence_cap=self.state.case_evidence_messages,
                                 history_cap=self.state.max_score_history)
         case_id = case.case_id if case is not None else None
+        plan.after = self._after(row, plan, [(r["seq"], r["message_id"]) for r in new_rows], max_risk)
         conv_db.add_receipts(s, [
-            ReceiptRow(conversation_id=cid, message_id=m.message_id, seq=start + i, risk=risk, max_risk=max_risk,
-                       case_id=case_id)
+            {"conversation_id": cid, "message_id": m.message_id, "seq": start + i, "risk": risk, "max_risk": max_risk,
+             "case_id": case_id}
             for i, m in enumerate(plan.new) if m.message_id is not None
         ])
         if opened:

@@ -25,6 +25,7 @@ from groomguard.serving.review.appends import (
 )
 from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.review.influence import WindowScorer
+from groomguard.serving.review.snapshot_cache import SnapshotCache
 from groomguard.serving.review.views import PurgeResult
 from groomguard.serving.settings import LimitsConfig
 from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreError
@@ -57,6 +58,9 @@ class ReviewService(StreamingAppends):
         self.state = state
         self.retention = retention
         self.limits = limits or LimitsConfig()
+        # never keep a conversation's ids in memory longer than retention keeps its tail on disk
+        idle_s = min(state.snapshot_cache_idle_seconds, retention.tail_inactive_days * 86_400 / 2)
+        self.snapshots = SnapshotCache(state.snapshot_cache_conversations, idle_s)
 
     # -- stateless scoring with routing ------------------------------------------------------------
     def route_scored(self, conv: Conversation, risk_by_message: list[float]) -> RouteOutcome:

@@ -28,6 +28,10 @@ class StateConfig(BaseModel):
     max_score_history: int = Field(default=1000, ge=1)
     top_messages: int = Field(default=5, ge=1)  # how many "messages that moved the score most" a case shows
     optimistic_retries: int = Field(default=3, ge=0)  # score outside the lock this many times before locking
+    # conversations whose newest window this process keeps in memory to plan appends without a read
+    # (serving/review/snapshot_cache.py; ~1 KB each); 0 = always read the store
+    snapshot_cache_conversations: int = Field(default=10_000, ge=0)
+    snapshot_cache_idle_seconds: float = Field(default=600, gt=0)  # capped below retention.tail_inactive_days
 
 
 class RetentionConfig(BaseModel):

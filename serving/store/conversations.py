@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,9 +28,10 @@ class TailIds:
     """One tail message as windowing needs it: cached ids, or author + text when they are stale."""
 
     seq: int
-    token_ids: list[int] | None  # None: stale, re-encode from author/text
+    token_ids: Sequence[int] | None  # None: stale, re-encode from author/text
     author: str = ""
     text: str = ""
+    message_id: str | None = None
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Snapshot:
 
     conversation_id: str
     version: int = 0
+    created_at: datetime | None = None  # with `version`, identifies the state (a purged id may be reused)
     message_count: int = 0
     roles: dict[str, str] = field(default_factory=dict)
     max_risk: float = 0.0
@@ -53,21 +57,21 @@ def read_snapshot(session: Session, conversation_id: str, message_ids: Sequence[
     snap = Snapshot(conversation_id)
     if row is None:
         return snap
-    snap.version, snap.message_count = row.version, row.message_count
+    snap.version, snap.created_at, snap.message_count = row.version, row.created_at, row.message_count
     snap.roles, snap.max_risk = dict(row.roles or {}), row.max_risk
     t = TailMessageRow
     newest = session.execute(
-        select(t.seq, t.ids_key, t.token_ids).where(t.conversation_id == conversation_id)
+        select(t.seq, t.ids_key, t.token_ids, t.message_id).where(t.conversation_id == conversation_id)
         .order_by(t.seq.desc()).limit(window_limit)
     ).all()
-    stale = [seq for seq, key, ids in newest if key != ids_key or ids is None]
+    stale = [seq for seq, key, ids, _mid in newest if key != ids_key or ids is None]
     texts: dict[int, tuple[str, str]] = {}
     if stale:
         found = session.execute(select(t.seq, t.author, t.text).where(t.conversation_id == conversation_id,
                                                                       t.seq.in_(stale)))
         texts = {seq: (author, text) for seq, author, text in found}
-    snap.tail = [TailIds(seq, None, *texts[seq]) if seq in texts else TailIds(seq, ids)
-                 for seq, _key, ids in reversed(newest)]
+    snap.tail = [TailIds(seq, None, *texts[seq], message_id=mid) if seq in texts else TailIds(seq, ids, message_id=mid)
+                 for seq, _key, ids, mid in reversed(newest)]
     if message_ids:
         rec = session.scalars(
             select(ReceiptRow).where(ReceiptRow.conversation_id == conversation_id,
@@ -104,25 +108,27 @@ def lock_conversation(session: Session, conversation_id: str) -> ConversationRow
     dialect = session.get_bind().dialect.name
     values = {"conversation_id": conversation_id, "version": 0, "message_count": 0, "roles": {},
               "last_risk": 0.0, "max_risk": 0.0, "created_at": utcnow(), "last_activity_at": utcnow()}
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ConversationRow).values(**values).on_conflict_do_nothing(
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(upsert(ConversationRow).values(**values).on_conflict_do_nothing(
         index_elements=["conversation_id"]))
     return session.scalars(locked).one()
 
 
-def add_tail(session: Session, conversation_id: str, rows: Sequence[TailMessageRow], newest_seq: int,
+def add_tail(session: Session, conversation_id: str, rows: Sequence[dict[str, Any]], newest_seq: int,
              tail_limit: int) -> None:
-    """Insert new tail messages and drop those that fell out of the bounded tail."""
-    session.add_all(rows)
-    session.flush()
+    """Insert new tail messages (`TailMessageRow` column values; one bulk INSERT, no unit-of-work
+    bookkeeping) and drop those that fell out of the bounded tail."""
+    session.execute(insert(TailMessageRow), list(rows))
     if newest_seq >= tail_limit:
         session.execute(delete(TailMessageRow).where(TailMessageRow.conversation_id == conversation_id,
                                                      TailMessageRow.seq <= newest_seq - tail_limit))
 
 
-def add_receipts(session: Session, rows: Sequence[ReceiptRow]) -> None:
-    session.add_all(rows)
-    session.flush()
+def add_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert receipts (`ReceiptRow` column values). A message_id already stored for the conversation
+    raises IntegrityError (the primary key): the append re-runs under the row lock as a replay."""
+    if rows:
+        session.execute(insert(ReceiptRow), list(rows))
 
 
 def delete_conversations(session: Session, conversation_ids: Sequence[str]) -> None:

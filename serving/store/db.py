@@ -23,11 +23,11 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -141,6 +141,10 @@ class Store:
         # SQLite has one writer at a time; queueing this process's writers on a lock avoids SQLite's
         # sleeping busy handler (up to 100 ms per retry) between our own threads.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+        # ... and since only one of them writes at a time, they share one connection kept open for
+        # writes: a pool checkout, reset and checkin per transaction cost more than the appends' own
+        # statements (serving's hot path). Dropped after a fault and by close().
+        self._writer: Connection | None = None
         self._file = sqlite_file(engine)
         self._identity = _identity(self._file) if self._file is not None else None
 
@@ -178,11 +182,23 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A write transaction committed on exit; takes SQLite's write lock at BEGIN."""
         self.check_file()
-        with (
-            self._write_lock if self._write_lock is not None else nullcontext(),
-            self.engine.connect().execution_options(gg_write=True) as conn,
-            Session(bind=conn, expire_on_commit=False) as session,
-        ):
+        if self._write_lock is None:
+            with self.engine.connect().execution_options(gg_write=True) as conn:
+                yield from self._transaction(conn)
+            return
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self.engine.connect().execution_options(gg_write=True)
+            conn = self._writer
+            try:
+                yield from self._transaction(conn)
+            except (OperationalError, InterfaceError):
+                self._drop_writer()
+                raise
+
+    @staticmethod
+    def _transaction(conn: Connection) -> Iterator[Session]:
+        with Session(bind=conn, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -192,6 +208,14 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except SQLAlchemyError:
+                log.debug("closing the write connection raised")
+            self._writer = None
 
     def probe_write(self) -> None:
         """A committed write that changes nothing (readiness): raises StoreError if writes fail.
@@ -217,6 +241,9 @@ class Store:
             return False
 
     def close(self) -> None:
+        if self._write_lock is not None:
+            with self._write_lock:
+                self._drop_writer()
         self.engine.dispose()
 
 
