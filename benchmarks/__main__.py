@@ -27,12 +27,12 @@ from typing import Any
 from benchmarks.report import render_markdown, replace_section
 from benchmarks.suite_engine import (
     Ctx,
+    batch1_rate,
     engine_for,
     engine_rows,
     load_conversations,
     naive_pipeline_rows,
     sample_windows,
-    streams_batch1_rate,
     tokenise_share,
 )
 from benchmarks.suite_service import service_append_latency
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                            and r["batch"] == 1 and r["input"] == "windows"))
         if server_streams > 1 and not args.no_http:
             runs.setdefault("default_batch1_server_streams", []).append(
-                streams_batch1_rate(ctx, auto, server_streams, windows))
+                batch1_rate(ctx, auto, windows, server_streams))
     result["repeats"] = runs
     result["server_streams"] = server_streams
     best_naive, best_default, b1 = (statistics.median(runs[k]) for k in ("naive_best", "default_best",

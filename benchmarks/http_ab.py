@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.suite_engine import Ctx, engine_for, load_conversations, rate, sample_windows
+from benchmarks.suite_engine import Ctx, batch1_rate, load_conversations, sample_windows
 from benchmarks.suite_http import append_clients, serving
 from groomguard.bundle import Bundle
 
@@ -36,11 +36,7 @@ def server_process(port_url: str) -> psutil.Process:
 
 def side(args: argparse.Namespace, label: str, extra: list[str], convs: list[Any], windows: list[list[int]],
          round_: int) -> dict[str, Any]:
-    ctx = Ctx(args.bundle, args.threads, 3.0, ["CPUExecutionProvider"])
-    engine = engine_for(ctx, args.variant, 1)
-    engine.score_windows(windows[:1])
-    b1 = rate(lambda: engine.score_windows(windows), len(windows), 3.0)
-    engine.close()
+    b1 = batch1_rate(Ctx(args.bundle, args.threads, 3.0, ["CPUExecutionProvider"]), args.variant, windows)
     with serving(args.bundle, args.variant, args.threads, tuple(extra)) as (url, headers):
         append_clients(url, headers, args.clients, 5, convs, tag="warm-")
         proc = server_process(url)

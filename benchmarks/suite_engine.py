@@ -79,9 +79,9 @@ def engine_for(ctx: Ctx, variant: str, batch: int, streams: int = 1) -> ScoringE
     return build_engine(str(ctx.bundle_dir), cfg)
 
 
-def streams_batch1_rate(ctx: Ctx, variant: str, streams: int, windows: list[list[int]]) -> float:
-    """windows/s of the engine at batch 1 with `streams` calls in flight (the server's `engine.streams`):
-    what the HTTP server's inference could do alone, a reference beside the target's 1-stream rate."""
+def batch1_rate(ctx: Ctx, variant: str, windows: list[list[int]], streams: int = 1) -> float:
+    """windows/s of the engine at batch 1 with `streams` calls in flight: 1 is the HTTP target's
+    baseline; the server's `engine.streams` is what its inference could do alone (a reference)."""
     engine = engine_for(ctx, variant, 1, streams)
     try:
         engine.score_windows(windows[: 2 * streams])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -39,25 +40,12 @@ def run_batches(windows: Sequence[Sequence[int]], pad_id: int, batch_size: int, 
         return got
 
     out: np.ndarray | None = None
-    with ThreadPoolExecutor(concurrency) if concurrency > 1 else _Inline() as pool:
-        for idx, got in zip(chunks, pool.map(one, chunks), strict=True):
+    # Sequential: the built-in lazy map keeps one batch in memory at a time.
+    with ThreadPoolExecutor(concurrency) if concurrency > 1 else nullcontext() as pool:
+        for idx, got in zip(chunks, (pool.map if pool else map)(one, chunks), strict=True):
             if out is None:
                 out = np.zeros((len(windows), *got.shape[1:]), dtype=np.float64)
             out[idx] = got
             if progress is not None:
                 progress(len(idx))
     return out if out is not None else np.zeros(0, dtype=np.float64)
-
-
-class _Inline:
-    """`map` in the calling thread, lazily (the sequential case keeps one batch in memory at a time)."""
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
-
-    @staticmethod
-    def map(fn: Callable[[list[int]], np.ndarray], chunks: list[list[int]]) -> map[np.ndarray]:
-        return map(fn, chunks)

@@ -227,8 +227,8 @@ class MicroBatcher:
                 spw = self._seconds_per_window
                 # Round-robin: this request finishes no later than everything queued now plus itself
                 # (the workers share the queue; `spw` is one worker's seconds per window).
-                finish = time.monotonic() + (self._bulk_depth + len(items)) * (spw or 0.0) / self.workers
-                if spw is not None and finish > deadline:
+                if spw is not None and (time.monotonic() + (self._bulk_depth + len(items)) * spw / self.workers
+                                        > deadline):
                     raise DeadlineExceeded(budget, self.retry_after_s)
                 if items:
                     self._bulk.append(request)

@@ -246,10 +246,11 @@ class StreamingAppends(CaseQueue):
         window = w.assemble_newest(([t.token_ids or () for t in tail] + new_ids)[-self.state.tail_messages :])
         return _Plan(new, dups, roles, window, new_ids, recomputed, tail)
 
-    def _after(self, row: ConversationRow, plan: _Plan, new: list[tuple[int, str | None]],
-               max_risk: float) -> conv_db.Snapshot:
-        """The conversation as `_commit` leaves it, for the snapshot cache (receipts not included)."""
-        added = [conv_db.TailIds(seq, ids, message_id=mid) for (seq, mid), ids in zip(new, plan.new_ids, strict=True)]
+    def _after(self, row: ConversationRow, plan: _Plan, start: int, max_risk: float) -> conv_db.Snapshot:
+        """The conversation as `_commit` leaves it (new messages from seq `start`), for the snapshot
+        cache (receipts not included)."""
+        added = [conv_db.TailIds(start + i, ids, message_id=m.message_id)
+                 for i, (m, ids) in enumerate(zip(plan.new, plan.new_ids, strict=True))]
         return conv_db.Snapshot(row.conversation_id, version=row.version, created_at=row.created_at,
                                 message_count=row.message_count, roles=dict(plan.roles), max_risk=max_risk,
                                 tail=newest_window_tail(self.windower, plan.tail + added))
@@ -295,7 +296,7 @@ class StreamingAppends(CaseQueue):
                                 evidence=new_evidence, evidence_cap=self.state.case_evidence_messages,
                                 history_cap=self.state.max_score_history)
         case_id = case.case_id if case is not None else None
-        plan.after = self._after(row, plan, [(r["seq"], r["message_id"]) for r in new_rows], max_risk)
+        plan.after = self._after(row, plan, start, max_risk)
         conv_db.add_receipts(s, [
             {"conversation_id": cid, "message_id": m.message_id, "seq": start + i, "risk": risk, "max_risk": max_risk,
              "case_id": case_id}

@@ -58,7 +58,6 @@ class SnapshotCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[float, Snapshot]] = OrderedDict()  # oldest use first
-        self.hits = self.misses = 0
 
     def get(self, conversation_id: str) -> Snapshot | None:
         if self.capacity <= 0:
@@ -68,11 +67,9 @@ class SnapshotCache:
             self._expire(now)
             entry = self._entries.get(conversation_id)
             if entry is None:
-                self.misses += 1
                 return None
             self._entries[conversation_id] = (now, entry[1])
             self._entries.move_to_end(conversation_id)
-            self.hits += 1
             return entry[1]
 
     def put(self, conversation_id: str, snap: Snapshot) -> None:
