@@ -102,6 +102,17 @@ def test_install_is_serving_only() -> None:
     assert {"psycopg", "psycopg-binary", "tritonclient", "grpcio", "onnxruntime", "tokenizers", "fastapi"} <= closure
 
 
+def test_dependencies_come_from_the_hashed_lock() -> None:
+    """The wheels the runtime stage installs from are built from requirements/gateway.lock with
+    hashes (tests/test_lock.py checks that lock covers the closure above), before groomguard's own."""
+    runs = [" ".join(c.value) for c in dockerfile_commands() if c.cmd == "RUN" and "pip wheel" in " ".join(c.value)]
+    locked = [r for r in runs if "-r requirements/gateway.lock" in r]
+    assert len(locked) == 1 and "--require-hashes" in locked[0] and "--no-deps" in locked[0], runs
+    own = [r for r in runs if ".[gateway]" in r]
+    assert len(own) == 1 and "--no-deps" in own[0], "groomguard's wheel must not resolve dependencies itself"
+    assert runs.index(locked[0]) < runs.index(own[0])
+
+
 def test_closure_resolver_sees_torch_through_the_train_extra() -> None:
     """The resolver above would notice a forbidden package: the train extra pulls torch."""
     assert {"torch", "transformers"} <= install_closure({"train"})

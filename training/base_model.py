@@ -99,15 +99,18 @@ def load_model(base: ResolvedBase, cfg: TrainConfig) -> Any:
     """A 2-label sequence classifier (labels benign/grooming) with eager attention."""
     from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 
-    labels = {"num_labels": 2, "id2label": ID2LABEL, "label2id": LABEL2ID}
     if base.kind == "tiny-bert":
         kwargs = dict(cfg.base_model_config or {})
-        kwargs.update(labels)
+        kwargs.update(num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID)
         bert_cfg = BertConfig(**kwargs)
         bert_cfg._attn_implementation = "eager"
         return BertForSequenceClassification(bert_cfg)
     source = str(base.path) if base.path is not None else base.description
     try:
-        return AutoModelForSequenceClassification.from_pretrained(source, attn_implementation="eager", **labels)
+        # Labels passed by name: transformers 5.25 types from_pretrained's keywords, and a ** of a
+        # mixed dict matches none of them.
+        return AutoModelForSequenceClassification.from_pretrained(
+            source, attn_implementation="eager", num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID
+        )
     except OSError as exc:
         raise ConfigError(f"cannot load base model {source!r}: {exc.__class__.__name__}") from None
