@@ -134,8 +134,9 @@ $(BUNDLE)/bundle.json: | $(STAMP)
 	$(MAKE) model
 
 model: $(STAMP)
-	$(GG) data synth --n-conversations 3000 --seed 7 -o data/synth.jsonl
+	$(GG) data synth --n-conversations 3000 --seed 7 --pool-half A -o data/synth.jsonl
 	$(GG) data split -i data/synth.jsonl -o data/synth-split --by author --seed 7
+	$(GG) data synth --n-conversations 300 --seed 8 --pool-half B -o data/synth-disjoint.jsonl
 	$(GG) data convert --format chitchat -o data/chitchat.jsonl
 	$(GG) data mix --config configs/mix-demo.yaml
 	$(GG) train --config configs/train-demo.yaml

@@ -168,6 +168,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             http = [append_clients(url, headers, c, n, convs) for c, n in per_client.items()]
             http8 = [http[1]] + [append_clients(url, headers, 8, per_client[8], convs, tag=f"rep{i}-")
                                  for i in range(1, reps)]
+            # k = 10 messages per append: every one is scored (10 windows per request, one batch)
+            http_k10 = [append_clients(url, headers, c, max(1, n // 4), convs, tag="k10-", per_request=10)
+                        for c, n in per_client.items() if c in (1, 8)]
             # One timed append per replay, exactly the N-th message, so the window measured is the
             # window reported in window_tokens_at_message (7 appends before the mark would mix in
             # the shorter windows of messages 4-9).
@@ -177,9 +180,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             latency_of = {name: append_latency(url, headers, conv, samples=1, conversation_id=f"latency-{name}",
                                                replays=replays, case_open=cases[name])
                           for name, conv in others.items()}
-        for h in http:
-            h["vs_engine_batch1"] = h["req_per_s"] / b1
+        for h in http + http_k10:
+            h["vs_engine_batch1"] = h["messages_per_s"] / b1
         result["http_appends"] = http
+        result["http_appends_k10"] = http_k10
         result["append_latency_ms"] = latency
         result["append_latency_samples"] = {"replays": replays, "per_mark_and_replay": 1}
         for name, lat in latency_of.items():

@@ -75,6 +75,7 @@ def measure(bundle_dir: Path, n: int = 2000, actors: int = 0, seed: int = 0, var
     engine.close()
 
     t0 = time.perf_counter()
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only (Ray's single-machine switch)
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     start_s = time.perf_counter() - t0
     try:

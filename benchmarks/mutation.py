@@ -38,6 +38,8 @@ RETENTION_TESTS = ("tests/test_retention.py",)
 STREAM_TESTS = ("tests/test_streaming_equals_batch.py",)
 WINDOW_TESTS = ("tests/test_contract_windowing.py",)
 TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
+REAL_CHAT_TESTS = ("tests/test_real_chat.py",)
+ENGINE_TESTS = ("tests/test_score_meaning.py", "tests/test_streaming_equals_batch.py")
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,6 @@ MUTANTS: list[Mutant] = [
     # --- more of the same kind ---
     Mutant("positive-index-ignored", "groomguard/scores.py", "logits[:, positive_index] - logits",
            "logits[:, 1] - logits", SCORE_TESTS),
-    Mutant("running-max-is-last", "groomguard/scores.py", "best = max(best, float(r))", "best = float(r)",
-           SCORE_TESTS),
     Mutant("cache-ttl-ignored", "serving/api/auth.py", "self._entries[digest] = (now + self.ttl_s, info)",
            "self._entries[digest] = (now + 1e9, info)", AUTH_TESTS),
     Mutant("revoked-key-accepted", "serving/apikeys.py", "if row is None or not ok or row.revoked_at is not None:",
@@ -99,8 +99,8 @@ MUTANTS: list[Mutant] = [
     Mutant("purge-no-row-lock", "serving/retention.py",
            ".with_for_update(of=ConversationRow, skip_locked=True)", "", RETENTION_TESTS,
            "only PostgreSQL can tell (SQLite serialises writers): needs the PostgreSQL tests"),
-    Mutant("stream-tail-truncated", "serving/review/service.py", "tail = tail[-self.state.tail_messages :]",
-           "tail = tail[-8:]", STREAM_TESTS),
+    Mutant("stream-tail-truncated", "serving/review/appends.py", "ids[max(0, end + 1 - self.state.tail_messages)",
+           "ids[max(0, end + 1 - 8)", STREAM_TESTS),
     Mutant("tail-rule-too-loose", "serving/tail_check.py",
            "return 1 + (windower.budget - 1) // (1 + len(windower.sep))", "return windower.budget // 4",
            STREAM_TESTS),
@@ -109,6 +109,32 @@ MUTANTS: list[Mutant] = [
            WINDOW_TESTS + STREAM_TESTS),
     Mutant("stride-ends-shifted", "groomguard/windowing.py", "ends = list(range(stride - 1, n_messages, stride))",
            "ends = list(range(0, n_messages, stride))", WINDOW_TESTS + SCORE_TESTS),
+    # --- issue 22: the held-out rules, the per-message windows of an append, the production running maxima ---
+    Mutant("real-test-trained-on", "training/prepare.py", 'for k in ("train", "val"):  # the real-test rule',
+           'for k in ("val",):  # the real-test rule', REAL_CHAT_TESTS),
+    Mutant("real-test-validated-on", "training/prepare.py", 'for k in ("train", "val"):  # the real-test rule',
+           'for k in ("train",):  # the real-test rule', REAL_CHAT_TESTS),
+    Mutant("real-test-in-extra-train", "training/prepare.py",
+           "            assert_not_real_test(extra, str(extra_path))\n", "", REAL_CHAT_TESTS),
+    Mutant("val-real-from-train-pool", "training/mix.py", "real_val = _sample(rng, pool_val, cfg.real_val)",
+           "real_val = _sample(rng, pool_train, cfg.real_val)", REAL_CHAT_TESTS),
+    Mutant("grafts-from-whole-pool", "training/mix.py", "grafts_train = make_grafts(pool_train, cfg.grafts_train",
+           "grafts_train = make_grafts(pool, cfg.grafts_train", REAL_CHAT_TESTS),
+    Mutant("append-newest-window-only", "serving/review/appends.py",
+           "windows = [w.assemble_newest(ids[max(0, end + 1 - self.state.tail_messages) : end + 1]) for end in ends]",
+           "windows = [w.assemble_newest(ids[-self.state.tail_messages :])] * len(ends)", STREAM_TESTS),
+    Mutant("append-running-max-is-last", "serving/review/appends.py", "            best = max(best, r)\n",
+           "            best = r\n", STREAM_TESTS),
+    Mutant("engine-bias-dropped", "serving/engine.py", "self.bias = bundle.manifest.calibration.bias",
+           "self.bias = 0.0", SCORE_TESTS),
+    Mutant("engine-running-max-is-last", "serving/engine.py", "overall = max(by_msg)", "overall = by_msg[-1]",
+           ENGINE_TESTS),
+    Mutant("export-running-max-is-last", "training/export.py",
+           "np.maximum.at(out, self.owner, risk_from_logits(self.logits, temperature, bias=bias))",
+           "out[self.owner] = risk_from_logits(self.logits, temperature, bias=bias)", TRAIN_TESTS),
+    Mutant("windows-from-oldest", "groomguard/windowing.py",
+           "start = self.window_start([len(m) for m in message_ids], end)", "start = 0",
+           WINDOW_TESTS + STREAM_TESTS),
 ]
 
 

@@ -110,8 +110,9 @@ def _message(conv: Conversation, i: int) -> dict[str, Any]:
 
 
 def append_clients(url: str, headers: dict[str, str], clients: int, per_client: int,
-                   convs: list[Conversation], tag: str = "") -> dict[str, Any]:
-    """`clients` threads, each `per_client` one-message appends to its own conversation."""
+                   convs: list[Conversation], tag: str = "", per_request: int = 1) -> dict[str, Any]:
+    """`clients` threads, each `per_client` appends of `per_request` messages to its own conversation
+    (every message is scored: `per_request` windows per request)."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -124,8 +125,8 @@ def append_clients(url: str, headers: dict[str, str], clients: int, per_client: 
             start.wait()
             for i in range(per_client):
                 t0 = time.perf_counter()
-                status, _ = http.post(f"/v1/conversations/{tag}c{clients}-{c}/messages",
-                                      {"messages": [_message(conv, i)]})
+                status, _ = http.post(f"/v1/conversations/{tag}c{clients}k{per_request}-{c}/messages",
+                                      {"messages": [_message(conv, i * per_request + k) for k in range(per_request)]})
                 dt = time.perf_counter() - t0
                 with lock:
                     latencies.append(dt)
@@ -139,7 +140,8 @@ def append_clients(url: str, headers: dict[str, str], clients: int, per_client: 
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    return {"clients": clients, "requests": len(latencies), "errors": errors[0], "req_per_s": len(latencies) / wall,
+    return {"clients": clients, "messages_per_request": per_request, "requests": len(latencies), "errors": errors[0],
+            "req_per_s": len(latencies) / wall, "messages_per_s": per_request * len(latencies) / wall,
             "p50_ms": 1000 * _pct(latencies, 0.5), "p99_ms": 1000 * _pct(latencies, 0.99)}
 
 

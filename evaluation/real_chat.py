@@ -104,15 +104,19 @@ def real_chat_block(model_benign: ScoredSet, model_grooming: ScoredSet | None, b
     return block
 
 
-def baseline_block(val: Sequence[Conversation], val_scored: ScoredSet, benign_scored: ScoredSet,
-                   grooming_scored: ScoredSet | None, settings: EvalSettings, review_budget: float,
-                   high_precision: float, high_budget: float) -> dict[str, Any]:
-    """TF-IDF at operating points chosen on validation by the model's own rule."""
+def val_operating_points(val: Sequence[Conversation], val_scored: ScoredSet, review_budget: float,
+                         high_precision: float, high_budget: float) -> dict[str, float]:
+    """A baseline's `review`/`high`, chosen on the validation split by the bundle's own rule."""
     labels = np.array([int(c.label or 0) for c in val])
     real = np.array([is_real_benign(c) for c in val])
     chosen = select_operating_points(labels, val_scored.conversation_risk, real, review_budget, high_precision,
                                      high_budget)
-    thresholds = {name: p.threshold for name, p in chosen.items()}
+    return {name: p.threshold for name, p in chosen.items()}
+
+
+def baseline_block(thresholds: dict[str, float], benign_scored: ScoredSet, grooming_scored: ScoredSet | None,
+                   settings: EvalSettings) -> dict[str, Any]:
+    """TF-IDF at operating points chosen on validation by the model's own rule (`val_operating_points`)."""
     g_max = grooming_scored.conversation_risk if grooming_scored is not None else None
     return {"label": benign_scored.label, "thresholds_from": "validation split, same rule as the bundle",
             "points": _points(benign_scored.conversation_risk, g_max, thresholds, settings)}

@@ -22,15 +22,23 @@ from groomguard.evaluation.baselines import (
     TfidfSettings,
     keyword_baseline,
     tfidf_baseline,
-    tfidf_score,
     train_tfidf,
 )
 from groomguard.evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
+from groomguard.evaluation.context import EvalContext
+from groomguard.evaluation.held_out import assert_held_out
 from groomguard.evaluation.metrics import MetricError
-from groomguard.evaluation.real_chat import REAL_STRIDE, baseline_block, load_real, real_chat_block
+from groomguard.evaluation.real_chat import baseline_block, load_real, real_chat_block
 from groomguard.evaluation.slices import slice_table, worst_errors
 from groomguard.evaluation.summary import EvalSettings, ScoredSet, summarise
 from groomguard.evaluation.thresholds import threshold_for_precision, threshold_for_recall
+from groomguard.evaluation.yardsticks import (
+    YardstickPaths,
+    disjoint_block,
+    handwritten_block,
+    load_handwritten,
+    real_full_block,
+)
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
@@ -147,29 +155,63 @@ def _summary_sentence(m: dict[str, Any]) -> str:
     return text
 
 
-def _real_chat(bundle_dir: Path, bundle: Bundle, cfg: EvalConfig, model: ScoredSet, thresholds: Thresholds | None,
-               extra: Sequence[float], settings: EvalSettings, benign_path: Path, grooming_path: Path | None,
-               train_convs: Sequence[Conversation], tfidf_model: Any, show_progress: bool) -> dict[str, Any]:
+def _real_chat(ctx: EvalContext, benign_path: Path, grooming_path: Path | None) -> dict[str, Any]:
     """Score real chat at stride 1 (model and, when possible, TF-IDF) and build the `real_chat` block."""
     benign = load_real(benign_path, 0)
     grooming = load_real(grooming_path, 1) if grooming_path is not None else None
-    mb = _score_model(bundle_dir, benign, cfg, thresholds, extra, show_progress, REAL_STRIDE, "real benign chat")
-    mg = (_score_model(bundle_dir, grooming, cfg, thresholds, extra, show_progress, REAL_STRIDE,
-                       "real-register grooming") if grooming is not None else None)
+    if ctx.seen:
+        assert_held_out(benign, ctx.seen, benign_path, "real benign")
+    mb = ctx.model(benign, "real benign chat")
+    mg = ctx.model(grooming, "real-register grooming") if grooming is not None else None
     baseline = None
-    rc = cfg.real_chat
-    val_path = bundle.manifest.training_data.val_path
-    if tfidf_model is not None and rc.tfidf_comparison and val_path and Path(val_path).is_file():
-        windower = bundle.windower()
-        val = load_labelled(Path(val_path))
-        baseline = baseline_block(
-            val, tfidf_score(tfidf_model, windower, val, REAL_STRIDE, 0.5),
-            tfidf_score(tfidf_model, windower, benign, REAL_STRIDE, 0.5),
-            tfidf_score(tfidf_model, windower, grooming, REAL_STRIDE, 0.5) if grooming is not None else None,
-            settings, rc.review_alerts_per_1000, rc.high_precision, rc.high_alerts_per_1000)
+    tfidf_thresholds = ctx.tfidf_thresholds()
+    if tfidf_thresholds is not None:
+        tb = ctx.tfidf(benign)
+        assert tb is not None
+        baseline = baseline_block(tfidf_thresholds, tb, ctx.tfidf(grooming) if grooming is not None else None,
+                                  ctx.settings)
     paths = {"benign": str(benign_path), "grooming": str(grooming_path) if grooming_path else ""}
-    authors = {a for c in train_convs for a in c.authors} if train_convs else None
-    return real_chat_block(mb, mg, benign, grooming, model.thresholds, settings, paths, authors, baseline)
+    authors = {a for c in ctx.train_convs for a in c.authors} if ctx.train_convs else None
+    return real_chat_block(mb, mg, benign, grooming, ctx.model_thresholds, ctx.settings, paths, authors, baseline)
+
+
+def _yardsticks(ctx: EvalContext, main: tuple[Sequence[Conversation], ScoredSet], paths: YardstickPaths
+                ) -> dict[str, Any]:
+    """The `yardsticks` block (evaluation/yardsticks.py): hand-written dev, full-length real chat,
+    template-disjoint sets beside the same-pool ones, each with TF-IDF beside the model."""
+    out: dict[str, Any] = {}
+    tt = ctx.tfidf_thresholds()
+    if paths.handwritten is not None:
+        hw = load_handwritten(paths.handwritten)
+        if ctx.seen:
+            assert_held_out(hw, ctx.seen, paths.handwritten, "hand-written dev")
+        out["handwritten"] = handwritten_block(ctx.model(hw, "hand-written dev set"), ctx.tfidf(hw), hw,
+                                               ctx.model_thresholds, tt, paths.handwritten)
+    if paths.real_full is not None:
+        full = load_real(paths.real_full, 0)
+        if ctx.seen:
+            assert_held_out(full, ctx.seen, paths.real_full, "full-length real")
+        out["real_full"] = real_full_block(ctx.model(full, "full-length real chat"), ctx.tfidf(full), full,
+                                           ctx.model_thresholds, tt, ctx.settings, paths.real_full)
+    sets: dict[str, tuple[Sequence[Conversation], ScoredSet, ScoredSet | None]] = {}
+    named: dict[str, str] = {}
+    if paths.test_disjoint is not None:
+        convs, scored = main
+        sets["synthetic_same_pool"] = (convs, scored, ctx.tfidf(convs))
+        disjoint = load_labelled(paths.test_disjoint)
+        sets["synthetic_disjoint"] = (disjoint, ctx.model(disjoint, "template-disjoint synthetic"),
+                                      ctx.tfidf(disjoint))
+        named["synthetic_disjoint"] = str(paths.test_disjoint)
+    for name, path in (("grafted_same_pool", paths.grafted_same), ("grafted_disjoint", paths.grafted_disjoint)):
+        if path is not None:
+            grafted = load_real(path, 1)
+            sets[name] = (grafted, ctx.model(grafted, name.replace("_", " ")), ctx.tfidf(grafted))
+            named[name] = str(path)
+    if sets:
+        out["disjoint"] = disjoint_block(sets, ctx.model_thresholds, tt, named)
+    if tt is not None:
+        out["tfidf_thresholds"] = tt
+    return out
 
 
 def evaluate_bundle(
@@ -188,6 +230,7 @@ def evaluate_bundle(
     show_progress: bool = False,
     real_benign: Path | None = None,
     real_grooming: Path | None = None,
+    yardsticks: YardstickPaths | None = None,
 ) -> dict[str, Any]:
     """Evaluate a bundle on a labelled JSONL; writes metrics.json, scores.jsonl, report.html; returns metrics.
 
@@ -245,11 +288,15 @@ def evaluate_bundle(
         "slices": slice_table(model, convs, cfg.slices.length_buckets, cfg.slices.min_size),
         "worst_errors": worst_errors(model, convs, cfg.slices.worst_errors),
     }
+    ctx = EvalContext(bundle, cfg, settings_, lambda cs, stride, what: _score_model(
+        bundle_dir, cs, cfg, thresholds_override, extra, show_progress, stride, what),
+        {"review": model.thresholds["review"], "high": model.thresholds["high"]}, train_convs, tfidf_model)
     if real_benign is not None:
-        metrics["real_chat"] = _real_chat(bundle_dir, bundle, cfg, model, thresholds_override, extra, settings_,
-                                          real_benign, real_grooming, train_convs, tfidf_model, show_progress)
+        metrics["real_chat"] = _real_chat(ctx, real_benign, real_grooming)
     elif real_grooming is not None:
         raise DataError("--real-grooming needs --real-benign (false alerts and recall are reported together)")
+    if yardsticks is not None and yardsticks.any():
+        metrics["yardsticks"] = _yardsticks(ctx, (convs, model), yardsticks)
     metrics["summary"] = _summary_sentence(metrics)
 
     out_dir.mkdir(parents=True, exist_ok=True)

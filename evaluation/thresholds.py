@@ -57,6 +57,9 @@ def lowest_threshold_within_budget(benign_scores: Scores, per_1000: float) -> fl
     at or above it is within the allowed alerts (ties move together, never split by input order).
     """
     s = np.sort(np.asarray(benign_scores, dtype=np.float64).ravel())[::-1]
+    # No cap at 1.0: when the budget's edge score is 1.0 the answer is the next float above it, so
+    # `score >= threshold` really keeps that score out (risks from `risk_from_logits` stay below 1.0,
+    # so a model's thresholds never exceed it).
     if s.size == 0:
         raise MetricError("lowest_threshold_within_budget: no benign conversations")
     if per_1000 < 0:
@@ -64,7 +67,7 @@ def lowest_threshold_within_budget(benign_scores: Scores, per_1000: float) -> fl
     allowed = int(np.floor(per_1000 * s.size / 1000.0 + 1e-9))
     if allowed >= s.size:
         return 0.0
-    return float(min(1.0, np.nextafter(s[allowed], np.inf)))
+    return float(np.nextafter(s[allowed], np.inf))
 
 
 @dataclass(frozen=True)

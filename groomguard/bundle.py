@@ -37,7 +37,7 @@ class NormalisationInfo(BaseModel):
 class Calibration(BaseModel):
     """risk = sigmoid((l_pos - l_neg) / temperature + bias); bias is 0 for temperature scaling."""
 
-    method: Literal["temperature", "platt", "none"] = "temperature"
+    method: Literal["temperature", "platt", "none"]
     temperature: float = Field(default=1.0, gt=0.0)
     bias: float = 0.0
     ece_val: float | None = None  # expected calibration error on validation windows, after scaling
@@ -62,10 +62,25 @@ class OnnxSignature(BaseModel):
     opset: int = 17
 
 
+class BudgetCheck(BaseModel):
+    """The bundle's thresholds applied to this variant's risks on the validation conversations (every
+    prefix window, running max), as the export measured them: serving may pick a variant automatically
+    only when `passed` (serving/variant_choice.py), so the alert budget the thresholds were chosen for
+    holds on what is served, not only on fp32."""
+
+    passed: bool
+    review_alerts_per_1000_real: float | None = None
+    high_alerts_per_1000_real: float | None = None
+    review_recall: float | None = None
+    high_recall: float | None = None
+    detail: str = ""  # why it failed, or what it was compared with
+
+
 class VariantInfo(BaseModel):
     """One model file and what was measured about it at export (older bundles: file + error only)."""
 
     file: str
+    budget_check: BudgetCheck | None = None  # None: not checked (never chosen by `auto`, fp32 aside)
     max_abs_delta_prob: float | None = None  # against fp32 on held-out windows
     method: str | None = None  # how it was made, e.g. "ORT transformer optimizer" or "static QDQ ..."
     windows_per_s: dict[str, float] = Field(default_factory=dict)  # batch size -> windows/s on the parity windows
@@ -94,7 +109,9 @@ class BundleManifest(BaseModel):
     stride: int = 1
     normalisation: NormalisationInfo
     thresholds: Thresholds
-    calibration: Calibration = Field(default_factory=Calibration)
+    # Required: a bundle.json without it used to be served as T = 1, bias = 0 without a word. An
+    # uncalibrated model says so explicitly ({"method": "none"}).
+    calibration: Calibration
     operating_points: dict[str, OperatingPointInfo] = Field(default_factory=dict)  # review, high
     onnx: OnnxSignature = Field(default_factory=OnnxSignature)
     variants: dict[str, VariantInfo] = Field(default_factory=dict)

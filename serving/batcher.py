@@ -18,6 +18,14 @@ Both share the lanes, deadlines and bounds. Invariants (docs/api.md "Load and fa
 - **Bounded**: each lane holds at most `max_queue` windows; a request that does not fit gets
   `QueueFull` at once (all or nothing) instead of letting memory grow. Both errors carry
   `retry_after_s`; the API answers 503 + Retry-After.
+- **No silent freeze** (`infer_timeout_s`, `engine.infer_timeout_s`): a backend call that has not
+  returned in time fails its callers with `BackendStuck` (a BackendUnavailable: 503) instead of
+  leaving them waiting, the batcher reports unhealthy (`/readyz` 503) until the call returns, and
+  a replacement worker takes over the stuck one's place (Python cannot interrupt a thread stuck in
+  native code, so the stuck thread is left to return or not). Replacements stop once `workers` calls
+  are stuck at once (at most twice `workers` threads in all: more would only get stuck too); when no
+  worker is left, queued work fails and new work is refused with `BackendStuck` at once, until a
+  stuck call comes back and its thread serves again.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from groomguard.serving.backends.base import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +80,17 @@ class BatcherClosed(RuntimeError):
     """The batcher is shutting down and accepts no new work."""
 
 
+class BackendStuck(BackendUnavailable):
+    """A model call did not return within `infer_timeout_s` (or every worker is stuck in one)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"a model call did not return within {timeout_s:g} s (engine.infer_timeout_s)")
+        self.timeout_s = timeout_s
+
+    def __reduce__(self) -> tuple[type[BackendStuck], tuple[float]]:
+        return type(self), (self.timeout_s,)  # pickled from its argument, not its message
+
+
 @dataclass
 class _Item:
     window: Sequence[int]
@@ -87,6 +108,16 @@ class _Request:
 
 
 @dataclass
+class _Slot:
+    """One worker thread and the backend call it is in, if any (read by the stuck-call watchdog)."""
+
+    thread: threading.Thread | None = None
+    started: float | None = None  # time.monotonic() when the current backend call began
+    batch: list[_Item] = field(default_factory=list)
+    lost: bool = False  # the watchdog failed this call's futures: its result, if it ever comes, is dropped
+
+
+@dataclass
 class BatcherStats:
     """Counters the tests and /metrics read (written by the workers under the batcher's stats lock)."""
 
@@ -94,6 +125,7 @@ class BatcherStats:
     windows: int = 0
     max_batch_seen: int = 0
     expired: int = 0  # windows dropped unrun because their deadline had passed
+    stuck_calls: int = 0  # backend calls given up after infer_timeout_s (since start)
     batch_sizes: list[int] = field(default_factory=list)
     batch_lanes: list[Lane] = field(default_factory=list)
 
@@ -111,11 +143,14 @@ class MicroBatcher:
         bulk_batch_size: int | None = None,
         timeout_s: float | None = None,
         workers: int = 1,
+        infer_timeout_s: float | None = None,
     ) -> None:
         if max_batch_size < 1 or max_queue < 1 or (bulk_batch_size is not None and bulk_batch_size < 1):
             raise ValueError("max_batch_size, bulk_batch_size and max_queue must be >= 1")
         if workers < 1:
             raise ValueError("workers must be >= 1")
+        if infer_timeout_s is not None and infer_timeout_s <= 0:
+            raise ValueError("infer_timeout_s must be positive")
         self._infer = infer
         self.max_batch_size = max_batch_size
         self.bulk_batch_size = min(bulk_batch_size or max_batch_size, max_batch_size)
@@ -136,12 +171,27 @@ class MicroBatcher:
         # One thread per batch in flight (engine.streams): each takes the next batch as soon as its
         # own is done, so a backend that runs calls in parallel gets them in parallel.
         self.workers = workers
-        self._workers = [threading.Thread(target=self._run, name=f"groomguard-batcher-{i}", daemon=True)
-                         for i in range(workers)]
-        for worker in self._workers:
-            worker.start()
+        self.infer_timeout_s = infer_timeout_s  # None: a backend call may take forever (no watchdog)
+        self._slots: list[_Slot] = []  # guarded by _cond, like the counts below
+        self._active = 0  # workers not lost in a stuck call
+        self._stuck = 0  # calls given up on that have not returned yet
+        self._started_threads = 0
+        with self._cond:
+            for _ in range(workers):
+                self._start_worker()
+        self._stop_watch = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        if infer_timeout_s is not None:
+            self._watchdog = threading.Thread(target=self._watch, name="groomguard-batcher-watchdog", daemon=True)
+            self._watchdog.start()
 
     # -- callers ---------------------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        """False while a backend call is stuck past `infer_timeout_s` or no worker is left (/readyz)."""
+        with self._cond:
+            return self._stuck == 0 and self._active > 0
+
     @property
     def depth(self) -> int:
         """Windows waiting in both lanes (not yet taken by the worker)."""
@@ -204,12 +254,18 @@ class MicroBatcher:
             raise
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """Stop accepting work, let the worker drain what is queued, join it."""
+        """Stop accepting work, let the workers drain what is queued, join them (not those already
+        known to be stuck in a backend call: they may never return)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        for worker in self._workers:
-            worker.join(timeout)
+            slots = list(self._slots)
+        for slot in slots:
+            if slot.thread is not None and not slot.lost:
+                slot.thread.join(timeout)
+        self._stop_watch.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout)
 
     def _enqueue(self, windows: Sequence[Sequence[int]], lane: Lane, deadline: float,
                  budget: float) -> _Request:
@@ -218,6 +274,8 @@ class MicroBatcher:
         with self._cond:
             if self._closed:
                 raise BatcherClosed("scoring is shutting down")
+            if self._active == 0 and self.infer_timeout_s is not None:  # every worker is stuck in the backend
+                raise BackendStuck(self.infer_timeout_s)
             waiting = len(self._stream) if lane == "stream" else self._bulk_depth
             if waiting + len(items) > self.max_queue:
                 raise QueueFull(self.retry_after_s)
@@ -289,7 +347,17 @@ class MicroBatcher:
             live.append(it)
         return live
 
-    def _run(self) -> None:
+    def _start_worker(self) -> None:
+        """A new worker thread with its own slot (caller holds `_cond`)."""
+        slot = _Slot()
+        name = f"groomguard-batcher-{self._started_threads}"
+        slot.thread = threading.Thread(target=self._run, args=(slot,), name=name, daemon=True)
+        self._started_threads += 1
+        self._slots.append(slot)
+        self._active += 1
+        slot.thread.start()
+
+    def _run(self, slot: _Slot) -> None:
         while True:
             taken = self._take_batch()
             if taken is None:
@@ -299,17 +367,92 @@ class MicroBatcher:
             if not live:
                 continue
             started = time.perf_counter()
+            with self._cond:  # from here the watchdog may give up on this call
+                slot.started, slot.batch = time.monotonic(), live
             try:
                 risks = self._infer([it.window for it in live])
                 if len(risks) != len(live):
                     raise RuntimeError(f"backend returned {len(risks)} risks for {len(live)} windows")
             except BaseException as exc:  # every waiting caller gets the failure, the worker lives on
-                for it in live:
-                    it.future.set_exception(exc)
+                outcome = self._finish(slot)
+                if outcome == "deliver":
+                    for it in live:
+                        it.future.set_exception(exc)
+                if outcome == "exit":
+                    return
+                continue
+            outcome = self._finish(slot)
+            if outcome == "exit":
+                return
+            if outcome == "rejoin":  # the callers were already failed; this late answer is dropped
                 continue
             for it, r in zip(live, risks, strict=True):
                 it.future.set_result(float(r))
             self._record(lane, len(live), time.perf_counter() - started)
+
+    def _finish(self, slot: _Slot) -> Literal["deliver", "rejoin", "exit"]:
+        """A backend call returned. Whoever marks the slot under the lock owns the futures: the
+        worker delivers unless the watchdog already failed them (`lost`); a lost worker rejoins
+        when a worker is missing, else its thread ends (its replacement is running)."""
+        with self._cond:
+            slot.started, slot.batch = None, []
+            if not slot.lost:
+                return "deliver"
+            slot.lost = False
+            self._stuck -= 1
+            if self._active < self.workers and not self._closed:
+                self._active += 1
+                log.warning("a stuck model call returned after all; its worker serves again")
+                return "rejoin"
+            self._slots.remove(slot)
+            log.warning("a stuck model call returned after all; its replacement serves in its place")
+            return "exit"
+
+    def _watch(self) -> None:
+        """Every running call is given `infer_timeout_s`; past it, its callers fail with BackendStuck.
+
+        Polling (a few times per timeout, at most once a second) instead of a timer per call keeps
+        the hot path to two lock acquisitions per batch."""
+        limit = self.infer_timeout_s
+        assert limit is not None
+        interval = min(max(limit / 10, 0.01), 1.0)
+        while not self._stop_watch.wait(interval):
+            failed: list[_Item] = []
+            now = time.monotonic()
+            with self._cond:
+                for slot in self._slots:
+                    if slot.started is None or slot.lost or now - slot.started <= limit:
+                        continue
+                    slot.lost = True
+                    failed.extend(slot.batch)
+                    self._stuck += 1
+                    self._active -= 1
+                    with self._stats_lock:
+                        self.stats.stuck_calls += 1
+                    # A replacement keeps the other streams serving; with `workers` calls stuck at
+                    # once the backend is wedged and more threads would only get stuck too.
+                    if self._stuck <= self.workers and not self._closed:
+                        self._start_worker()
+                    log.error("a model call did not return within %g s; %d call(s) stuck, %d worker(s) serving",
+                              limit, self._stuck, self._active)
+                if self._active == 0:  # nothing would ever run what is queued: fail it, refuse more
+                    failed.extend(self._drain_queues())
+            for it in failed:
+                f = it.future
+                if f.done() or (not f.running() and not f.set_running_or_notify_cancel()):
+                    continue  # already answered, or a queued window its caller withdrew
+                f.set_exception(BackendStuck(limit))
+
+    def _drain_queues(self) -> list[_Item]:
+        """Take every queued window out (caller holds `_cond`)."""
+        items = list(self._stream)
+        self._stream.clear()
+        for request in self._bulk:
+            items.extend(request.items)
+            request.items.clear()
+        self._bulk.clear()
+        self._bulk_depth = 0
+        return items
 
     def _record(self, lane: Lane, size: int, seconds: float) -> None:
         with self._stats_lock:

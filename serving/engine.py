@@ -34,6 +34,7 @@ class ConversationScore:
     level: Level
     risk_by_message: list[float]
     model: str
+    variant: str  # the bundle variant that scored it (engine.variant `auto` resolved): fp32, bf16, int8, ...
 
     def record(self) -> dict[str, Any]:
         """The output record: `groomguard score` lines (local and Ray) and the MLflow model's rows."""
@@ -52,11 +53,13 @@ class ScoringEngine:
         max_batch_size: int = 32,
         thresholds: Thresholds | None = None,
         streams: int = 1,
+        infer_timeout_s: float | None = None,
     ) -> None:
         self.bundle = bundle
         self.backend = backend
         self.max_batch_size = max_batch_size
         self.streams = streams  # batches in flight at once (engine.streams)
+        self.infer_timeout_s = infer_timeout_s  # a batch not back by then is an error (engine.infer_timeout_s)
         self.windower: Windower = bundle.windower()
         self.thresholds = thresholds or bundle.manifest.thresholds
         self.temperature = bundle.manifest.calibration.temperature
@@ -79,7 +82,7 @@ class ScoringEngine:
         """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
         return run_batches(windows, self.windower.pad_id, self.max_batch_size,
                            lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress,
-                           concurrency=self.streams)
+                           concurrency=self.streams, timeout_s=self.infer_timeout_s)
 
     def level(self, risk: float) -> Level:
         return level_for(risk, self.thresholds)
@@ -99,7 +102,8 @@ class ScoringEngine:
         for conv, (offset, ends) in zip(conversations, spans, strict=True):
             by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)].tolist())
             overall = max(by_msg)
-            out.append(ConversationScore(conv.conversation_id, overall, self.level(overall), by_msg, self.model_ref))
+            out.append(ConversationScore(conv.conversation_id, overall, self.level(overall), by_msg, self.model_ref,
+                                         self.variant))
         return out
 
     def health(self) -> dict[str, object]:
@@ -161,4 +165,5 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
 
 def build_engine(bundle_dir: str, config: EngineConfig, thresholds: Thresholds | None = None) -> ScoringEngine:
     bundle = Bundle.load(bundle_dir)
-    return ScoringEngine(bundle, build_backend(bundle, config), config.max_batch_size, thresholds, config.streams)
+    return ScoringEngine(bundle, build_backend(bundle, config), config.max_batch_size, thresholds, config.streams,
+                         config.infer_timeout_s)

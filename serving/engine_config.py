@@ -20,6 +20,11 @@ class TritonClientConfig(BaseModel):
     health_timeout_s: float = 1.0  # /readyz probe timeout
     health_cache_s: float = 1.0  # probe result reused for this long (readiness is polled often)
     fallback_to_onnxruntime: bool = False
+    # The variant the Triton repository serves (`groomguard triton export` prints it): reports and
+    # /readyz name it, the fallback scores with it (fp16 falls back to fp32 on the CPU), and where the
+    # server publishes the repository's `groomguard_variant` parameter (NVIDIA Triton) a mismatch makes
+    # the backend unhealthy instead of serving answers nobody evaluated.
+    variant: Literal["fp32", "int8", "fp16"] = "fp32"
 
 
 class EngineConfig(BaseModel):
@@ -44,4 +49,8 @@ class EngineConfig(BaseModel):
     streams: int = Field(default=1, ge=1)
     # bf16 (OpenVINO): compiled kernels kept per input shape, ~1 MB each (benchmarks/openvino_memory.py)
     openvino_shape_cache: int = Field(default=256, ge=0)
+    # A model call that has not returned after this many seconds is a stuck backend (issue 22: an
+    # OpenVINO call that never returned froze `groomguard score`): offline scoring stops with an
+    # error, the server fails the batch's requests with 503 and /readyz reports not ready.
+    infer_timeout_s: float = Field(default=60.0, gt=0)
     triton: TritonClientConfig = Field(default_factory=TritonClientConfig)

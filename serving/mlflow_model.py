@@ -42,6 +42,7 @@ SIGNATURE = ModelSignature(
         ColSpec(DataType.string, "level"),
         ColSpec(Array(DataType.double), "risk_by_message"),
         ColSpec(DataType.string, "model"),
+        ColSpec(DataType.string, "variant"),
     ]),
     params=ParamSchema([ParamSpec("stride", DataType.long, 1)]),
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,47 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# A local Ray cluster binds this machine's loopback address, not its network interface (Ray's own
+# switch for single-machine clusters); subprocesses the tests start inherit it.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+class NonLoopbackConnection(RuntimeError):
+    """A test tried to talk to another machine: tests and benchmarks use loopback only."""
+
+
+def _loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths (bytes) and the like: local by construction
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost would be resolved and may leave the machine
+
+
+def _guarded(method: Any) -> Any:
+    def connect(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise NonLoopbackConnection(f"test opened a connection to {address!r}: loopback (127.0.0.1) only")
+        return method(sock, address)
+    return connect
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Every connection a test makes from this process goes to loopback (issue 22: the Ray tests used to
+    join a cluster on the machine's interface address). Subprocesses are covered by what they are told
+    to connect to (127.0.0.1 URLs, the Ray switch above)."""
+    original = socket.socket.connect, socket.socket.connect_ex
+    socket.socket.connect = _guarded(original[0])  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded(original[1])  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
 
 
 def running_in_ci() -> bool:

@@ -153,3 +153,44 @@ def test_postgres_refusing_connections_is_503_everywhere_then_recovers(
         assert client.get("/readyz").status_code == 200
         r = _append(client, keys["score"], "c-fault", "m-2")
         assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+
+
+def test_stuck_model_backend_is_503_and_not_ready_then_recovers(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    """issue 22: a model call that never returns must not freeze the server. With engine.infer_timeout_s
+    the readiness probe gives up (model_ok false) instead of hanging /readyz, an append whose batch is
+    stuck gets 503 + Retry-After within the timeout, /readyz stays 503 (backend_ok false) while the call
+    is stuck, and everything is back once the model answers again."""
+    import threading
+    import time
+
+    cfg = make_config(tmp_path / "var" / "gg.db", "engine.infer_timeout_s=0.5", "readiness.check_interval_s=0")
+    keys = make_keys(cfg)
+    with running_app(cfg, tiny_bundle_dir) as client:
+        backend = client.app.state.services.engine.backend  # type: ignore[attr-defined]
+        answers = backend.infer
+        release = threading.Event()
+
+        def stuck(input_ids: Any, attention_mask: Any) -> Any:
+            release.wait()
+            return answers(input_ids, attention_mask)
+
+        backend.infer = stuck  # the instance's method: every path to the model goes through it
+        try:
+            t0 = time.monotonic()
+            ready = client.get("/readyz")  # the probe inference is stuck: given up after the timeout
+            assert ready.status_code == 503 and ready.json()["model_ok"] is False
+            append = _append(client, keys["score"], "c-stuck", "m-1")
+            _assert_503(append)
+            assert "backend unavailable" in append.json()["detail"]
+            assert time.monotonic() - t0 < 10  # 2 x 0.5 s of timeout plus slack: no request hung
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["backend_ok"] is False
+        finally:
+            release.set()
+            backend.infer = answers
+        deadline = time.monotonic() + 10
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "not ready again after the model answered"
+            time.sleep(0.05)
+        r = _append(client, keys["score"], "c-stuck", "m-1")
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
 import groomguard.serving.backends.openvino as ovb
-from groomguard.bundle import Bundle, VariantInfo, write_manifest
+from groomguard.bundle import BudgetCheck, Bundle, VariantInfo, write_manifest
 from groomguard.errors import ConfigError
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
@@ -34,8 +36,10 @@ def ort_logits(path: Path, ws: list[list[int]]) -> np.ndarray:
     return sess.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
 
 
-def info(delta: float, b1: float, b32: float) -> VariantInfo:
-    return VariantInfo(file="model.onnx", max_abs_delta_prob=delta, windows_per_s={"1": b1, "32": b32})
+def info(delta: float, b1: float, b32: float, passed: bool = True) -> VariantInfo:
+    """A measured variant whose budget check passed (auto serves nothing unchecked: tests/test_variants.py)."""
+    return VariantInfo(file="model.onnx", max_abs_delta_prob=delta, windows_per_s={"1": b1, "32": b32},
+                       budget_check=BudgetCheck(passed=passed))
 
 
 def test_auto_serves_bf16_only_with_native_bf16_within_tolerance_and_faster(tiny_bundle_dir: Path) -> None:
@@ -217,3 +221,80 @@ def test_streams_setting_compiles_that_many_streams_and_keeps_the_answers(tiny_b
         got = list(pool.map(lambda b: two.infer(b.input_ids, b.attention_mask), batches))
     for b, logits in zip(batches, got, strict=True):
         np.testing.assert_allclose(logits, one.infer(b.input_ids, b.attention_mask), atol=1e-5)
+
+
+def test_each_stream_has_one_infer_request_used_by_one_thread_only(tiny_bundle_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 22's hang: requests taken from a shared pool by whichever thread called, as many as there
+    were callers. Now: exactly `streams` requests, created up front, each run by one thread for the
+    backend's life however many threads call, and each caller still gets its own batch's logits."""
+    import openvino as ov
+
+    made: list[Any] = []
+    threads_of: dict[int, set[int]] = {}
+    create = ov.CompiledModel.create_infer_request
+
+    class Recording:
+        def __init__(self, request: Any) -> None:
+            self.request = request
+
+        def infer(self, inputs: Any) -> Any:
+            threads_of.setdefault(id(self), set()).add(threading.get_ident())
+            return self.request.infer(inputs)
+
+    def recording(compiled: Any) -> Any:
+        made.append(Recording(create(compiled)))
+        return made[-1]
+
+    monkeypatch.setattr(ov.CompiledModel, "create_infer_request", recording)
+    backend = ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "f32", threads=2, streams=2)
+    batches = [pad_batch(windows(seed, (5 + seed, 40 - seed)), 0) for seed in range(8)]
+    serial = [backend.infer(b.input_ids, b.attention_mask) for b in batches]
+    got: dict[int, list[np.ndarray]] = {i: [] for i in range(8)}
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            got[i].append(backend.infer(batches[i].input_ids, batches[i].attention_mask))
+
+    callers = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    backend.close()
+    assert len(made) == 2  # one request per stream, not one per concurrent caller
+    assert all(len(ids) == 1 for ids in threads_of.values())  # a request never changes threads
+    assert not {threading.get_ident()} & set().union(*threads_of.values())  # nor runs on a caller's thread
+    for i in range(8):
+        for out in got[i]:
+            np.testing.assert_allclose(out, serial[i], atol=1e-5)
+
+
+def test_close_ends_the_stream_threads_and_later_calls_are_backend_unavailable(tiny_bundle_dir: Path) -> None:
+    """The stream threads must end before the interpreter does: left running into exit they dropped
+    their requests during OpenVINO's teardown and the process aborted ("terminate called without an
+    active exception": 3 aborted exits of benchmarks/openvino_stress.py). close() and exit stop and
+    join them; garbage collection stops them."""
+    import gc
+
+    from groomguard.serving.backends.base import BackendUnavailable
+
+    backend = ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "f32", threads=1, streams=2)
+    batch = pad_batch(windows(4), 0)
+    backend.infer(batch.input_ids, batch.attention_mask)
+    streams = list(backend._streams.threads)
+    assert len(streams) == 2 and all(t.is_alive() and t.daemon for t in streams)
+    backend.close()
+    assert not any(t.is_alive() for t in streams)
+    with pytest.raises(BackendUnavailable, match="closed"):
+        backend.infer(batch.input_ids, batch.attention_mask)
+    backend.close()  # idempotent
+
+    dropped = ovb.OpenVinoBackend(tiny_bundle_dir / "model.onnx", "f32", threads=1, streams=2)
+    streams = list(dropped._streams.threads)
+    del dropped  # never closed: collecting it stops its threads (they hold no reference to it)
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in streams):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)

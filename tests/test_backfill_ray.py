@@ -46,7 +46,11 @@ def cluster() -> Iterator[str]:
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     try:
-        yield ray.get_runtime_context().gcs_address
+        address = ray.get_runtime_context().gcs_address
+        # loopback only: the cluster must not advertise the machine's interface address
+        assert address.startswith("127.0.0.1:"), address
+        assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
+        yield address
     finally:
         ray.shutdown()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -186,3 +187,82 @@ def test_workers_run_that_many_batches_at_once() -> None:
         batcher.close()
     with pytest.raises(ValueError, match="workers"):
         MicroBatcher(model, workers=0)
+
+
+class Stuck:
+    """A 'model' whose calls block until `release` is set (a backend that stopped answering, issue 22)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, windows: Sequence[Sequence[int]]) -> list[float]:
+        self.calls += 1
+        self.release.wait()
+        return [expected(w) for w in windows]
+
+
+def _wait_until(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_a_stuck_backend_call_fails_its_callers_in_time_and_the_batcher_recovers() -> None:
+    """A call past infer_timeout_s fails its callers with BackendStuck (a BackendUnavailable: the API's
+    503) instead of leaving them waiting forever; the batcher reports unhealthy (/readyz) until the call
+    returns, a replacement worker serves meanwhile, and the late answer is dropped, not delivered twice."""
+    from groomguard.serving.batcher import BackendStuck
+
+    model = Stuck()
+    b = MicroBatcher(model, max_batch_size=4, max_delay_ms=0, workers=1, infer_timeout_s=0.5)
+    try:
+        assert b.healthy
+        t0 = time.monotonic()
+        with pytest.raises(BackendStuck, match=r"0\.5 s \(engine\.infer_timeout_s\)") as got:
+            b.score([[1], [2]], timeout=10)  # the request's own deadline is far: only the watchdog ends this
+        assert 0.45 < time.monotonic() - t0 < 3.0
+        assert isinstance(got.value, BackendUnavailable)
+        assert str(pickle.loads(pickle.dumps(got.value))) == str(got.value)
+        assert not b.healthy and b.stats.stuck_calls == 1
+        model.release.set()  # the stuck call returns: its answer is dropped, the batcher is healthy again
+        _wait_until(lambda: b.healthy)
+        assert b.score([[3]]) == pytest.approx([expected([3])])
+        assert b.stats.batches == 1  # only the last batch was delivered (and counted)
+    finally:
+        model.release.set()
+        b.close()
+
+
+def test_when_every_worker_is_stuck_queued_and_new_work_fail_at_once_until_one_returns() -> None:
+    """One worker: the first stuck call is replaced; when the replacement is stuck too, the backend is
+    wedged: queued windows fail, new ones are refused with BackendStuck (no thread is started per
+    request), async callers included; a call that finally returns brings a worker back."""
+    import asyncio
+
+    from groomguard.serving.batcher import BackendStuck
+
+    model = Stuck()
+    b = MicroBatcher(model, max_batch_size=1, max_delay_ms=0, workers=1, infer_timeout_s=0.3)
+    try:
+        first = b.submit([[1]])
+        _wait_until(lambda: model.calls == 1)
+        second, queued = b.submit([[2]]), b.submit([[3]])  # the replacement takes [2] and sticks; [3] waits
+        for f in (*first, *second, *queued):
+            with pytest.raises(BackendStuck):
+                f.result(timeout=3)
+        assert model.calls == 2 and b.stats.stuck_calls == 2 and not b.healthy
+        t0 = time.monotonic()
+        with pytest.raises(BackendStuck):
+            b.score([[4]])
+        with pytest.raises(BackendStuck):
+            asyncio.run(b.score_async([[5]]))
+        assert time.monotonic() - t0 < 0.2  # refused at once, not after another timeout
+        assert model.calls == 2
+        model.release.set()
+        _wait_until(lambda: b.healthy)
+        assert b.score([[6]]) == pytest.approx([expected([6])])
+    finally:
+        model.release.set()
+        b.close()

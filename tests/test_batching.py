@@ -81,3 +81,57 @@ def test_concurrent_batches_give_the_sequential_answer_and_really_overlap() -> N
     assert sum(progress) == len(windows)
     with pytest.raises(ValueError, match="concurrency"):
         run_batches(windows, 0, 3, infer, concurrency=0)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_batch_that_never_returns_raises_within_the_timeout(concurrency: int) -> None:
+    """issue 22: a backend call that never returned froze `groomguard score` for good. With a timeout
+    the caller gets InferTimeout (a GroomguardError: the CLI's one-line exit 2) naming the setting,
+    shortly after the timeout, even though the stuck thread can never be interrupted. A wait with no
+    deadline, a ThreadPoolExecutor (joined on the way out) or a non-daemon thread would hang here."""
+    import threading
+    import time
+
+    from groomguard.batching import InferTimeout
+    from groomguard.errors import GroomguardError
+
+    never = threading.Event()
+    windows = [[1] * (i % 7 + 1) for i in range(20)]
+
+    def stuck(batch: Batch) -> np.ndarray:
+        never.wait()  # released only in `finally`, so the abandoned threads end with the test
+        return np.zeros(len(batch.input_ids))
+
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(InferTimeout, match=r"within 0\.5 s \(engine\.infer_timeout_s\)") as got:
+            run_batches(windows, 0, 4, stuck, concurrency=concurrency, timeout_s=0.5)
+    finally:
+        never.set()
+    assert 0.45 < time.monotonic() - t0 < 3.0
+    assert isinstance(got.value, GroomguardError)
+    import pickle  # a Ray actor's error reaches the driver pickled
+
+    again = pickle.loads(pickle.dumps(got.value))
+    assert str(again) == str(got.value) and again.timeout_s == 0.5
+
+
+def test_the_timeout_is_per_batch_and_changes_no_answer() -> None:
+    """Ten batches of 0.1 s each take 0.5 s in all at concurrency 2 with a 0.3 s timeout: the deadline
+    is each batch's own (a whole-run deadline, or one counting time queued behind other batches, would
+    fire here); the answer and the progress are the untimed path's."""
+    import time
+
+    windows = [[i % 5 + 1] * (i % 11 + 1) for i in range(40)]
+
+    def slow_sum(batch: Batch) -> np.ndarray:
+        time.sleep(0.1)
+        return (batch.input_ids * batch.attention_mask).sum(axis=1).astype(np.float64)
+
+    progress: list[int] = []
+    out = run_batches(windows, 0, 4, slow_sum, progress=progress.append, concurrency=2, timeout_s=0.3)
+    assert out.tolist() == [float(sum(w)) for w in windows] and sum(progress) == len(windows)
+    with pytest.raises(ValueError, match="rows"):  # a batch function's own error still reaches the caller
+        run_batches(windows, 0, 4, lambda b: np.zeros(1), concurrency=2, timeout_s=5)
+    with pytest.raises(ValueError, match="timeout_s"):
+        run_batches(windows, 0, 4, slow_sum, timeout_s=0)

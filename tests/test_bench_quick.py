@@ -29,7 +29,8 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
     assert main(["--bundle", str(bundle), "--quick", "--threads", "1", "--out", str(out), "--doc", str(doc),
                  "--data", str(tmp_path / "absent.jsonl"), "--checkpoint", str(tmp_path / "absent")]) == 0
     r = json.loads(out.read_text())
-    assert {"machine", "throughput", "tokenise_share", "service_append_latency", "http_appends", "append_latency_ms",
+    assert {"machine", "throughput", "tokenise_share", "service_append_latency", "http_appends", "http_appends_k10",
+            "append_latency_ms",
             "ratios", "default_variant", "naive_model", "triton"} <= set(r)
     cells = {(row["path"], row["batch"], row["input"]) for row in r["throughput"]}
     for batch in (1, 32):
@@ -38,6 +39,9 @@ def test_quick_benchmark_writes_json_and_doc_section(tiny_bundle_dir: Path, tmp_
             assert ("engine fp32", batch, s) in cells
     assert [h["clients"] for h in r["http_appends"]] == [1, 8, 32]
     assert all(h["errors"] == 0 and h["requests"] > 0 for h in r["http_appends"])
+    k10 = r["http_appends_k10"]
+    assert [(h["clients"], h["messages_per_request"]) for h in k10] == [(1, 10), (8, 10)]
+    assert all(h["errors"] == 0 and h["messages_per_s"] == 10 * h["req_per_s"] for h in k10)
     assert set(r["append_latency_ms"]) == {"10", "100", "1000"}
     assert set(r["ratios"]) == {"default_vs_naive_best", "http_8_clients_vs_engine_batch1", "latency_1000_vs_10",
                                 "latency_1000_vs_100", "service_latency_1000_vs_10", "service_latency_1000_vs_100",

@@ -29,7 +29,7 @@ NOT_CONFIG_DRIVEN = {"config show", "config init"}
 # Path options that name a resource rather than the data in/out: a model bundle, a checkpoint, a
 # config, or side inputs of a loader or of the evaluation.
 NAMED_PATHS = {"--bundle", "--config", "--checkpoint", "--train", "--real-benign", "--real-grooming",
-               "--predators", "--problem2"}
+               "--predators", "--problem2", "--handwritten", "--real-full", "--test-disjoint", "--real-grooming-same"}
 CHOICE_FLAGS = {"--by", "--backend", "--variant", "--format", "--triton-protocol", "--log-level", "--pool-half",
                 "--role", "--instance-kind"}
 OLD_SPELLINGS = {"--out", "--out-dir", "--data", "--json", "--repo", "--store"}

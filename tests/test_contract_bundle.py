@@ -86,3 +86,17 @@ def test_required_files_must_be_listed(bundle_copy: Path) -> None:
     (bundle_copy / "bundle.json").write_text(json.dumps(data))
     with pytest.raises(BundleError, match=r"does not list tokenizer\.json"):
         Bundle.load(bundle_copy)
+
+
+def test_refuses_a_manifest_without_calibration(bundle_copy: Path) -> None:
+    """Serving used to score such a bundle silently with T = 1, bias = 0; it must say what is missing."""
+    data = json.loads((bundle_copy / "bundle.json").read_text())
+    del data["calibration"]
+    (bundle_copy / "bundle.json").write_text(json.dumps(data))
+    with pytest.raises(BundleError, match=r"bundle.json: calibration: Field required"):
+        Bundle.load(bundle_copy)
+    _edit_manifest(bundle_copy, calibration={"temperature": 2.0})  # a block must name its method too
+    with pytest.raises(BundleError, match=r"calibration.method: Field required"):
+        Bundle.load(bundle_copy)
+    _edit_manifest(bundle_copy, calibration={"method": "none"})  # uncalibrated, said explicitly: served
+    assert Bundle.load(bundle_copy).manifest.calibration.temperature == 1.0

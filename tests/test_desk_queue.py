@@ -34,8 +34,8 @@ def seeded(db_url: str) -> Iterator[Store]:
     s = open_store(StoreConfig(url=db_url))
     with s.write() as sess:
         for conv, level, risk, hours, status in CASES:
-            case = case_db.open_case(sess, conv, risk=risk, level=level, model_ref="m@1", roles={}, seq=0,
-                                     evidence=[], evidence_cap=10)
+            case = case_db.open_case(sess, conv, points=[(0, risk)], level=level, model_ref="m@1", roles={},
+                                     evidence=[], evidence_cap=10, history_cap=10)
             case.opened_at = T0 + timedelta(hours=hours)
             case.status = status
     yield s

@@ -14,14 +14,14 @@ from groomguard.bundle import Bundle
 from groomguard.errors import DataError
 from groomguard.evaluation.runner import evaluate_bundle
 from groomguard.jsonl import write_jsonl
-from groomguard.schema import Conversation
+from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
 from groomguard.training.loaders.chitchat import iter_chitchat
 from groomguard.training.synth.config import load_synth_settings
 from groomguard.training.synth.generator import packs
 from groomguard.training.synth.graft import GraftSettings, graft
 from tests.conftest import FIXTURES
-from tests.eval_data import write_labelled
+from tests.eval_data import make_conversations, write_labelled
 from tests.test_eval_pipeline import fast_config
 
 
@@ -101,3 +101,33 @@ def test_report_says_when_real_chat_was_not_measured(tiny_bundle_dir: Path, tmp_
     metrics = evaluate_bundle(tiny_bundle_dir, test, tmp_path / "out", config=cfg)
     assert "real_chat" not in metrics
     assert "Not measured: run with <code>--real-benign</code>" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_real_benign_that_overlaps_training_is_refused_by_id_and_by_content(
+        tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    """The same conversation under a new id (a re-conversion, a pasted export) is not held out: the
+    check compares content, not only ids. Before, only the id was (and only in training)."""
+    topics = ["the hiking trip last weekend", "a recipe for lentil soup", "which bus goes to the museum",
+              "the new library opening hours"]
+    benign = [Conversation(conversation_id=f"real-{i}", messages=[
+        Message(author="ana", text=f"have you heard about {topic}?"),
+        Message(author="ben", text=f"only a little, tell me more about {topic}"),
+        Message(author="ana", text=f"well, {topic} was the talk of the office all week"),
+        Message(author="ben", text="ha, fair enough")]) for i, topic in enumerate(topics)]
+    benign_path = tmp_path / "benign.jsonl"
+    write_jsonl(benign_path, benign)
+    test = write_labelled(tmp_path / "test.jsonl", 10, seed=6)
+    renamed = [c.model_copy(update={"conversation_id": f"copy-of-{i}", "label": 0}) for i, c in enumerate(benign[:2])]
+    train = tmp_path / "train.jsonl"
+    write_jsonl(train, [*renamed, *make_conversations(6, seed=9)])
+    cfg = fast_config()
+    cfg.baselines.tfidf.enabled = False
+    with pytest.raises(DataError, match=r"benign.jsonl: 2 of 4 real benign conversations also occur .* "
+                                        r"\(0 by id, 2 by content"):
+        evaluate_bundle(tiny_bundle_dir, test, tmp_path / "out", train, config=cfg, real_benign=benign_path)
+    write_jsonl(train, [benign[0].model_copy(update={"label": 0}), *make_conversations(6, seed=9)])  # same id
+    with pytest.raises(DataError, match=r"1 of 4 .* \(1 by id, 0 by content"):
+        evaluate_bundle(tiny_bundle_dir, test, tmp_path / "out", train, config=cfg, real_benign=benign_path)
+    write_jsonl(train, make_conversations(6, seed=9))  # disjoint: accepted
+    assert evaluate_bundle(tiny_bundle_dir, test, tmp_path / "out", train, config=cfg,
+                           real_benign=benign_path)["real_chat"]["n_benign"] == 4

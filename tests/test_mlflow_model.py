@@ -76,7 +76,7 @@ def test_pyfunc_predict_equals_engine(logged: dict[str, Any], sharp_bundle_dir: 
     assert max_diff([r["risk"] for r in rows], [s.risk for s in expected]) < 1e-6
     for row, s in zip(rows, expected, strict=True):
         assert max_diff(list(row["risk_by_message"]), s.risk_by_message) < 1e-6
-        assert row["level"] == s.level and row["model"] == "sharp@test"
+        assert row["level"] == s.level and row["model"] == "sharp@test" and row["variant"] == "fp32"
     risks = [r["risk"] for r in rows]
     assert max(risks) - min(risks) > 0.05  # the comparison is between distinct values, not a constant
 
@@ -117,7 +117,8 @@ def test_registered_version_signature_example_and_tags(logged: dict[str, Any], s
     assert "note_not_a_number" not in mv.tags
     meta = load(logged).metadata
     assert meta.signature.inputs.input_names() == ["conversation"]
-    assert meta.signature.outputs.input_names() == ["conversation_id", "risk", "level", "risk_by_message", "model"]
+    assert meta.signature.outputs.input_names() == ["conversation_id", "risk", "level", "risk_by_message", "model",
+                                                     "variant"]
     assert meta.signature.params.to_dict()[0]["name"] == "stride"
     example = meta.load_input_example()
     Conversation.model_validate_json(example["conversation"][0])  # a valid canonical conversation

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from groomguard.bundle import BundleManifest, NormalisationInfo, TrainingDataInfo
+from groomguard.bundle import BundleManifest, Calibration, NormalisationInfo, TrainingDataInfo
 from groomguard.scores import Thresholds
 from groomguard.training.model_card import CardInputs, front_matter, render_model_card
 from groomguard.training.train_config import TrainConfig
@@ -20,6 +20,7 @@ def card(base_model: str, sources: list[str], languages: list[str], synthetic: b
     manifest = BundleManifest(name="x", version="1", base_model=base_model, max_length=64,
                               normalisation=NormalisationInfo(version=2, deobfuscate=True),
                               thresholds=Thresholds(review=0.5, high=0.8),
+                              calibration=Calibration(method="temperature", temperature=1.3),
                               training_data=TrainingDataInfo(synthetic=synthetic))
     return CardInputs(manifest=manifest, cfg=cfg, sources=sources, languages=languages)
 

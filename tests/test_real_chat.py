@@ -134,23 +134,36 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
     grafts = [c for c in out["train"] if c.source == "chitchat+synthetic"]
     assert sum(c.label == 1 for c in grafts) == 3 + 2 and sum(c.label == 0 for c in grafts) == 2
     assert len([c for c in out["train"] if c.source == "synthetic"]) == 20
+    # train and val draw real chat (plain and as graft openings) from disjoint pools: the validation
+    # budget is measured on chats whose openings the model never saw
+    train_keys = {corpus_key(c.conversation_id) for c in out["train"]} - {None}
+    val_keys = {corpus_key(c.conversation_id) for c in out["val"]} - {None}
+    assert len(train_keys) == 3 and len(val_keys) == 2 and not train_keys & val_keys
     assert out["test"] == list(iter_jsonl(cfg.synthetic_dir / "test.jsonl"))
     train_sha = hashlib.sha256((cfg.out_dir / "train.jsonl").read_bytes()).hexdigest()
     assert manifest["files"]["train"]["sha256"] == train_sha
 
 
-def test_training_refuses_a_split_with_real_test(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["train", "val", "extra_train"])
+def test_training_refuses_a_split_with_real_test(tmp_path: Path, where: str) -> None:
+    """Each branch of the guard in training/prepare.py: real-test in train, in val, in extra files."""
     from groomguard.training.prepare import prepare_data
     from groomguard.training.train_config import TrainConfig
     from tests.tiny_bundle import minilm_dir
 
     cfg = _mix(tmp_path)
     build_mix(cfg, log=lambda _: None)
-    leaked = tmp_path / "leaky-val.jsonl"
-    write_jsonl(leaked, [*iter_jsonl(cfg.out_dir / "val.jsonl"), *iter_jsonl(cfg.out_dir / "real-test.jsonl")])
-    tc = TrainConfig(name="t", data={"train": cfg.out_dir / "train.jsonl", "val": leaked})  # type: ignore[arg-type]
-    with pytest.raises(DataError, match=r"leaky-val.jsonl: 2 conversation\(s\) come from the held-out real-test"):
-        prepare_data(tc, minilm_dir() / "tokenizer.json", need_train=False)
+    base = "val" if where == "val" else "train"
+    leaked = tmp_path / f"leaky-{where}.jsonl"
+    write_jsonl(leaked, [*iter_jsonl(cfg.out_dir / f"{base}.jsonl"), *iter_jsonl(cfg.out_dir / "real-test.jsonl")])
+    data = {"train": cfg.out_dir / "train.jsonl", "val": cfg.out_dir / "val.jsonl"}
+    if where == "extra_train":
+        data["extra_train"] = [leaked]  # type: ignore[assignment]
+    else:
+        data[where] = leaked
+    tc = TrainConfig(name="t", data=data)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=rf"leaky-{where}.jsonl: 2 conversation\(s\) come from the held-out real-test"):
+        prepare_data(tc, minilm_dir() / "tokenizer.json", need_train=where != "val")
 
 
 def test_style_shortcut_check_sees_origin(tmp_path: Path) -> None:

@@ -47,7 +47,10 @@ def test_idempotent_appends(store: Store, windower: Windower) -> None:
     later = svc.append_messages("c-1", [msg(3)])
     assert later.risk == pytest.approx(0.9)  # the secrecy message is still in the window
     replay_old = svc.append_messages("c-1", [msg(1)])
-    assert replay_old.case_id == first.case_id and replay_old.risk == first.risk  # answers the first time's outcome
+    # a replay answers what was recorded for its newest message: msg 1's own window (no trigger yet),
+    # the running max at it, and the case its request opened
+    assert (replay_old.case_id, replay_old.risk, replay_old.max_risk) == (first.case_id, 0.1, 0.1)
+    assert replay_old.accepted == 0
     mixed = svc.append_messages("c-1", [msg(3), msg(4), msg(4)])  # known id, new id, repeated within request
     assert (mixed.accepted, mixed.duplicates) == (1, 2)
     no_ids = [Message(author="user_b", text="synthetic reply")] * 2

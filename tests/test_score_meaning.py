@@ -21,7 +21,7 @@ import pytest
 
 from groomguard.bundle import Bundle, Calibration, write_manifest
 from groomguard.schema import Conversation, Message
-from groomguard.scores import Thresholds, fill_by_message, level_for, running_max
+from groomguard.scores import Thresholds, fill_by_message, level_for
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from tests.store_helpers import run_cli
@@ -143,6 +143,7 @@ def test_cli_score_matches_hand_computed_risk(sharp_bundles: dict[int, Path], tm
     assert [r["conversation_id"] for r in rows] == [c.conversation_id for c in CONVS]
     for conv, row in zip(CONVS, rows, strict=True):
         assert row["risk_by_message"] == pytest.approx(expected_by_message(sharp_bundles[1], conv, 1, 3), abs=1e-5)
+        assert row["variant"] == "fp32"  # every output line names the variant that scored it
 
 
 def test_level_at_exactly_the_threshold_is_that_level() -> None:
@@ -176,18 +177,13 @@ def test_fill_by_message_carries_the_last_score_forward() -> None:
     assert fill_by_message(3, [0, 1, 2], [0.3, 0.1, 0.2]) == [0.3, 0.1, 0.2]  # stride 1: no carrying
 
 
-def test_running_max_is_the_maximum_so_far() -> None:
-    assert running_max([0.2, 0.5, 0.1, 0.7, 0.3]) == [0.2, 0.5, 0.5, 0.7, 0.7]
-    assert running_max([]) == []
-
-
 def test_copy_of_bundle_with_temperature_one_scores_differently(sharp_bundles: dict[int, Path],
                                                                 tmp_path: Path) -> None:
     """The engine reads T from bundle.json (not a constant): the same model at T=1 gives sharper risks."""
     plain = tmp_path / "t1"
     shutil.copytree(sharp_bundles[1], plain)
     manifest = Bundle.load(plain).manifest
-    write_manifest(plain, manifest.model_copy(update={"calibration": Calibration(temperature=1.0)}))
+    write_manifest(plain, manifest.model_copy(update={"calibration": Calibration(method="none")}))
     windower = Bundle.load(plain).windower()
     ids = windower.encode_messages(CONVS[2].messages)
     logits = raw_logits(plain, [windower.window_ids(ids, e) for e in range(len(ids))])

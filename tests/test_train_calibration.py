@@ -63,9 +63,27 @@ def _brute_force_budget(scores: np.ndarray, per_1000: float) -> float:
 @pytest.mark.parametrize("seed", range(5))
 def test_budget_threshold_matches_brute_force(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    scores = np.round(rng.random(200), 2)  # rounding makes ties
+    scores = np.round(rng.random(200), 2)  # rounding makes ties, and some scores are exactly 1.0
+    scores[:3] = 1.0
     for budget in (0, 5, 20, 137, 999):
-        assert lowest_threshold_within_budget(scores, budget) == pytest.approx(_brute_force_budget(scores, budget))
+        t = lowest_threshold_within_budget(scores, budget)
+        assert t == _brute_force_budget(scores, budget)  # exact: approx would equate 1.0 and the float above it
+        assert (scores >= t).sum() <= int(np.floor(budget * len(scores) / 1000 + 1e-9))
+
+
+def test_a_budget_edge_at_exactly_one_keeps_those_scores_out() -> None:
+    """Scores of exactly 1.0 beyond the budget: the threshold must flag none of them (it used to be
+    capped at 1.0, which flagged all three)."""
+    t = lowest_threshold_within_budget([1.0, 1.0, 1.0, 0.2], 0)
+    assert t > 1.0 and sum(x >= t for x in [1.0, 1.0, 1.0, 0.2]) == 0
+
+
+def test_risks_stay_below_one_so_a_threshold_of_one_means_never() -> None:
+    from groomguard.scores import RISK_MAX, Thresholds, level_for, risk_from_logits
+
+    r = risk_from_logits(np.array([[-50.0, 50.0], [0.0, 0.0]]))
+    assert r[0] == RISK_MAX < 1.0 and r[1] == 0.5
+    assert level_for(float(r[0]), Thresholds(review=1.0, high=1.0)) == "low"
 
 
 def test_operating_points_by_hand() -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from groomguard.bundle import Bundle, sha256_file
+from groomguard.bundle import BudgetCheck, Bundle, sha256_file
 from groomguard.jsonl import iter_jsonl
+from groomguard.serving.variant_choice import choose_variant
 from tests.test_train_support import make_splits, overrides, run_cli, tracked_run_overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
@@ -59,6 +60,11 @@ def test_bundle_verifies_and_records_training(trained: dict[str, Path]) -> None:
         assert set(m.variants[name].windows_per_s) == {"1", "32"} and min(m.variants[name].windows_per_s.values()) > 0
         assert "cores" in (m.variants[name].measured_on or "")
     assert m.metrics["onnx_parity_max_abs_delta_prob"] < 1e-4
+    # the thresholds' budget check: fp32 records its validation figures; `auto` serves nothing unchecked
+    fp32_check = m.variants["fp32"].budget_check
+    assert fp32_check is not None and fp32_check.passed and fp32_check.review_recall is not None
+    served = choose_variant(m, "CPUExecutionProvider", 1.0)
+    assert served == "fp32" or (m.variants[served].budget_check or BudgetCheck(passed=False)).passed
     assert m.calibration.method == "platt" and m.calibration.temperature > 0  # configs/train-test.yaml default
     assert 0 <= m.thresholds.review <= m.thresholds.high <= 1
     td = m.training_data

@@ -88,3 +88,22 @@ def test_fallback_scores_locally_and_counts(tiny_bundle_dir: Path) -> None:
     assert health["ok"] is True and "falling back" in str(health["detail"])
     engine.close()
     local.close()
+
+
+def test_a_server_publishing_another_variant_is_not_healthy(tiny_bundle_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """NVIDIA Triton returns config.pbtxt's `groomguard_variant`: a gateway expecting another variant
+    reports unhealthy (/readyz 503) rather than serve answers nobody evaluated."""
+    from groomguard.serving.triton.client import TritonClient
+
+    monkeypatch.setattr(TritonClient, "probe", lambda self, timeout_s: (True, "model ready"))
+    monkeypatch.setattr(TritonClient, "metadata", lambda self: {
+        "inputs": [{"name": "input_ids"}, {"name": "attention_mask"}], "outputs": [{"name": "logits"}]})
+    monkeypatch.setattr(TritonClient, "config_parameters", lambda self: {"groomguard_variant": "fp16"})
+    engine = _engine(tiny_bundle_dir, "127.0.0.1:1", variant="int8")
+    health = engine.health()
+    assert health["ok"] is False and "serves variant fp16, engine.triton.variant says int8" in str(health["detail"])
+    monkeypatch.setattr(TritonClient, "config_parameters", lambda self: {"groomguard_variant": "int8"})
+    engine.backend._health = None  # type: ignore[attr-defined]
+    assert engine.health()["ok"] is True and engine.variant == "int8"
+    engine.close()

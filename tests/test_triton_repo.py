@@ -41,6 +41,10 @@ def test_export_matches_golden_and_parses_with_triton_schema(bundle: Bundle, tmp
     assert [(t.name, pb.DataType.Name(t.data_type), list(t.dims)) for t in cfg.input] == [
         ("input_ids", "TYPE_INT64", [-1]), ("attention_mask", "TYPE_INT64", [-1])]
     assert [(t.name, pb.DataType.Name(t.data_type), list(t.dims)) for t in cfg.output] == [("logits", "TYPE_FP32", [2])]
+    # the variant served (auto: the tiny bundle has only fp32) and its bundle, published to clients
+    assert cfg.parameters["groomguard_variant"].string_value == "fp32"
+    assert cfg.parameters["groomguard_model"].string_value == "tiny@test"
+    assert json.loads((out.model_dir / "triton_export.json").read_text())["variant"] == "fp32"
     assert list(cfg.dynamic_batching.preferred_batch_size) == [8, 16, 32]
     assert cfg.dynamic_batching.max_queue_delay_microseconds == 2000
     assert [(g.kind, g.count) for g in cfg.instance_group] == [(pb.ModelInstanceGroup.KIND_GPU, 1)]

@@ -241,3 +241,51 @@ def test_kill_unavailable_fallback_and_recovery(server: LocalTriton, spread_bund
         assert again.json()["results"][0]["risk"] == pytest.approx(ok.json()["results"][0]["risk"], abs=1e-5)
     strict.close()
     lenient.close()
+
+
+@pytest.fixture(scope="module")
+def int8_bundle(spread_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The spread bundle with a dynamic-int8 variant whose budget check passed (recorded, as export does)."""
+    from groomguard.bundle import BudgetCheck, VariantInfo
+    from groomguard.training.quantise import quantise_int8
+
+    out = tmp_path_factory.mktemp("int8") / "tiny"
+    shutil.copytree(spread_bundle, out)
+    quantise_int8(out / "model.onnx", out / "model.int8.onnx", [], True)
+    speeds = {"1": 10.0, "32": 10.0}
+    passed = BudgetCheck(passed=True)
+    m = Bundle.load(out, verify=False).manifest
+    write_manifest(out, m.model_copy(update={"variants": {
+        "fp32": VariantInfo(file="model.onnx", max_abs_delta_prob=0.0, windows_per_s=speeds, budget_check=passed),
+        "int8": VariantInfo(file="model.int8.onnx", max_abs_delta_prob=0.01, windows_per_s={"1": 30.0, "32": 30.0},
+                            budget_check=passed)}}))
+    return out
+
+
+def test_triton_and_the_embedded_engine_serving_one_variant_agree(int8_bundle: Path, tmp_path: Path) -> None:
+    """One answer per bundle: `triton export --variant auto` on a CPU instance picks the variant the engine's
+    auto serves (int8 here), the gateway names it, and Triton's risks equal the embedded engine's."""
+    from groomguard.cli import main
+
+    repo = tmp_path / "repo"
+    with pytest.raises(SystemExit) as done:
+        main(["triton", "export", "--bundle", str(int8_bundle), "-o", str(repo), "--instance-kind", "cpu"])
+    assert done.value.code in (0, None)
+    assert json.loads((repo / "tiny" / "triton_export.json").read_text())["variant"] == "int8"
+    assert read_config(repo / "tiny" / "config.pbtxt").parameters["groomguard_variant"].string_value == "int8"
+    assert (repo / "tiny" / "1" / "model.onnx").read_bytes() == (int8_bundle / "model.int8.onnx").read_bytes()
+    embedded = build_engine(str(int8_bundle), EngineConfig(providers=["CPUExecutionProvider"], intra_op_threads=1))
+    assert embedded.variant == "int8"  # engine.variant auto -> the same variant
+    windows = _windows(int8_bundle, 64)
+    with local_triton(repo, "tiny", tmp_path / "server.log") as srv:
+        gateway = _engine(int8_bundle, srv, variant="int8")
+        try:
+            assert gateway.variant == "int8" and gateway.health()["variant"] == "int8"
+            np.testing.assert_allclose(gateway.score_windows(windows), embedded.score_windows(windows), atol=1e-5)
+            fp32 = build_engine(str(int8_bundle), EngineConfig(providers=["CPUExecutionProvider"], variant="fp32"))
+            # ...and the check is sharp: fp32 answers differ from int8's by more than the tolerance
+            assert np.max(np.abs(fp32.score_windows(windows) - embedded.score_windows(windows))) > 1e-5
+            fp32.close()
+        finally:
+            gateway.close()
+            embedded.close()

@@ -10,7 +10,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from groomguard.bundle import Bundle, BundleManifest, VariantInfo, write_manifest
+from groomguard.bundle import BudgetCheck, Bundle, BundleManifest, VariantInfo, write_manifest
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import choose_variant
@@ -24,8 +24,28 @@ def manifest_with(tiny_bundle_dir: Path, variants: dict[str, VariantInfo], files
     return m.model_copy(update={"variants": variants, "files": {**m.files, **{f: "0" * 64 for f in files}}})
 
 
-def info(file: str, delta: float, b1: float, b32: float) -> VariantInfo:
-    return VariantInfo(file=file, max_abs_delta_prob=delta, windows_per_s={"1": b1, "32": b32})
+PASSED = BudgetCheck(passed=True)
+
+
+def info(file: str, delta: float, b1: float, b32: float, check: BudgetCheck | None = PASSED) -> VariantInfo:
+    return VariantInfo(file=file, max_abs_delta_prob=delta, windows_per_s={"1": b1, "32": b32}, budget_check=check)
+
+
+def test_auto_serves_only_variants_whose_budget_check_passed(tiny_bundle_dir: Path) -> None:
+    """Speed and tolerance are not enough: the thresholds (chosen on fp32) must have held on the
+    variant's own validation risks. Unchecked (older bundles) or failed variants are never auto."""
+    fp32 = info("model.onnx", 0.0, 20, 20)
+    fast = {"fused": info("model.fused.onnx", 1e-6, 28, 27), "int8": info("model.int8.onnx", 0.01, 60, 50)}
+    files = ("model.fused.onnx", "model.int8.onnx")
+    assert choose_variant(manifest_with(tiny_bundle_dir, {"fp32": fp32, **fast}, files), CPU, 0.02) == "int8"
+    failed = {**fast, "int8": info("model.int8.onnx", 0.01, 60, 50, BudgetCheck(passed=False, detail="x"))}
+    assert choose_variant(manifest_with(tiny_bundle_dir, {"fp32": fp32, **failed}, files), CPU, 0.02) == "fused"
+    unchecked = {name: v.model_copy(update={"budget_check": None}) for name, v in fast.items()}
+    assert choose_variant(manifest_with(tiny_bundle_dir, {"fp32": fp32, **unchecked}, files), CPU, 0.02) == "fp32"
+    gpu = manifest_with(tiny_bundle_dir, {"fp32": fp32, "fp16": VariantInfo(file="model.fp16.onnx",
+                                                                            max_abs_delta_prob=0.004)},
+                        ("model.fp16.onnx",))
+    assert choose_variant(gpu, "CUDAExecutionProvider", 0.02) == "fp32"  # fp16 unchecked
 
 
 def test_auto_picks_the_fastest_within_tolerance_by_its_slower_batch(tiny_bundle_dir: Path) -> None:
@@ -51,7 +71,8 @@ def test_auto_falls_back_to_fp32_without_measurements_or_files(tiny_bundle_dir: 
     listed_not_shipped = manifest_with(tiny_bundle_dir, {"fp32": info("model.onnx", 0, 20, 20), "fused": fused}, ())
     assert choose_variant(listed_not_shipped, CPU, 1e-4) == "fp32"
     gpu = manifest_with(tiny_bundle_dir, {"fp32": info("model.onnx", 0, 20, 20), "fused": fused,
-                                          "fp16": VariantInfo(file="model.fp16.onnx", max_abs_delta_prob=0.004)},
+                                          "fp16": VariantInfo(file="model.fp16.onnx", max_abs_delta_prob=0.004,
+                                                              budget_check=PASSED)},
                         ("model.fused.onnx", "model.fp16.onnx"))
     assert choose_variant(gpu, "CUDAExecutionProvider", 1e-4) == "fp16"
     assert choose_variant(gpu, CPU, 1e-4) == "fused"

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from groomguard.bundle import BundleManifest, NormalisationInfo, write_manifest
+from groomguard.bundle import BundleManifest, Calibration, NormalisationInfo, write_manifest
 from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.scores import Thresholds
 
@@ -48,6 +48,7 @@ def build_tiny_bundle(out: Path, name: str = "tiny", max_length: int = 64, model
         name=name, version="test", base_model="tiny-bert(random)", max_length=max_length, stride=1,
         normalisation=NormalisationInfo(version=NORMALISATION_VERSION, deobfuscate=True),
         thresholds=thresholds or Thresholds(review=0.5, high=0.8),
+        calibration=Calibration(method="none"),  # random weights: nothing to calibrate, said explicitly
     )
     write_manifest(out, manifest)
     return out

@@ -41,14 +41,15 @@ from groomguard.bundle import (
 from groomguard.errors import ConfigError, GroomguardError
 from groomguard.evaluation.calibration import reliability
 from groomguard.evaluation.thresholds import select_operating_points
-from groomguard.normalise import NORMALISATION_VERSION
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
 from groomguard.training.calibration import fit_platt, fit_temperature, nll
+from groomguard.training.checkpoint_meta import reconcile_windowing
 from groomguard.training.model_card import CardInputs, render_model_card
 from groomguard.training.onnx_export import export_onnx
 from groomguard.training.real_chat import is_real_benign
 from groomguard.training.train_config import TrainConfig
+from groomguard.training.variant_budget import check_variants
 from groomguard.training.variants import export_variants
 from groomguard.training.windows_dataset import WindowSet
 from groomguard.windowing import Windower, window_label
@@ -245,8 +246,18 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
                                cfg.training.torch_threads or 1, log, calibration=(temperature, bias))
     ece = reliability(val_y, val_risk).ece
     ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
-    points, point_metrics = choose_operating_points(
-        req, scored.conversation_max(len(req.val_conversations), temperature, bias), log)
+    conv_risk = scored.conversation_max(len(req.val_conversations), temperature, bias)
+    points, point_metrics = choose_operating_points(req, conv_risk, log)
+    # the thresholds must hold on what `auto` serves, not only on fp32 (training/variant_budget.py)
+    labels = np.array([int(c.label or 0) for c in req.val_conversations])
+    real = np.array([is_real_benign(c) for c in req.val_conversations])
+
+    def variant_conv_risk(sess: Any) -> np.ndarray:
+        again = score_validation(sess, req.windower, req.val_conversations)  # type: ignore[arg-type]
+        return again.conversation_max(len(req.val_conversations), temperature, bias)
+
+    check_variants(variants, tmp, variant_conv_risk, conv_risk, labels, real, points, cfg.thresholds, cfg.export,
+                   cfg.training.torch_threads or 1, log)
     metrics: dict[str, Any] = {
         **req.train_metrics,
         "onnx_parity_max_abs_delta_prob": parity,
@@ -274,7 +285,9 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
         base_model=req.base_description,
         max_length=cfg.windows.max_length,
         stride=cfg.windows.stride,
-        normalisation=NormalisationInfo(version=NORMALISATION_VERSION, deobfuscate=cfg.windows.deobfuscate),
+        # what the windows were actually rendered with (never the library's current constant)
+        normalisation=NormalisationInfo(version=req.windower.config.normalisation.version,
+                                        deobfuscate=req.windower.config.normalisation.deobfuscate),
         thresholds=Thresholds(review=points["review"].threshold, high=points["high"].threshold),
         calibration=Calibration(method=cfg.export.calibration, temperature=temperature, bias=bias, ece_val=ece),
         operating_points=points,
@@ -302,6 +315,7 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
 
     if not (checkpoint / "config.json").is_file():
         raise ConfigError(f"{checkpoint}: not a checkpoint directory (no config.json)")
+    cfg = reconcile_windowing(cfg, checkpoint, "export")
     tok = checkpoint / "tokenizer.json"
     tokenizer_json = tok if tok.is_file() else resolve_base(cfg).tokenizer_json
     data = prepare_data(cfg, tokenizer_json, need_train=False)

@@ -9,8 +9,13 @@ chit-chat corpus). Outputs in `out_dir`:
   hard-negative scenarios), so that neither class can be told by style or source;
 - ``test.jsonl``: the synthetic test split, unchanged (in-distribution numbers);
 - ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`groomguard.training.real_chat` rule),
-  the false-alert set; ``real-test-grafted.jsonl``: grafted positives built only from real-test
-  openings, the recall set for grooming in real people's register. Neither is ever trained on;
+  first `max_messages` each, the false-alert set; ``real-test-full.jsonl``: every held-out real
+  conversation with >= `min_messages`, at full length (served conversations are not cut: a running
+  maximum grows with length); ``real-test-grafted.jsonl``: grafted positives built only from real-test
+  openings with the `pools.test` half, the recall set for grooming in real people's register, and,
+  when the pools differ, ``real-test-grafted-same.jsonl`` built with the training half (same-pool
+  beside template-disjoint). None of these is ever trained on;
+- ``test-disjoint.jsonl`` (with `synthetic_test`): a synthetic corpus from the other pool half;
 - ``manifest.json``: counts per split and source, seeds, sha256 of every file.
 
 Real chat is split by *conversation*, not by author: the chit-chat corpus's author graph is one
@@ -35,8 +40,9 @@ from groomguard.training.mix_config import MixConfig
 from groomguard.training.real_chat import REAL_TEST_DIGEST_PREFIXES, is_real_test
 from groomguard.training.synth.generator import default_settings, packs
 from groomguard.training.synth.graft import GraftSettings, graft
+from groomguard.training.synth.templates import PoolHalf
 
-OUTPUTS = ("train", "val", "test", "real-test", "real-test-grafted")
+OUTPUTS = ("train", "val", "test", "real-test", "real-test-full", "real-test-grafted")
 
 
 def _read(path: Path) -> list[Conversation]:
@@ -54,15 +60,17 @@ def _sample(rng: random.Random, items: Sequence[Conversation], n: int) -> list[C
 
 
 def make_grafts(sources: Sequence[Conversation], n: int, cfg: MixConfig, seed: int,
-                benign: bool = False) -> list[Conversation]:
-    """`n` grafts cycling over `sources` in a seeded order (the k-th pass uses graft n=k)."""
+                benign: bool = False, half: PoolHalf | None = None) -> list[Conversation]:
+    """`n` grafts cycling over `sources` in a seeded order (the k-th pass uses graft n=k); synthetic
+    lines from pool half `half` (default: the training half)."""
     settings = GraftSettings(cfg.graft.opening, cfg.graft.beats, cfg.graft.filler, cfg.min_messages)
     order = list(sources)
     random.Random(seed).shuffle(order)
     out: list[Conversation] = []
     i = 0
     while len(out) < n and order and i < 10 * n + len(order):
-        g = graft(order[i % len(order)], i // len(order), seed, packs()["en"], default_settings(), settings, benign)
+        g = graft(order[i % len(order)], i // len(order), seed, packs()["en"], default_settings(), settings, benign,
+                  half or cfg.pools.train)
         if g is not None:
             out.append(g)
         i += 1
@@ -80,11 +88,12 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
     for name, convs in synth.items():
         if any(is_real_test(c) for c in convs):
             raise DataError(f"{cfg.synthetic_dir / name}.jsonl: contains real-test chit-chat conversations")
-    real = [c for c in _read(cfg.real) if c.label in (None, 0) and len(c.messages) >= cfg.min_messages]
-    real = sorted((_truncate(c.model_copy(update={"label": 0}), cfg.max_messages) for c in real),
-                  key=lambda c: c.conversation_id)
+    whole = sorted((c.model_copy(update={"label": 0}) for c in _read(cfg.real)
+                    if c.label in (None, 0) and len(c.messages) >= cfg.min_messages), key=lambda c: c.conversation_id)
+    real = [_truncate(c, cfg.max_messages) for c in whole]
     held = [c for c in real if is_real_test(c)]
     pool = [c for c in real if not is_real_test(c)]
+    full_by_id = {c.conversation_id: c for c in whole}
     if not pool or not held:
         raise DataError(f"{cfg.real}: needs real conversations on both sides of the real-test rule "
                         f"(found {len(pool)} trainable, {len(held)} real-test with >= {cfg.min_messages} messages)")
@@ -95,19 +104,30 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
     pool_val, pool_train = shuffled[:n_val], shuffled[n_val:]
     real_train = _sample(rng, pool_train, cfg.real_train)
     real_val = _sample(rng, pool_val, cfg.real_val)
+    # validation chats at full length (val_max_messages 0): the alert budget is chosen on what is served
+    real_val = [_truncate(full_by_id[c.conversation_id], cfg.val_max_messages or 10**9) for c in real_val]
     benign_grafts = make_grafts(pool_train, round(cfg.benign_grafts_share * len(real_train)), cfg, cfg.seed, True)
     grafts_train = make_grafts(pool_train, cfg.grafts_train or len(real_train) + len(benign_grafts), cfg, cfg.seed)
     grafts_val = make_grafts(pool_val, cfg.grafts_val, cfg, cfg.seed + 1)
     trng = random.Random(cfg.real_test.seed)
     test_benign = sorted(_sample(trng, held, cfg.real_test.benign), key=lambda c: c.conversation_id)
-    test_grafted = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed)
+    test_grafted = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed, half=cfg.pools.test)
+    test_full = [full_by_id[c.conversation_id] for c in held]
 
     train = [*synth["train"], *real_train, *benign_grafts, *grafts_train]
     val = [*_sample(rng, synth["val"], cfg.synthetic_val), *real_val, *grafts_val]
     rng.shuffle(train)
     rng.shuffle(val)
     outputs = {"train": train, "val": val, "test": synth["test"], "real-test": test_benign,
-               "real-test-grafted": test_grafted}
+               "real-test-full": test_full, "real-test-grafted": test_grafted}
+    if cfg.pools.test != cfg.pools.train:  # same-pool recall beside the template-disjoint one
+        outputs["real-test-grafted-same"] = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed,
+                                                        half=cfg.pools.train)
+    if cfg.synthetic_test is not None:
+        disjoint = _read(cfg.synthetic_test)
+        if any(is_real_test(c) for c in disjoint):
+            raise DataError(f"{cfg.synthetic_test}: contains real-test chit-chat conversations")
+        outputs["test-disjoint"] = disjoint
     for name in ("train", "val"):  # the rule, checked on what is written (cannot be bent by config)
         if any(is_real_test(c) for c in outputs[name]):
             raise DataError(f"internal error: real-test conversation in {name}")
@@ -121,6 +141,7 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
     manifest = {
         "held_out_rule": "chit-chat corpus keys whose sha256 hex digest starts with "
                          f"{'/'.join(REAL_TEST_DIGEST_PREFIXES)} are real-test: never trained, tuned or calibrated on",
+        "pools": {"train": cfg.pools.train, "test": cfg.pools.test},
         "real": {"path": str(cfg.real), "eligible": len(real), "real_test_eligible": len(held),
                  "trainable": len(pool), "split": "by conversation (the corpus's author graph is one component)"},
         "config": cfg.model_dump(mode="json"),

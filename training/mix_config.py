@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.config import load_config
+from groomguard.training.synth.templates import PoolHalf
 
 
 class GraftBlock(BaseModel):
@@ -14,6 +15,16 @@ class GraftBlock(BaseModel):
     opening: tuple[int, int] = (3, 14)
     beats: tuple[int, int] = (2, 6)
     filler: tuple[int, int] = (0, 3)
+
+
+class PoolsBlock(BaseModel):
+    """Which half of every synthetic pool each side draws from (`data synth --pool-half`): the
+    template-disjoint yardstick trains on A and tests on B, so phrasings memorised in training
+    cannot score on the test side."""
+
+    model_config = ConfigDict(extra="forbid")
+    train: PoolHalf = "all"   # train/val grafts (and, by convention, the synthetic corpus in synthetic_dir)
+    test: PoolHalf = "all"    # real-test grafts (real-test-grafted.jsonl) and the synthetic_test corpus
 
 
 class RealTestBlock(BaseModel):
@@ -32,7 +43,8 @@ class MixConfig(BaseModel):
     out_dir: Path
     seed: int = 7
     min_messages: int = Field(10, ge=2)   # real conversations shorter than this are not used
-    max_messages: int = Field(60, ge=2)   # ... and longer ones keep their first max_messages
+    max_messages: int = Field(60, ge=2)   # ... and longer ones keep their first max_messages (training)
+    val_max_messages: int = Field(0, ge=0)  # real validation chats: 0 = full length (the budget is set on these)
     real_val_share: float = Field(0.15, gt=0, lt=1)
     real_train: int = Field(0, ge=0)      # real benign conversations in train (0 = all eligible)
     real_val: int = Field(150, gt=0)      # ... in val (these set the false-alert budget)
@@ -41,6 +53,10 @@ class MixConfig(BaseModel):
     grafts_val: int = Field(60, ge=0)
     synthetic_val: int = Field(60, ge=0)  # synthetic val conversations kept (0 = all)
     graft: GraftBlock = Field(default_factory=GraftBlock)
+    pools: PoolsBlock = Field(default_factory=PoolsBlock)
+    # A synthetic corpus generated from `pools.test` (`data synth --pool-half B`): written as
+    # test-disjoint.jsonl beside the same-pool synthetic test split. None: no disjoint synthetic test.
+    synthetic_test: Path | None = None
     real_test: RealTestBlock = Field(default_factory=RealTestBlock)
 
 

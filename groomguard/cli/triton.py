@@ -27,7 +27,7 @@ def export(
                                                    "to write into (default: models/triton).")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in Triton (default: the bundle's name).")] = None,
     config: TritonConfigOpt = None,
-    variant: Annotated[Optional[Literal["fp32", "fp16"]], typer.Option(help="Model precision (fp16: GPU; parity-checked against fp32).")] = None,
+    variant: Annotated[Optional[Literal["auto", "fp32", "int8", "fp16"]], typer.Option(help="Variant served (auto: what the engine's auto serves on this instance kind, budget check passed; fp16 not in the bundle: converted and parity-checked). Point the gateway at it with engine.triton.variant.")] = None,
     instance_kind: Annotated[Optional[Literal["gpu", "cpu"]], typer.Option(help="Instance kind: KIND_GPU or KIND_CPU.")] = None,
     instance_count: Annotated[Optional[int], typer.Option(min=1, help="Model instances per device.")] = None,
     tensorrt: Annotated[Optional[bool], typer.Option("--tensorrt/--no-tensorrt",
@@ -65,10 +65,13 @@ def export(
     cfg = load_triton_config(config, overrides).export
     b = Bundle.load(bundle)
 
+    from groomguard.serving.triton.repository import resolve_variant
+
+    served = resolve_variant(b, cfg)
     provenance: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="gg-fp16-") as tmp:
         model_file = None
-        if cfg.variant == "fp16":
+        if served == "fp16":
             if "model.fp16.onnx" in b.manifest.files:
                 model_file = b.model_path("fp16")
                 info = b.manifest.variants.get("fp16")
@@ -87,11 +90,12 @@ def export(
                                   fp16_parity_windows=result.n_windows, fp16_tolerance=result.tolerance)
                 typer.echo(f"fp16 parity: max |Δ risk| {result.max_abs_delta_prob:.2e} over {result.n_windows} "
                            f"windows (tolerance {result.tolerance:g})")
-        out = export_repository(b, repo, cfg, name, model_file, provenance)
+        out = export_repository(b, repo, cfg, name, model_file, provenance, served)
     ins = ", ".join(f"{t.name}:{t.triton_dtype}{list(t.dims)}" for t in out.signature.inputs)
     outs = ", ".join(f"{t.name}:{t.triton_dtype}{list(t.dims)}" for t in out.signature.outputs)
     typer.echo(f"wrote {out.config_path} and {out.model_path} (inputs {ins}; outputs {outs}; "
-               f"max_batch_size {cfg.max_batch_size}, {cfg.instance_group.kind} x{cfg.instance_group.count})")
+               f"max_batch_size {cfg.max_batch_size}, {cfg.instance_group.kind} x{cfg.instance_group.count}); "
+               f"variant {served}: gateways use --set engine.triton.variant={served}")
 
 
 @triton_app.command("serve", no_args_is_help=True)

@@ -68,7 +68,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     batching = config.batching
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, batching.max_delay_ms, batching.max_queue,
                            batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
-                           timeout_s=batching.timeout_s, workers=config.engine.streams)
+                           timeout_s=batching.timeout_s, workers=config.engine.streams,
+                           infer_timeout_s=config.engine.infer_timeout_s)
     review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
                            config.state, config.retention, config.limits, async_scorer=batcher.score_async)
     health = engine.health()
@@ -163,14 +164,15 @@ def _add_ops_routes(app: FastAPI, config: ServeConfig) -> None:
     @app.get("/readyz", tags=["operations"], response_model=Ready, summary="Readiness: model, backend, store",
              responses={503: {"description": "Not ready", "model": Ready}})
     def readyz(request: Request) -> JSONResponse:
-        """200 only when the backend is healthy, a one-window inference works and the store takes a
-        committed write (the last two cached for `readiness.check_interval_s`)."""
+        """200 only when the backend is healthy (no model call stuck past `engine.infer_timeout_s`), a
+        one-window inference works and the store takes a committed write (the last two cached for
+        `readiness.check_interval_s`)."""
         services: Services | None = getattr(request.app.state, "services", None)
         if services is None:
             return JSONResponse({"ready": False, "model": "", "backend": "", "provider": "", "backend_ok": False,
                                  "model_ok": False, "store_ok": False}, status_code=503)
         health = services.engine.health()
-        backend_ok = bool(health["ok"])
+        backend_ok = bool(health["ok"]) and services.batcher.healthy
         probe = services.readiness.check(backend_ok)
         ready = Ready(ready=backend_ok and probe.model_ok and probe.store_ok, model=services.engine.model_ref,
                       backend=str(health["backend"]), provider=str(health["detail"]),

@@ -43,6 +43,7 @@ class TritonBackend:
     def __init__(self, config: TritonClientConfig, model_name: str, input_names: list[str], output_name: str,
                  fallback: Backend | None = None) -> None:
         self.config = config
+        self.variant = config.variant  # what the repository serves (`groomguard triton export` printed it)
         self.model_name = model_name
         self.input_names = list(input_names)
         self.output_name = output_name
@@ -60,8 +61,9 @@ class TritonBackend:
         if tc.fallback_to_onnxruntime:
             from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
 
-            # CPU fallback: fp32 or int8 as named; auto/fused/fp16 -> plain fp32 (the graph Triton serves)
-            variant: Variant = "int8" if engine_config.variant == "int8" else "fp32"
+            # CPU fallback: the variant Triton serves (its answers, not another variant's); fp16 runs as
+            # fp32 on a CPU (within the fp16 parity tolerance)
+            variant: Variant = "int8" if tc.variant == "int8" else "fp32"
             sig = bundle.manifest.onnx
             fallback = OnnxRuntimeBackend(bundle.model_path(variant), ["CPUExecutionProvider"],
                                           engine_config.intra_op_threads, sig.inputs, sig.output,
@@ -133,6 +135,10 @@ class TritonBackend:
         if sorted(served_in) != sorted(self.input_names) or self.output_name not in served_out:
             return (f"served tensors {served_in} -> {served_out} differ from bundle "
                     f"{self.input_names} -> {self.output_name}")
+        served = self.client.config_parameters().get("groomguard_variant")
+        if served is not None and served != self.variant:  # published by NVIDIA Triton from config.pbtxt
+            return (f"the server serves variant {served}, engine.triton.variant says {self.variant}: re-export "
+                    "or set engine.triton.variant to what was evaluated")
         self._signature_checked = True
         return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -249,6 +250,9 @@ def _connect(address: str | None) -> bool:
         if address:
             ray.init(address=address, **quiet)
         else:
+            # A cluster of our own lives on this machine only: Ray then binds loopback instead of the
+            # network interface (its switch for single-machine clusters; a caller's setting wins).
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
             ray.init(include_dashboard=False, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = address or "a local cluster"

@@ -1,12 +1,17 @@
-"""Streaming appends: the half of `ReviewService` that takes messages and scores the newest window.
+"""Streaming appends: the half of `ReviewService` that takes messages and scores a window per new message.
 
 Semantics (DESIGN.md "Review queue"):
 - Idempotent by `message_id`: a message whose id is already stored for the conversation (even one
   that has left the bounded tail) is counted as a duplicate and changes nothing. A request made only
-  of duplicates writes nothing and answers what the original request answered (risk, max_risk,
-  level, case_id; `accepted=0`, `case_opened=False` so a retry never counts a case twice). Messages
+  of duplicates writes nothing and answers what was recorded for its newest message: that message's
+  window risk, the running max at it, its level and the case id (`accepted=0`, `case_opened=False`
+  so a retry never counts a case twice). A retry of a whole request therefore gets the original answer. Messages
   without a `message_id` cannot be recognised and are always appended.
-- Flat cost: only the window ending at the newest message is scored. Only the new messages are
+- Every new message gets its window: an append of k new messages scores the k windows ending at
+  each of them (one batched scorer call), so the running maximum, the per-message risks stored in
+  the tail, the receipts and case opening are what `groomguard score` computes on the same
+  conversation, however a pipeline groups its messages. Cost per append: k windows and k new
+  messages tokenised, whatever the conversation's length. Only the new messages are
   normalised and tokenised; older ones come from token ids cached in the tail under the windower's
   `ids_key`, and only as many tail rows are read as one window can hold. Rows cached under another
   key (a bundle with a new tokenizer or normalisation) or none (rows from before the cache) are
@@ -56,8 +61,8 @@ INLINE_PLAN_MESSAGES = 8
 @dataclass
 class AppendOutcome:
     conversation_id: str
-    risk: float  # newest window
-    max_risk: float  # conversation's running maximum
+    risk: float  # the window ending at the newest message
+    max_risk: float  # conversation's running maximum (over every message's window)
     level: Level  # from max_risk
     case_id: str | None
     case_opened: bool
@@ -74,7 +79,7 @@ class _Plan:
     new: list[Message]
     duplicates: int
     roles: dict[str, str]
-    window: list[int]
+    windows: list[list[int]]  # the window ending at each new message, oldest first
     new_ids: list[list[int]] = field(default_factory=list)  # token ids of `new`, cached with them
     recomputed: dict[int, list[int]] = field(default_factory=dict)  # stale tail rows re-encoded: seq -> ids
     tail: list[conv_db.TailIds] = field(default_factory=list)  # the snapshot's tail, every row with ids
@@ -118,7 +123,7 @@ class StreamingAppends(CaseQueue):
                 snap, plan = self._cached_plan(conversation_id, messages) or self._read_plan(conversation_id, messages)
                 if not plan.new:
                     return self._replay(snap, messages, plan.duplicates)
-                return self._commit_unchanged(snap, plan, self._score(plan.window))
+                return self._commit_unchanged(snap, plan, self._score(plan.windows))
             except _VersionMoved:
                 self.snapshots.discard(conversation_id)
                 conflicts += 1
@@ -144,10 +149,10 @@ class StreamingAppends(CaseQueue):
                 if not plan.new:
                     return self._replay(snap, messages, plan.duplicates)
                 if self.async_scorer is not None:
-                    risk = float((await self.async_scorer([plan.window]))[0])
+                    risks = [float(r) for r in await self.async_scorer(plan.windows)]
                 else:
-                    risk = await to_thread.run_sync(self._score, plan.window)
-                return await to_thread.run_sync(self._commit_unchanged, snap, plan, risk)
+                    risks = await to_thread.run_sync(self._score, plan.windows)
+                return await to_thread.run_sync(self._commit_unchanged, snap, plan, risks)
             except _VersionMoved:
                 self.snapshots.discard(conversation_id)
                 conflicts += 1
@@ -193,13 +198,13 @@ class StreamingAppends(CaseQueue):
             return None
         return snap, self._plan(snap, messages)
 
-    def _commit_unchanged(self, snap: conv_db.Snapshot, plan: _Plan, risk: float) -> AppendOutcome:
+    def _commit_unchanged(self, snap: conv_db.Snapshot, plan: _Plan, risks: list[float]) -> AppendOutcome:
         with self.store.write() as s:
             row = conv_db.lock_conversation(s, snap.conversation_id)
             # a snapshot taken before the conversation existed has no created_at: any new row matches
             if row.version != snap.version or (snap.created_at is not None and row.created_at != snap.created_at):
                 raise _VersionMoved
-            out = self._commit(s, row, plan, risk)
+            out = self._commit(s, row, plan, risks)
         self._remember(plan)
         return out
 
@@ -210,7 +215,7 @@ class StreamingAppends(CaseQueue):
             plan = self._plan(snap, messages)
             if not plan.new:
                 return self._replay(snap, messages, plan.duplicates)
-            out = self._commit(s, row, plan, self._score(plan.window))
+            out = self._commit(s, row, plan, self._score(plan.windows))
         self._remember(plan)
         return out
 
@@ -219,8 +224,8 @@ class StreamingAppends(CaseQueue):
         if plan.after is not None:
             self.snapshots.put(plan.after.conversation_id, plan.after)
 
-    def _score(self, window: list[int]) -> float:
-        return float(self.scorer([window])[0])
+    def _score(self, windows: list[list[int]]) -> list[float]:
+        return [float(r) for r in self.scorer(windows)]
 
     def _plan(self, snap: conv_db.Snapshot, messages: list[Message]) -> _Plan:
         seen = set(snap.receipts)
@@ -243,8 +248,12 @@ class StreamingAppends(CaseQueue):
         new_ids = w.encode_messages(new, roles)
         tail = [t if t.token_ids is not None else conv_db.TailIds(t.seq, recomputed[t.seq], message_id=t.message_id)
                 for t in snap.tail]
-        window = w.assemble_newest(([t.token_ids or () for t in tail] + new_ids)[-self.state.tail_messages :])
-        return _Plan(new, dups, roles, window, new_ids, recomputed, tail)
+        # The tail holds every stored message the oldest new message's window can use; each window sees
+        # at most `tail_messages` messages, as before.
+        ids = [t.token_ids or () for t in tail] + new_ids
+        ends = range(len(tail), len(ids))
+        windows = [w.assemble_newest(ids[max(0, end + 1 - self.state.tail_messages) : end + 1]) for end in ends]
+        return _Plan(new, dups, roles, windows, new_ids, recomputed, tail)
 
     def _after(self, row: ConversationRow, plan: _Plan, start: int, max_risk: float) -> conv_db.Snapshot:
         """The conversation as `_commit` leaves it (new messages from seq `start`), for the snapshot
@@ -256,53 +265,59 @@ class StreamingAppends(CaseQueue):
                                 tail=newest_window_tail(self.windower, plan.tail + added))
 
     def _replay(self, snap: conv_db.Snapshot, messages: list[Message], duplicates: int) -> AppendOutcome:
-        """All duplicates: answer what the request that first carried the newest of them answered."""
+        """All duplicates: answer what was recorded for the newest of them (its receipt)."""
         receipts = [snap.receipts[m.message_id] for m in messages if m.message_id in snap.receipts]
         last = max(receipts, key=lambda r: r.seq)
         return AppendOutcome(snap.conversation_id, last.risk, last.max_risk, self._level(last.max_risk),
                              last.case_id, False, 0, duplicates)
 
-    def _commit(self, s: Session, row: ConversationRow, plan: _Plan, risk: float) -> AppendOutcome:
+    def _commit(self, s: Session, row: ConversationRow, plan: _Plan, risks: list[float]) -> AppendOutcome:
         cid, start, now = row.conversation_id, row.message_count, utcnow()
         newest = start + len(plan.new) - 1
+        risk = risks[-1]
+        running, best = [], row.max_risk  # the conversation's running maximum after each new message
+        for r in risks:
+            best = max(best, r)
+            running.append(best)
+        max_risk = running[-1]
         key = self.windower.ids_key
         new_rows: list[dict[str, Any]] = [  # TailMessageRow column values
             {"conversation_id": cid, "seq": start + i, "message_id": m.message_id, "author": m.author, "text": m.text,
-             "timestamp": utc(m.timestamp), "risk": risk if start + i == newest else None, "ids_key": key,
-             "token_ids": ids}
+             "timestamp": utc(m.timestamp), "risk": risks[i], "ids_key": key, "token_ids": ids}
             for i, (m, ids) in enumerate(zip(plan.new, plan.new_ids, strict=True))
         ]
         if plan.recomputed:
             conv_db.cache_token_ids(s, cid, plan.recomputed, key)
         conv_db.add_tail(s, cid, new_rows, newest, self.state.tail_messages)
-        max_risk = max(row.max_risk, risk)
         row.message_count, row.version, row.roles = newest + 1, row.version + 1, plan.roles
         row.last_risk, row.max_risk, row.last_activity_at = risk, max_risk, now
         case = case_db.active_case(s, cid, lock=True)
         opened = False
-        level = self._level(risk)  # the one threshold rule (groomguard.scores.level_for)
+        points = [(start + i, r) for i, r in enumerate(risks)]  # the case's score history: every new window
+        level = self._level(max(risks))  # the one threshold rule (groomguard.scores.level_for)
         if case is None and level != "low":
             # the whole bounded tail (old + new) is the case's first evidence; read only now, when needed
             evidence = [case_db.EvidenceIn(t.seq, t.message_id, t.author, t.text, t.timestamp, t.risk)
                         for t in conv_db.read_tail(s, cid, self.state.tail_messages)]
-            case = case_db.open_case(s, cid, risk=risk, level=level, model_ref=self.model_ref,
-                                     roles=plan.roles, seq=newest, evidence=evidence,
-                                     evidence_cap=self.state.case_evidence_messages)
+            case = case_db.open_case(s, cid, points=points, level=level, model_ref=self.model_ref,
+                                     roles=plan.roles, evidence=evidence,
+                                     evidence_cap=self.state.case_evidence_messages,
+                                     history_cap=self.state.max_score_history)
             opened = True
         elif case is not None:
             new_evidence = [case_db.EvidenceIn(r["seq"], r["message_id"], r["author"], r["text"], r["timestamp"],
                                                r["risk"]) for r in new_rows]
-            case_db.update_case(s, case, risk=risk, level_of=self._level, seq=newest, roles=plan.roles,
+            case_db.update_case(s, case, points=points, level_of=self._level, roles=plan.roles,
                                 evidence=new_evidence, evidence_cap=self.state.case_evidence_messages,
                                 history_cap=self.state.max_score_history)
         case_id = case.case_id if case is not None else None
         plan.after = self._after(row, plan, start, max_risk)
         conv_db.add_receipts(s, [
-            {"conversation_id": cid, "message_id": m.message_id, "seq": start + i, "risk": risk, "max_risk": max_risk,
-             "case_id": case_id}
+            {"conversation_id": cid, "message_id": m.message_id, "seq": start + i, "risk": risks[i],
+             "max_risk": running[i], "case_id": case_id}
             for i, m in enumerate(plan.new) if m.message_id is not None
         ])
         if opened:
-            log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, risk)
+            log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, max(risks))
         return AppendOutcome(cid, risk, max_risk, self._level(max_risk), case_id, opened, len(plan.new),
                              plan.duplicates)

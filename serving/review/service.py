@@ -91,12 +91,13 @@ class ReviewService(StreamingAppends):
                     opened = case is None
                     if case is None:
                         case = case_db.open_case(
-                            s, conv.conversation_id, risk=risk_by_message[last], level=self._level(max_risk),
-                            model_ref=self.model_ref, roles=roles, seq=last, evidence=evidence,
-                            evidence_cap=self.state.case_evidence_messages)
+                            s, conv.conversation_id, points=[(last, risk_by_message[last])],
+                            level=self._level(max_risk), model_ref=self.model_ref, roles=roles, evidence=evidence,
+                            evidence_cap=self.state.case_evidence_messages,
+                            history_cap=self.state.max_score_history)
                         case.max_risk = max_risk
                     elif evidence:
-                        case_db.update_case(s, case, risk=risk_by_message[last], level_of=self._level, seq=last,
+                        case_db.update_case(s, case, points=[(last, risk_by_message[last])], level_of=self._level,
                                             roles=roles, evidence=evidence,
                                             evidence_cap=self.state.case_evidence_messages,
                                             history_cap=self.state.max_score_history)

@@ -104,31 +104,33 @@ def audit(session: Session, action: str, actor: str, case_id: str | None = None,
     session.add(AuditRow(case_id=case_id, action=action, actor=actor, note=note, detail=detail, at=at or utcnow()))
 
 
-def open_case(session: Session, conversation_id: str, *, risk: float, level: str, model_ref: str,
-              roles: dict[str, str], seq: int, evidence: Sequence[EvidenceIn], evidence_cap: int,
-              actor: str = "system") -> CaseRow:
-    """Create an open case with its first evidence and score point; audited as `opened`."""
+def open_case(session: Session, conversation_id: str, *, points: Sequence[tuple[int, float]], level: str,
+              model_ref: str, roles: dict[str, str], evidence: Sequence[EvidenceIn], evidence_cap: int,
+              history_cap: int, actor: str = "system") -> CaseRow:
+    """Create an open case with its first evidence and score points ((seq, risk), oldest first: the
+    newest is the case's `risk`, the highest its `max_risk`); audited as `opened`."""
     now = utcnow()
+    risk, top = points[-1][1], max(r for _, r in points)
     case = CaseRow(case_id=new_case_id(), conversation_id=conversation_id, status=OPEN, level=level, risk=risk,
-                   max_risk=risk, model_ref=model_ref, roles=dict(roles), opened_at=now, updated_at=now,
+                   max_risk=top, model_ref=model_ref, roles=dict(roles), opened_at=now, updated_at=now,
                    evidence_version=1)
     session.add(case)
     session.flush()  # the partial unique index fires here if another active case exists
     add_evidence(session, case.case_id, evidence, evidence_cap)
-    add_score(session, case.case_id, seq, risk, 1 << 30, now)
-    audit(session, "opened", actor, case.case_id, detail={"risk": round(risk, 6), "model": model_ref}, at=now)
+    add_scores(session, case.case_id, points, history_cap, now)
+    audit(session, "opened", actor, case.case_id, detail={"risk": round(top, 6), "model": model_ref}, at=now)
     return case
 
 
-def update_case(session: Session, case: CaseRow, *, risk: float, level_of: Any, seq: int | None,
+def update_case(session: Session, case: CaseRow, *, points: Sequence[tuple[int, float]], level_of: Any,
                 roles: dict[str, str], evidence: Sequence[EvidenceIn], evidence_cap: int, history_cap: int) -> None:
-    """Later messages: append evidence and a score point, raise max_risk, refresh the level."""
+    """Later messages: append evidence and score points, raise max_risk, refresh the level."""
     now = utcnow()
     add_evidence(session, case.case_id, evidence, evidence_cap)
-    if seq is not None:
-        add_score(session, case.case_id, seq, risk, history_cap, now)
-        case.risk = risk
-        case.max_risk = max(case.max_risk, risk)
+    if points:
+        add_scores(session, case.case_id, points, history_cap, now)
+        case.risk = points[-1][1]
+        case.max_risk = max(case.max_risk, *(r for _, r in points))
     case.level = level_of(case.max_risk)
     case.roles = {**case.roles, **roles}
     case.updated_at = now
@@ -148,8 +150,9 @@ def add_evidence(session: Session, case_id: str, evidence: Sequence[EvidenceIn],
     _cap(session, CaseMessageRow, case_id, cap)
 
 
-def add_score(session: Session, case_id: str, seq: int, risk: float, cap: int, at: datetime) -> None:
-    session.add(CaseScoreRow(case_id=case_id, seq=seq, risk=risk, at=at))
+def add_scores(session: Session, case_id: str, points: Sequence[tuple[int, float]], cap: int, at: datetime) -> None:
+    """Score points (seq, risk), then keep only the newest `cap`."""
+    session.add_all(CaseScoreRow(case_id=case_id, seq=seq, risk=risk, at=at) for seq, risk in points)
     session.flush()
     _cap(session, CaseScoreRow, case_id, cap)
 

@@ -137,6 +137,17 @@ class TritonClient:
             return dict(client.get_model_metadata(self.model, as_json=True, client_timeout=self.timeout_s))
         return dict(client.get_model_metadata(self.model))
 
+    def config_parameters(self) -> dict[str, str]:
+        """The model configuration's string parameters (empty when the server publishes none: the
+        PyTriton-hosted server generates its own configuration without them)."""
+        client = self._client()
+        if self.protocol == "grpc":
+            raw = client.get_model_config(self.model, as_json=True, client_timeout=self.timeout_s).get("config", {})
+        else:
+            raw = client.get_model_config(self.model)
+        params = raw.get("parameters") or {}
+        return {k: str(v.get("string_value", "")) for k, v in params.items() if isinstance(v, dict)}
+
     def close(self) -> None:
         with self._lock:
             clients, self._clients, self._grpc = self._clients, [], None

@@ -45,7 +45,9 @@ class Fp16Config(_Strict):
 
 
 class ExportConfig(_Strict):
-    variant: Literal["fp32", "fp16"] = "fp32"
+    # auto: what `engine.variant: auto` would serve on the instance kind (GPU: fp16 if the bundle's
+    # passed its budget check; CPU: the fastest ONNX Runtime graph that passed; else fp32).
+    variant: Literal["auto", "fp32", "int8", "fp16"] = "auto"
     version: int = Field(default=1, ge=1)
     max_batch_size: int = Field(default=32, ge=1)
     dynamic_batching: DynamicBatchingConfig = Field(default_factory=DynamicBatchingConfig)

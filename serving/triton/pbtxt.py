@@ -40,8 +40,11 @@ def _param(key: str, value: object) -> str:
     return f'        parameters {{ key: "{key}" value: "{value}" }}'
 
 
-def render_config(name: str, sig: ModelSignature, cfg: ExportConfig, max_length: int, header: str = "") -> str:
-    """config.pbtxt text for the onnxruntime backend (see configs/triton.yaml for each knob)."""
+def render_config(name: str, sig: ModelSignature, cfg: ExportConfig, max_length: int, header: str = "",
+                  variant: str = "fp32", model_ref: str = "") -> str:
+    """config.pbtxt text for the onnxruntime backend (see configs/triton.yaml for each knob). `variant`
+    and `model_ref` travel as model parameters, which Triton returns in the model configuration, so a
+    gateway can check it talks to the variant it expects."""
     lines: list[str] = []
     if header:
         lines += [f"# {line}" if line else "#" for line in header.splitlines()]
@@ -55,7 +58,10 @@ def render_config(name: str, sig: ModelSignature, cfg: ExportConfig, max_length:
         "output [",
         ",\n".join(_tensor_block(t) for t in sig.outputs),
         "]",
+        f'parameters {{ key: "groomguard_variant" value: {{ string_value: "{variant}" }} }}',
     ]
+    if model_ref:
+        lines += [f'parameters {{ key: "groomguard_model" value: {{ string_value: "{model_ref}" }} }}']
     preferred = [b for b in cfg.dynamic_batching.preferred_batch_size if b <= cfg.max_batch_size]
     lines += ["dynamic_batching {"]
     if preferred:

@@ -29,6 +29,10 @@ class GeneratorSettings(BaseModel):
     split_rate: float = Field(ge=0, le=1)
     runon_rate: float = Field(ge=0, le=1)
     tail_messages: tuple[int, int]
+    # Share of benign conversations drawn from the teen-peer scenarios (training/synth/teen_peers_*.py:
+    # 12-16 year olds talking to each other, hard ones with ages, socials, sleepovers, secrets); > 0 also
+    # adds their everyday lines to the teen register both classes chat in. 0 = the corpus of before.
+    teen_peer_rate: float = Field(default=0.0, ge=0, le=1)
 
 
 class AuditSettings(BaseModel):

@@ -41,17 +41,22 @@ def _script(rng: random.Random, pack: LangPack, half: PoolHalf, s: GeneratorSett
     n_speakers = rng.choice((3, 3, 4)) if rng.random() < s.group_chat_rate else 2
     k = rng.randint(*s.beats)
     (pre_lo, pre_hi), (gap_lo, gap_hi) = PACING_LENGTHS[pacing]
+    teen = pack.teen_register if s.teen_peer_rate > 0 else pack.chat_teen
     if label == 1:
         script = Script(1, "grooming", pacing, pack.lang, n_speakers, predator=0, hard=False)
-        register = pack.chat_teen
+        register = teen
         script.tactics = pick_tactics(rng, min(k, len(pack.tactics) - 1), list(pack.tactics))
         beats: list[Callable[[], None]] = [partial(b.tactic_beat, script, t, 1) for t in list(script.tactics)]
     else:
         hard = rng.random() < s.hard_negative_rate
-        scenario = rng.choice(pack.hard_negatives if hard else pack.scenarios)
+        # (no RNG draw when the rate is 0: the corpus of a seed stays what it was)
+        if s.teen_peer_rate > 0 and pack.teen_scenarios and rng.random() < s.teen_peer_rate:
+            scenario = rng.choice([t for t in pack.teen_scenarios if t.hard == hard] or list(pack.teen_scenarios))
+        else:
+            scenario = rng.choice(pack.hard_negatives if hard else pack.scenarios)
         script = Script(0, scenario.name, pacing, pack.lang, n_speakers, predator=None, hard=hard)
         adult_chat = scenario.cast == "adults" or (scenario.cast == "family" and rng.random() < 0.5)
-        register = pack.chat_adult if adult_chat else pack.chat_teen
+        register = pack.chat_adult if adult_chat else teen
 
         def beat() -> None:
             other = 1 if n_speakers == 2 else rng.randrange(1, n_speakers)

@@ -31,7 +31,7 @@ from groomguard.training.synth.builder import LENGTH_CANDIDATES, Builder, Script
 from groomguard.training.synth.config import GeneratorSettings
 from groomguard.training.synth.langpack import LangPack
 from groomguard.training.synth.noise import ABBREV_EN, EMOJI, Style, split_message
-from groomguard.training.synth.templates import Pool
+from groomguard.training.synth.templates import Pool, PoolHalf
 
 SOURCE = "chitchat+synthetic"
 _SHORTS = "|".join(re.escape(short) for _, short in ABBREV_EN)
@@ -116,12 +116,13 @@ def _beat_lines(rng: random.Random, b: Builder, beat: Callable[[Script], None], 
 
 
 def graft(conv: Conversation, n: int, seed: int, pack: LangPack, synth: GeneratorSettings,
-          settings: GraftSettings, benign: bool = False) -> Conversation | None:
+          settings: GraftSettings, benign: bool = False, half: PoolHalf = "all") -> Conversation | None:
     """The n-th graft onto `conv` (deterministic for seed, id, n and kind); None when `conv` cannot host one.
 
     `benign=True` continues the opening with benign scenario beats instead (hard negatives 60 % of the
     time: coaches, parents, tutors sharing grooming vocabulary innocently) in the same register, so
-    "synthetic lines in a real conversation" carries no label either.
+    "synthetic lines in a real conversation" carries no label either. `half` draws the synthetic lines
+    from one half of every pool (template-disjoint yardsticks: train grafts from A, test grafts from B).
     """
     authors = list(dict.fromkeys(m.author for m in conv.messages))
     if len(authors) != 2 or len(conv.messages) < settings.min_messages:
@@ -133,7 +134,7 @@ def graft(conv: Conversation, n: int, seed: int, pack: LangPack, synth: Generato
     by_author = {a: [m.text for m in conv.messages if m.author == a] for a in authors}
     styles = [register_style(by_author[lead]), register_style(by_author[other])]
     lengths = [statistics.median(len(t) for t in by_author[a]) for a in (lead, other)]
-    b = _RegisterBuilder(rng, pack, "all", synth)
+    b = _RegisterBuilder(rng, pack, half, synth)
     b.target_chars = max(8.0, statistics.median(len(m.text) for m in conv.messages))
 
     n_beats = rng.randint(*settings.beats)
@@ -142,12 +143,12 @@ def graft(conv: Conversation, n: int, seed: int, pack: LangPack, synth: Generato
         scenario = rng.choice(pack.hard_negatives if hard else pack.scenarios)
         beats: list[Callable[[Script], None]] = [
             lambda sc: b.scenario_beat(sc, scenario, lead=0, other=1) for _ in range(n_beats)]
-        tags = ["grafted", "synthetic-continuation", "benign-graft", f"scenario:{scenario.name}"]
+        tags = ["grafted", "synthetic-continuation", "benign-graft", f"scenario:{scenario.name}", f"pool-half:{half}"]
         tags += ["hard-negative"] if hard else []
     else:
         tactics = pick_tactics(rng, min(n_beats, len(pack.tactics) - 1), list(pack.tactics))
         beats = [lambda sc, t=t: b.tactic_beat(sc, t, child=1) for t in tactics]  # type: ignore[misc]
-        tags = ["grafted", "synthetic-continuation", *(f"tactic:{t}" for t in tactics)]
+        tags = ["grafted", "synthetic-continuation", f"pool-half:{half}", *(f"tactic:{t}" for t in tactics)]
 
     continuation = list(conv.messages[k:])
     budget = total - k  # the graft keeps the source's length: real continuation makes room

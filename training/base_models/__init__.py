@@ -1,0 +1,1 @@
+"""Importers that turn base models shipped in registry packages into local transformers checkpoints."""

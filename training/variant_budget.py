@@ -1,0 +1,90 @@
+"""The export's budget check: do the thresholds chosen on fp32 hold on each variant served?
+
+Thresholds are chosen on fp32 ONNX Runtime risks of the validation conversations (every prefix
+window, running max). A faster variant (bf16, int8, fused) moves risks by up to its recorded
+max |Δ risk|, which can carry a real validation chat over `review` or a grooming one under it: the
+alert budget the report promises would then not be the served one. So the export scores the
+validation conversations again with the variant and applies the *same* thresholds:
+
+- alerts per 1,000 real benign validation chats within `thresholds.review_alerts_per_1000` at
+  `review` and `thresholds.high_alerts_per_1000` at `high`;
+- recall at `review` and at `high` no more than `export.budget_recall_tolerance` below fp32's.
+
+The result is recorded per variant (`bundle.json` `variants.<name>.budget_check`) and `engine.variant:
+auto` serves only variants that passed (serving/variant_choice.py). Scoring every validation window
+again costs a pass per variant, so by default (`export.budget_check: served`) variants are checked in
+`auto`'s order on this machine until one passes — the one this machine would serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groomguard.bundle import MODEL_FILES, BudgetCheck, OperatingPointInfo, VariantInfo
+from groomguard.evaluation.thresholds import point_stats
+from groomguard.serving.variant_choice import ranked_cpu_variants
+from groomguard.training.train_config import ExportSettings, ThresholdTargets
+
+
+def check(labels: np.ndarray, conv_risk: np.ndarray, real: np.ndarray, points: dict[str, OperatingPointInfo],
+          targets: ThresholdTargets, reference: BudgetCheck | None, recall_tolerance: float) -> BudgetCheck:
+    """The thresholds in `points` applied to one variant's conversation risks; `reference` is fp32's
+    check (None: this is fp32, which only records its figures)."""
+    stats = {name: point_stats(p.threshold, labels, conv_risk, real, p.rule) for name, p in points.items()}
+    figures: dict[str, Any] = {
+        "review_alerts_per_1000_real": stats["review"].alerts_per_1000_real,
+        "high_alerts_per_1000_real": stats["high"].alerts_per_1000_real,
+        "review_recall": stats["review"].recall, "high_recall": stats["high"].recall,
+    }
+    if reference is None:
+        return BudgetCheck(passed=True, detail="fp32: the risks the thresholds were chosen on", **figures)
+    problems = []
+    for point, budget in (("review", targets.review_alerts_per_1000), ("high", targets.high_alerts_per_1000)):
+        alerts = figures[f"{point}_alerts_per_1000_real"]
+        own = getattr(reference, f"{point}_alerts_per_1000_real")
+        # fp32 itself may sit above a budget it cannot meet (ties at one score): never ask more of a variant
+        limit = max(budget, own) if own is not None else budget
+        if alerts is not None and alerts > limit + 1e-9:
+            problems.append(f"{point}: {alerts:.1f} alerts per 1,000 real chats > {limit:g}")
+        recall, ref = figures[f"{point}_recall"], getattr(reference, f"{point}_recall")
+        if recall is not None and ref is not None and recall < ref - recall_tolerance - 1e-9:
+            problems.append(f"{point}: recall {recall:.3f} < fp32's {ref:.3f} - {recall_tolerance:g}")
+    return BudgetCheck(passed=not problems, detail="; ".join(problems) or "within the budgets and fp32's recall",
+                       **figures)
+
+
+def check_variants(variants: dict[str, VariantInfo], out_dir: Path, score: Callable[[Any], np.ndarray],
+                   fp32_conv_risk: np.ndarray, labels: np.ndarray, real: np.ndarray,
+                   points: dict[str, OperatingPointInfo], targets: ThresholdTargets, settings: ExportSettings,
+                   threads: int, say: Callable[[str], None] = print) -> None:
+    """Record `budget_check` on `variants` (in place). `score(session)` returns a variant's validation
+    conversation risks (calibrated, running max), from an ONNX-Runtime-shaped session."""
+    from groomguard.serving.backends.openvino import native_bf16
+    from groomguard.training.variants import bf16_session, session
+
+    fp32 = variants["fp32"]
+    fp32.budget_check = check(labels, fp32_conv_risk, real, points, targets, None, 0.0)
+    order: list[str] = list(ranked_cpu_variants(variants, None, float("inf"), "bf16" in variants and native_bf16(),
+                                                require_budget=False))
+    if settings.budget_check == "all":
+        order += [v for v in variants if v not in order and v not in ("fp32", "fp16")]
+    for name in order:
+        path = out_dir / MODEL_FILES[name]
+        sess = bf16_session(path, threads) if name == "bf16" else session(path, threads)
+        result = check(labels, score(sess), real, points, targets, fp32.budget_check,
+                       settings.budget_recall_tolerance)
+        variants[name].budget_check = result
+        say(f"budget check {name}: {'passed' if result.passed else 'FAILED'} (review "
+            f"{_f(result.review_alerts_per_1000_real)} / high {_f(result.high_alerts_per_1000_real)} alerts per "
+            f"1,000 real val chats, recall {_f(result.review_recall, 3)} / {_f(result.high_recall, 3)}; "
+            f"{result.detail})")
+        if result.passed and settings.budget_check == "served":
+            break
+
+
+def _f(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
