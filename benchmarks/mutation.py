@@ -72,7 +72,7 @@ MUTANTS: list[Mutant] = [
     Mutant("high-ignores-precision", "evaluation/thresholds.py", "ok = (n_flag > 0) & (tp >= high_precision",
            "ok = (n_flag > 0) | (tp >= high_precision", TRAIN_TESTS),
     Mutant("cache-key-prefix", "serving/api/auth.py",
-           'digest = hashlib.sha256(plaintext.encode("utf-8")).hexdigest()', "digest = plaintext[:3]", AUTH_TESTS),
+           'return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()', "return plaintext[:3]", AUTH_TESTS),
     Mutant("purge-escalated-tails", "serving/store/cases.py",
            "exists().where(CaseRow.status.in_(ACTIVE_STATUSES),", "exists().where(CaseRow.status == OPEN,",
            RETENTION_TESTS),
@@ -85,8 +85,9 @@ MUTANTS: list[Mutant] = [
     # --- more of the same kind ---
     Mutant("positive-index-ignored", "groomguard/scores.py", "logits[:, positive_index] - logits",
            "logits[:, 1] - logits", SCORE_TESTS),
-    Mutant("cache-ttl-ignored", "serving/api/auth.py", "self._entries[digest] = (now + self.ttl_s, info)",
-           "self._entries[digest] = (now + 1e9, info)", AUTH_TESTS),
+    Mutant("cache-ttl-ignored", "serving/api/auth.py",
+           "self._entries[_digest(plaintext)] = (time.monotonic() + self.ttl_s, info)",
+           "self._entries[_digest(plaintext)] = (time.monotonic() + 1e9, info)", AUTH_TESTS),
     Mutant("revoked-key-accepted", "serving/apikeys.py", "if row is None or not ok or row.revoked_at is not None:",
            "if row is None or not ok:", AUTH_TESTS),
     Mutant("admin-scope-missing", "serving/api/auth.py",
@@ -138,7 +139,14 @@ MUTANTS: list[Mutant] = [
 ]
 
 
+LAYERS = ("training", "serving", "evaluation", "configs")
+
+
 def copy_repo(dest: Path) -> None:
+    """Tracked + untracked (not ignored) files, plus `groomguard/<layer>` links to the copy's layer
+    directories: the venv's editable install maps `groomguard.training` (etc.) to the *original*
+    checkout, and `PYTHONPATH=copy` alone only redirects `groomguard` itself, so without the links a
+    mutant in a layer would be tested against unmutated code (and survive for no reason)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                            capture_output=True).stdout.decode().split("\0")
     for rel in filter(None, files):
@@ -146,9 +154,19 @@ def copy_repo(dest: Path) -> None:
         if src.is_file() and not src.is_symlink():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    for layer in LAYERS:
+        (dest / "groomguard" / layer).symlink_to(dest / layer, target_is_directory=True)
 
 
-def test_env(copy: Path) -> dict[str, str]:
+def imports_the_copy(copy: Path, env: dict[str, str]) -> None:
+    """Fail loudly unless a layer module imports from the copy (the check above, verified)."""
+    out = subprocess.run([sys.executable, "-c", "import groomguard.serving.engine as m; print(m.__file__)"],
+                         cwd=copy, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(out).resolve().is_relative_to(copy.resolve()):
+        raise SystemExit(f"the copy's layers are not what Python imports ({out}); mutants would test nothing")
+
+
+def mutant_env(copy: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(copy), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
     env.pop("CI", None)  # a mutant run is not CI: a missing PostgreSQL skips instead of failing
@@ -191,7 +209,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gg-mutation-") as tmp:
         copy = Path(tmp)
         copy_repo(copy)
-        env = test_env(copy)
+        env = mutant_env(copy)
+        imports_the_copy(copy, env)
         print(f"copy: {copy}; PostgreSQL: {'yes' if env.get('GROOMGUARD_TEST_POSTGRES_URL') else 'no (skipped)'}")
         for tests in sorted({m.tests for m in chosen}):
             ok, last = run_tests(copy, tests, env)
