@@ -22,8 +22,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40, help="appends to time")
     args = parser.parse_args()
 
-    from tests.test_api_support import auth, make_config, make_keys, msg, running_app
-    from tests.tiny_bundle import build_tiny_bundle
+    from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
+    from benchmarks.support.tiny_bundle import build_tiny_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = build_tiny_bundle(Path(tmp) / "tiny")

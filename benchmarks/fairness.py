@@ -29,10 +29,10 @@ def main() -> None:
     parser.add_argument("--min-appends", type=int, default=100, help="appends timed per phase (at least)")
     args = parser.parse_args()
 
+    from benchmarks.support.fairness_load import appends_during_bulk, percentile
+    from benchmarks.support.server import make_config, make_keys, running_app
+    from benchmarks.support.tiny_bundle import build_tiny_bundle
     from groomguard.serving.engine import ScoringEngine
-    from tests.fairness_load import appends_during_bulk, percentile
-    from tests.test_api_support import make_config, make_keys, running_app
-    from tests.tiny_bundle import build_tiny_bundle
 
     if args.per_window_ms > 0:
         real = ScoringEngine.infer_batch

@@ -138,7 +138,7 @@ def naive_pipeline_rows(ctx: Ctx, bundle: Bundle, convs: Sequence[Conversation],
         model = AutoModelForSequenceClassification.from_pretrained(str(checkpoint))
         described = f"fine-tuned checkpoint {checkpoint}"
     else:
-        from tests.tiny_bundle import tiny_bert
+        from benchmarks.support.tiny_bundle import tiny_bert
 
         model, described = tiny_bert(), "tiny random BERT (no checkpoint given)"
     tok = PreTrainedTokenizerFast(tokenizer_file=str(bundle.path / "tokenizer.json"),

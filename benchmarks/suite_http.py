@@ -68,13 +68,13 @@ def serving(bundle_dir: Path, variant: str, threads: int,
     import subprocess
     import sys
 
-    from groomguard.serving.apikeys import create_key
-    from groomguard.serving.settings import load_serve_config
-    from groomguard.serving.store import open_store
-    from tests.test_api_support import (  # the tests' server helpers (benchmarks run in the dev venv)
+    from benchmarks.support.server import (  # the tests' server helpers (benchmarks run in the dev venv)
         free_port,
         wait_ready,
     )
+    from groomguard.serving.apikeys import create_key
+    from groomguard.serving.settings import load_serve_config
+    from groomguard.serving.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()

@@ -20,7 +20,7 @@ from groomguard.errors import ConfigError
 from groomguard.evaluation.summary import ScoredSet
 from groomguard.evaluation.windows_text import conversation_windows, sample_ends
 from groomguard.schema import Conversation
-from groomguard.scores import fill_by_message
+from groomguard.window_plan import MessageSpans
 from groomguard.windowing import Windower, window_label
 
 DEFAULT_KEYWORDS = Path(__file__).with_name("keywords.txt")
@@ -73,35 +73,29 @@ class KeywordScorer:
         return np.array([1.0 - 0.5 ** len(self.matches(t)) for t in texts], dtype=np.float64)
 
 
-def _windows(windower: Windower, convs: Sequence[Conversation], stride: int) -> tuple[list[list[int]], list[str]]:
-    ends_all: list[list[int]] = []
-    texts: list[str] = []
-    for conv in convs:
-        ends = windower.window_ends(len(conv.messages), stride)
-        ends_all.append(ends)
-        texts.extend(conversation_windows(windower, conv, ends))
-    return ends_all, texts
+def _windows(windower: Windower, convs: Sequence[Conversation], stride: int) -> tuple[MessageSpans, list[str]]:
+    """The model's windows (groomguard.window_plan), as text."""
+    spans = MessageSpans.of(windower, convs, stride)
+    texts = [t for conv, ends in zip(convs, spans.ends, strict=True)
+             for t in conversation_windows(windower, conv, ends)]
+    return spans, texts
 
 
-def _scored(name: str, label: str, convs: Sequence[Conversation], ends_all: list[list[int]], risks: np.ndarray,
+def _scored(name: str, label: str, spans: MessageSpans, risks: np.ndarray,
             seconds: float, threshold: float, notes: list[str]) -> ScoredSet:
-    by_message: list[list[float]] = []
-    offset = 0
-    for conv, ends in zip(convs, ends_all, strict=True):
-        by_message.append(fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)].tolist()))
-        offset += len(ends)
-    return ScoredSet(name, label, by_message, ends_all, seconds, {"default": threshold}, "default", notes)
+    return ScoredSet(name, label, spans.by_message(risks), spans.ends, seconds, {"default": threshold}, "default",
+                     notes)
 
 
 def keyword_baseline(windower: Windower, convs: Sequence[Conversation], stride: int, threshold: float,
                      path: Path = DEFAULT_KEYWORDS) -> ScoredSet:
     scorer = KeywordScorer(load_keywords(path))
     t0 = time.perf_counter()
-    ends_all, texts = _windows(windower, convs, stride)
+    spans, texts = _windows(windower, convs, stride)
     risks = scorer.score(texts)
     seconds = time.perf_counter() - t0
     note = f"{len(scorer.phrases)} phrases from {path.name}; alert at >= {threshold:g}"
-    return _scored("keywords", "Keyword list", convs, ends_all, risks, seconds, threshold, [note])
+    return _scored("keywords", "Keyword list", spans, risks, seconds, threshold, [note])
 
 
 def train_tfidf(windower: Windower, train: Sequence[Conversation], settings: TfidfSettings) -> Any:
@@ -140,10 +134,10 @@ def tfidf_score(model: Any, windower: Windower, convs: Sequence[Conversation], s
                 notes: list[str] | None = None) -> ScoredSet:
     """Score conversations with a fitted TF-IDF model (`train_tfidf`) on the model's own windows."""
     t1 = time.perf_counter()
-    ends_all, texts = _windows(windower, convs, stride)
+    spans, texts = _windows(windower, convs, stride)
     risks = model.predict_proba(texts)[:, 1].astype(np.float64)
     seconds = time.perf_counter() - t1
-    return _scored("tfidf_logreg", "TF-IDF + logistic regression", convs, ends_all, risks, seconds,
+    return _scored("tfidf_logreg", "TF-IDF + logistic regression", spans, risks, seconds,
                    threshold, notes or [])
 
 

@@ -42,6 +42,7 @@ from groomguard.evaluation.yardsticks import (
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
+from groomguard.window_plan import MessageSpans
 
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "scores.jsonl"
@@ -83,24 +84,23 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
     stride = stride or cfg.stride
     engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
     try:
-        n_windows = sum(len(engine.windower.window_ends(len(c.messages), stride)) for c in convs)
+        spans = MessageSpans.of(engine.windower, convs, stride)  # the windows the engine scores
         t0 = time.perf_counter()
         if show_progress:
             from groomguard.progress import progress_bar
 
             with progress_bar() as bar:
-                task = bar.add_task(f"scoring windows ({what})", total=n_windows)
+                task = bar.add_task(f"scoring windows ({what})", total=spans.n_windows)
                 scores = engine.score_conversations(convs, stride=stride,
                                                     progress=lambda n: bar.advance(task, n))
         else:
             scores = engine.score_conversations(convs, stride=stride)
         seconds = time.perf_counter() - t0
-        ends = [engine.windower.window_ends(len(c.messages), stride) for c in convs]
         t = engine.thresholds
         named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
         served = engine.variant or cfg.engine.variant
         runtime = str(engine.health()["detail"])  # e.g. CPUExecutionProvider, or OpenVINO ... bf16
-        scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], ends,
+        scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], spans.ends,
                            seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{served} ({runtime})"],
                            variant=served, runtime=runtime)
         return scored

@@ -191,11 +191,6 @@ class Windower:
         ids = self.encode_messages(messages, roles)
         return Window(len(ids) - 1, self.window_ids(ids, len(ids) - 1))
 
-    def render_window(self, conv: Conversation, end: int) -> str:
-        """Human-readable text of a window (for debugging and the tests that pin the contract)."""
-        ids = self.window_ids(self.encode_messages(conv.messages), end)
-        return self.tokenizer.decode(ids, skip_special_tokens=False)
-
 
 def window_label(conv: Conversation, end: int) -> int | None:
     """Label of the window ending at `end`: positive only from `first_risk_index` on.

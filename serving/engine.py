@@ -18,10 +18,11 @@ import numpy as np
 from groomguard.batching import run_batches
 from groomguard.bundle import Bundle, Variant
 from groomguard.schema import Conversation
-from groomguard.scores import Level, Thresholds, fill_by_message, level_for, risk_from_logits
+from groomguard.scores import Level, Thresholds, level_for, risk_from_logits
 from groomguard.serving.backends.base import Backend
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import CPU, choose_variant, first_provider
+from groomguard.window_plan import WindowPlan
 from groomguard.windowing import Windower, pad_batch
 
 log = logging.getLogger(__name__)
@@ -91,20 +92,10 @@ class ScoringEngine:
         self, conversations: Sequence[Conversation], stride: int = 1, progress: Callable[[int], None] | None = None
     ) -> list[ConversationScore]:
         """Score every prefix window (stride 1 = after every message) of each conversation."""
-        all_windows: list[list[int]] = []
-        spans: list[tuple[int, list[int]]] = []
-        for conv in conversations:
-            wins = self.windower.prefix_windows(conv, stride=stride)
-            spans.append((len(all_windows), [w.end for w in wins]))
-            all_windows.extend(w.input_ids for w in wins)
-        risks = self.score_windows(all_windows, progress)
-        out = []
-        for conv, (offset, ends) in zip(conversations, spans, strict=True):
-            by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)].tolist())
-            overall = max(by_msg)
-            out.append(ConversationScore(conv.conversation_id, overall, self.level(overall), by_msg, self.model_ref,
-                                         self.variant))
-        return out
+        plan = WindowPlan.of(self.windower, conversations, stride)
+        by_message = plan.by_message(self.score_windows(plan.windows, progress))
+        return [ConversationScore(conv.conversation_id, max(by_msg), self.level(max(by_msg)), by_msg, self.model_ref,
+                                  self.variant) for conv, by_msg in zip(conversations, by_message, strict=True)]
 
     def health(self) -> dict[str, object]:
         h = self.backend.health()

@@ -79,7 +79,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A verified bundle with a random-weight tiny BERT and the real MiniLM tokenizer."""
-    from tests.tiny_bundle import build_tiny_bundle
+    from benchmarks.support.tiny_bundle import build_tiny_bundle
 
     return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
 
@@ -88,7 +88,7 @@ def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sharp_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Like tiny_bundle_dir, but initialised so risks differ clearly from window to window (the default
     init gives ~0.56 everywhere, which hides a wrong window or a wrong formula)."""
-    from tests.tiny_bundle import build_tiny_bundle, tiny_bert
+    from benchmarks.support.tiny_bundle import build_tiny_bundle, tiny_bert
 
     return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "sharp", name="sharp",
                              model=tiny_bert(seed=3, init_range=0.5))
@@ -98,6 +98,6 @@ def sharp_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def minilm_tokenizer():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer
 
-    from tests.tiny_bundle import minilm_dir
+    from benchmarks.support.tiny_bundle import minilm_dir
 
     return Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))

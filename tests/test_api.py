@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.support.server import SYNTHETIC_THREAD, auth, make_config, make_keys, msg, running_app
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
-from tests.test_api_support import SYNTHETIC_THREAD, auth, make_config, make_keys, msg, running_app
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 
 CONV = {"conversation_id": "auth-c", "messages": [msg("a", "hi there"), msg("b", "hello")]}
 

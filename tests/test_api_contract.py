@@ -16,8 +16,8 @@ import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 
+from benchmarks.support.server import make_config, make_keys
 from groomguard.serving.api.app import create_app
-from tests.test_api_support import make_config, make_keys
 
 EXAMPLES = 25  # per operation and mode: ~450 requests in all
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 
 SECRET = "zq-distinctive-text-7731"
 

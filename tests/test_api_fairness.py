@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.support.fairness_load import appends_during_bulk, maximal_score_body, percentile
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.serving.engine import ScoringEngine
-from tests.fairness_load import appends_during_bulk, maximal_score_body, percentile
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 PER_WINDOW_S = 0.005
 MAX_WINDOWS = 1000  # configs/serve.yaml limits.max_windows_per_request

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.store_fixtures import PG_ENV
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
+from tests.support.store_fixtures import PG_ENV
 
 
 def _append(client: TestClient, key: str, conv: str, mid: str) -> Any:

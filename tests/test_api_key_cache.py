@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 import groomguard.serving.api.auth as auth_module
 import groomguard.serving.apikeys as apikeys_module
+from benchmarks.support.server import auth, make_config, msg, running_app
 from groomguard.config import default_config_path
 from groomguard.serving.settings import ServeConfig
-from tests.test_api_support import auth, make_config, msg, running_app
 
 CONV_BODY = {"conversations": [{"conversation_id": "cache-c", "messages": [msg("a", "hi there"), msg("b", "hello")]}]}
 SHIPPED_TTL = float(yaml.safe_load(default_config_path("serve.yaml").read_text())["auth"]["key_cache_seconds"])

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.test_api_support import auth, free_port, make_config, make_keys, msg, running_app
+from benchmarks.support.server import auth, free_port, make_config, make_keys, msg, running_app
 
 
 def test_full_queue_answers_503_with_retry_after(tiny_bundle_dir: Path, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.serving.api.ratelimit import TokenBuckets, retry_after
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 
 
 @pytest.mark.parametrize(("exc", "status"), [

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.schema import Message
 from groomguard.serving.review import InvalidRequest
 from groomguard.serving.settings import LimitsConfig
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 Env = tuple[TestClient, dict[str, str], str]
 
@@ -174,7 +174,7 @@ def test_service_takes_its_limits_from_limits_config(tmp_path: Path) -> None:
     from groomguard.scores import Thresholds
     from groomguard.serving.review import ReviewService
     from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
-    from tests.store_helpers import make_windower, tokenizer_path
+    from tests.support.store import make_windower, tokenizer_path
 
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'gg.db'}"))
     try:

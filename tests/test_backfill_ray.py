@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from groomguard.jsonl import write_jsonl
-from tests.test_train_support import make_conversation, run_cli
+from tests.support.train import make_conversation, run_cli
 
 pytest.importorskip("ray.data")
 

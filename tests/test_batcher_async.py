@@ -14,9 +14,9 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.serving.batcher import DeadlineExceeded, MicroBatcher
 from groomguard.serving.engine import ScoringEngine
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 from tests.test_batcher import SlowSum, expected
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny_bundle import tiny_bert
+from benchmarks.support.tiny_bundle import tiny_bert
 
 
 @pytest.fixture(scope="module")

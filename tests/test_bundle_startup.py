@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.server import free_port
 from groomguard.bundle import Bundle, BundleManifest, write_manifest
 from groomguard.errors import BundleError
-from tests.test_api_support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

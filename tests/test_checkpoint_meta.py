@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from groomguard.bundle import Bundle
-from tests.test_train_support import make_splits, overrides, run_cli
+from tests.support.train import make_splits, overrides, run_cli
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 FAST = ["training.max_steps=2", "training.eval_steps=2", "windows.max_length=32", "export.int8=false",

@@ -43,6 +43,11 @@ def test_roles_by_first_appearance() -> None:
         "A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]
 
 
+def render_window(w: Windower, conv: Conversation, end: int) -> str:
+    """A window's text as the tokenizer decodes it (the model's view, special tokens included)."""
+    return str(w.tokenizer.decode(w.window_ids(w.encode_messages(conv.messages), end), skip_special_tokens=False))
+
+
 def test_per_message_ids_pinned(w16: Windower, w64: Windower) -> None:
     assert w16.encode_messages(FOUR.messages) == [
         [1037, 1024, 7632, 2045], [1038, 1024, 7592], [1037, 1024, 2129, 2214, 1054, 1057, 1029], [1039, 1024, 10245]]
@@ -52,13 +57,13 @@ def test_per_message_ids_pinned(w16: Windower, w64: Windower) -> None:
 
 
 def test_rendered_text_and_no_handles(w64: Windower) -> None:
-    text = w64.render_window(GROUP, 3)
+    text = render_window(w64, GROUP, 3)
     assert text == "[CLS] a : welcome! please read the rules. [SEP] b : ok thanks [SEP] c : add me on discord [SEP] " \
                    "a : no dms here [SEP]"
     roles = assign_roles(GROUP.messages)
     assert w64.render_messages(GROUP.messages, roles)[1] == "B: ok thanks"  # NFKC + whitespace, case kept
     for end in range(4):
-        rendered = w64.render_window(GROUP, end).lower() + " ".join(w64.render_messages(GROUP.messages, roles)).lower()
+        rendered = render_window(w64, GROUP, end).lower() + " ".join(w64.render_messages(GROUP.messages, roles)).lower()
         for handle in ("mod_1", "zed", "newbie"):
             assert handle not in rendered
 
@@ -69,7 +74,7 @@ def test_left_truncation_keeps_most_recent(w16: Windower) -> None:
     assert w16.window_ids(ids, 1) == [CLS, 1037, 1024, 7632, 2045, SEP, 1038, 1024, 7592, SEP]
     # 7 + (3 + sep) fits 14; adding message 0 (4 + sep) would not: it is dropped, not cut.
     assert w16.window_ids(ids, 2) == [CLS, 1038, 1024, 7592, SEP, 1037, 1024, 2129, 2214, 1054, 1057, 1029, SEP]
-    assert w16.render_window(FOUR, 3) == "[CLS] a : how old r u? [SEP] c : snap [SEP]"
+    assert render_window(w16, FOUR, 3) == "[CLS] a : how old r u? [SEP] c : snap [SEP]"
     for end in range(4):
         assert len(w16.window_ids(ids, end)) <= 16
     with pytest.raises(IndexError):

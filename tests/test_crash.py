@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_api_support import auth, free_port, make_config, make_keys, wait_ready
+from benchmarks.support.server import auth, free_port, make_config, make_keys, wait_ready
 
 TEXT_MARK = "qv-synthetic-crash-text"
 HANDLE_MARK = "qv-handle"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.deploy_support import DEPLOY, config_field_exists, flag, gateway_get_routes, run_serve_args, set_value
+from tests.support.deploy import DEPLOY, config_field_exists, flag, gateway_get_routes, run_serve_args, set_value
 
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
 _VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")

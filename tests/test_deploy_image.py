@@ -14,7 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.deploy_support import (
+from tests.support.deploy import (
     DOCKERFILE,
     ROOT,
     dockerfile_commands,

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests import k8s_checks as kc
-from tests.deploy_support import DEPLOY, config_field_exists, flag, run_serve_args, set_value, yaml_docs
+from tests.support import k8s as kc
+from tests.support.deploy import DEPLOY, config_field_exists, flag, run_serve_args, set_value, yaml_docs
 
 K8S = DEPLOY / "k8s"
 VERSIONS = ["1.29.0", "1.37.0"]  # oldest and newest Kubernetes the manifests are checked against

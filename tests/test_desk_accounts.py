@@ -19,7 +19,7 @@ CFG = DeskConfig(lockout_after=3, lockout_minutes=10, session_minutes=60, idle_m
 PW = "a long enough secret"
 
 
-pytest_plugins = ["tests.store_fixtures"]  # `store`: each test on SQLite and on PostgreSQL
+pytest_plugins = ["tests.support.store_fixtures"]  # `store`: each test on SQLite and on PostgreSQL
 
 
 def _audit(store: Store) -> list[tuple[str, str]]:

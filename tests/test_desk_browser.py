@@ -19,8 +19,8 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.desk_support import PASSWORD, add_user, desk_config
-from tests.test_api_support import SYNTHETIC_THREAD, auth, free_port, make_keys, msg
+from benchmarks.support.server import SYNTHETIC_THREAD, auth, free_port, make_keys, msg
+from tests.support.desk import PASSWORD, add_user, desk_config
 from tests.test_report_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser

@@ -25,12 +25,12 @@ CASES = [
 ]
 
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 @pytest.fixture()
 def seeded(db_url: str) -> Iterator[Store]:
-    """The CASES above on SQLite and on PostgreSQL (tests.store_fixtures.db_url)."""
+    """The CASES above on SQLite and on PostgreSQL (tests.support.store_fixtures.db_url)."""
     s = open_store(StoreConfig(url=db_url))
     with s.write() as sess:
         for conv, level, risk, hours, status in CASES:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.support.server import SYNTHETIC_THREAD, auth, make_keys, msg, running_app
 from groomguard.serving.settings import ServeConfig
-from tests.desk_support import PASSWORD, add_user, csrf_of, desk_config, login
-from tests.test_api_support import SYNTHETIC_THREAD, auth, make_keys, msg, running_app
+from tests.support.desk import PASSWORD, add_user, csrf_of, desk_config, login
 
 SECRET_TEXT = "the purple-giraffe marker phrase"  # must never appear in any log record
 

@@ -20,7 +20,7 @@ from groomguard.evaluation.windows_text import conversation_windows
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
-from tests.eval_data import make_conversations, write_labelled
+from tests.support.eval_data import make_conversations, write_labelled
 
 HEADLINE_KEYS = {"roc_auc", "pr_auc", "f1", "f0_5", "median_messages_to_detection", "f_latency",
                  "throughput_windows_per_s"}

@@ -21,7 +21,7 @@ from groomguard.training.synth.config import load_synth_settings
 from groomguard.training.synth.generator import packs
 from groomguard.training.synth.graft import GraftSettings, graft
 from tests.conftest import FIXTURES
-from tests.eval_data import make_conversations, write_labelled
+from tests.support.eval_data import make_conversations, write_labelled
 from tests.test_eval_pipeline import fast_config
 
 

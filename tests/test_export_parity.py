@@ -19,7 +19,7 @@ def sharp_tiny_bert() -> object:
     (at init they sit within ~1e-3 of 0.5, which would hide a broken graph below the tolerance)."""
     import torch
 
-    from tests.tiny_bundle import tiny_bert
+    from benchmarks.support.tiny_bundle import tiny_bert
 
     model = tiny_bert(seed=3)
     with torch.no_grad():

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from groomguard.serving.apikeys import ApiKeyError, create_key, list_keys, revoke_key, verify_key
 from groomguard.serving.store import Store, StoreConfig, open_store
 from groomguard.serving.store.models import ApiKeyRow, AuditRow
-from tests.store_helpers import run_cli
+from tests.support.store import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def test_create_verify_revoke(store: Store) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.serving.logsafe import EscapeControlChars, escape_control
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
 
 FORGED = "ERROR groomguard.access: FORGED"
 

@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
+from benchmarks.support.server import free_port
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.training.tracking import start_run
 from groomguard.training.train_config import TrackingSettings
-from tests.test_api_support import free_port
-from tests.test_train_support import make_conversation
+from tests.support.train import make_conversation
 
 MODEL = "groomguard-sharp"
 METRICS = {"val_window_roc_auc": 0.8125, "train_steps": 12, "note_not_a_number": "x"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_api_support import auth, make_config, make_keys, running_app
+from benchmarks.support.server import auth, make_config, make_keys, running_app
 
 TEXT = "pv-distinctive-text-5521"
 HANDLE = "pv-handle-9910"

@@ -147,9 +147,9 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
 @pytest.mark.parametrize("where", ["train", "val", "extra_train"])
 def test_training_refuses_a_split_with_real_test(tmp_path: Path, where: str) -> None:
     """Each branch of the guard in training/prepare.py: real-test in train, in val, in extra files."""
+    from benchmarks.support.tiny_bundle import minilm_dir
     from groomguard.training.prepare import prepare_data
     from groomguard.training.train_config import TrainConfig
-    from tests.tiny_bundle import minilm_dir
 
     cfg = _mix(tmp_path)
     build_mix(cfg, log=lambda _: None)

@@ -25,10 +25,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from benchmarks.support.server import auth, free_port, wait_ready
 from groomguard.schema import Conversation, Message
-from tests.test_api_support import auth, free_port, wait_ready
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.postgres
 
 CONVERSATIONS = 4

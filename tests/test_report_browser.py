@@ -9,7 +9,7 @@ import pytest
 
 from groomguard.evaluation.config import EvalConfig
 from groomguard.evaluation.runner import evaluate_bundle
-from tests.eval_data import write_labelled
+from tests.support.eval_data import write_labelled
 
 pytestmark = pytest.mark.browser
 

@@ -24,11 +24,11 @@ from groomguard.serving.store.models import (
     TailMessageRow,
 )
 from groomguard.windowing import Windower
-from tests.store_helpers import KeywordScorer, run_cli
+from tests.support.store import KeywordScorer, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def count(store: Store, model: type) -> int:

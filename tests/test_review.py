@@ -17,11 +17,11 @@ from groomguard.serving.review import Conflict, InvalidRequest, NotFound, Review
 from groomguard.serving.store import RetentionConfig, StateConfig, Store
 from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower, assign_roles
-from tests.store_helpers import KeywordScorer
+from tests.support.store import KeywordScorer
 
 TH = Thresholds(review=0.5, high=0.8)
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def msg(i: int | str, text: str = "synthetic hello", author: str = "user_a") -> Message:

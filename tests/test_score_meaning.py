@@ -24,7 +24,7 @@ from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds, fill_by_message, level_for
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
-from tests.store_helpers import run_cli
+from tests.support.store import run_cli
 
 TEMPERATURE = 2.5
 
@@ -53,7 +53,7 @@ CONVS = [_conv("meaning-a", 7), _conv("meaning-b", 3), _conv("meaning-c", 10)]
 @pytest.fixture(scope="module")
 def sharp_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """The same sharpened tiny model with T=2.5, once with positive_index 1 and once with 0."""
-    from tests.tiny_bundle import build_tiny_bundle, tiny_bert
+    from benchmarks.support.tiny_bundle import build_tiny_bundle, tiny_bert
 
     model = tiny_bert(seed=3, init_range=0.5)  # the default init gives margins ~0.25 for every input
     base = tmp_path_factory.mktemp("meaning")

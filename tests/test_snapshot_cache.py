@@ -22,9 +22,9 @@ from groomguard.serving.store import RetentionConfig, StateConfig, Store
 from groomguard.serving.store import conversations as conv_db
 from groomguard.serving.store.models import ConversationRow, TailMessageRow
 from groomguard.windowing import Windower
-from tests.store_helpers import KeywordScorer
+from tests.support.store import KeywordScorer
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 TH = Thresholds(review=0.5, high=0.8)
 
 

@@ -21,13 +21,13 @@ from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreC
 from groomguard.serving.store.db import alembic_config, current_revision
 from groomguard.serving.store.models import Base, CaseRow
 from groomguard.windowing import Windower
-from tests.store_helpers import KeywordScorer
+from tests.support.store import KeywordScorer
 
 TABLES = {"conversations", "tail_messages", "message_receipts", "cases", "case_messages", "case_scores",
           "audit_log", "api_keys", "alembic_version", "desk_users", "desk_sessions",
           "case_claims", "second_reviews"}
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def test_fresh_database_is_migrated_to_the_models(store: Store) -> None:

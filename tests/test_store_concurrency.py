@@ -19,12 +19,12 @@ from groomguard.serving.review import AppendOutcome, ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
 from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower
-from tests.store_helpers import process_appender
+from tests.support.store import process_appender
 
 TAIL = 500
 TH = Thresholds(review=0.5, high=0.8)
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def slow_risky(windows: list[list[int]]) -> list[float]:

@@ -22,7 +22,7 @@ from groomguard.serving.store.models import TailMessageRow
 from groomguard.serving.tail_check import max_messages_per_window
 from groomguard.windowing import WindowConfig, Windower
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 WORDS = ["hi", "synthetic", "hello", "school", "ok", "later", "d1sc0rd", "ｇａｍｅ", "café", "?!", "12", "home"]
 
 

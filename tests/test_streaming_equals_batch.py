@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
 from groomguard.bundle import Bundle
 from groomguard.errors import ConfigError
 from groomguard.schema import Conversation, Message
@@ -25,8 +26,7 @@ from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
 from groomguard.serving.tail_check import max_messages_per_window
-from tests.store_helpers import run_cli
-from tests.test_api_support import auth, make_config, make_keys, msg, running_app
+from tests.support.store import run_cli
 
 # A 64-token BERT window: [CLS] + [SEP] leave 62 tokens; the newest message costs >= 1, every older
 # one >= 1 + 1 ([SEP]): 1 + (62 - 1) // 2 = 31 messages at most. Worked out by hand, not by the code.

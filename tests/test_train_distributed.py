@@ -17,7 +17,7 @@ import pytest
 
 from groomguard.bundle import Bundle
 from groomguard.jsonl import iter_jsonl
-from tests.test_train_support import make_splits, tracked_run_overrides
+from tests.support.train import make_splits, tracked_run_overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 

@@ -10,7 +10,7 @@ from groomguard.bundle import Bundle
 from groomguard.config import load_config
 from groomguard.training.train import run_training
 from groomguard.training.train_config import TrainConfig
-from tests.test_train_support import make_splits, overrides
+from tests.support.train import make_splits, overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 

@@ -20,7 +20,7 @@ import yaml
 from groomguard.bundle import BudgetCheck, Bundle, sha256_file
 from groomguard.jsonl import iter_jsonl
 from groomguard.serving.variant_choice import choose_variant
-from tests.test_train_support import make_splits, overrides, run_cli, tracked_run_overrides
+from tests.support.train import make_splits, overrides, run_cli, tracked_run_overrides
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 # Alert budgets that make review and high differ on the 10 validation negatives (2 alerts vs none).
@@ -221,7 +221,7 @@ def test_trained_model_separates_a_held_out_easy_set(trained: dict[str, Path], t
     import random
 
     from groomguard.jsonl import write_jsonl
-    from tests.test_train_support import make_conversation
+    from tests.support.train import make_conversation
 
     rng = random.Random(99)
     convs = [make_conversation(rng, f"held-{i}", grooming=i % 3 == 0) for i in range(120)]

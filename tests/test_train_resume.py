@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from groomguard.bundle import Bundle
-from tests.test_train_support import make_splits, overrides, run_cli
+from tests.support.train import make_splits, overrides, run_cli
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 LR, WARMUP = 0.001, 0.06  # configs/train-test.yaml learning_rate; warmup_ratio default (set explicitly below)

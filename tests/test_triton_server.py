@@ -185,7 +185,7 @@ def test_kill_unavailable_fallback_and_recovery(server: LocalTriton, spread_bund
 
     Uses the module's server and restarts it on the same ports, so it leaves the server as it found it.
     """
-    from tests.test_api_support import auth, make_config, make_keys, running_app
+    from benchmarks.support.server import auth, make_config, make_keys, running_app
 
     windows = _windows(spread_bundle, 16)
     local = _engine(spread_bundle, None)

@@ -80,7 +80,7 @@ def test_auto_falls_back_to_fp32_without_measurements_or_files(tiny_bundle_dir: 
 
 def test_fused_graph_has_contrib_ops_and_the_same_answers(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     src = tiny_bundle_dir / "model.onnx"
-    assert attention_shape(src) == (2, 32)  # tests/tiny_bundle.py: 2 heads, hidden 32
+    assert attention_shape(src) == (2, 32)  # benchmarks/support/tiny_bundle.py: 2 heads, hidden 32
     stats = fuse(src, tmp_path / "fused.onnx")
     ops = {n.op_type for n in onnx.load(str(tmp_path / "fused.onnx")).graph.node}
     assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops and stats["Attention"] == 2
@@ -114,9 +114,9 @@ def test_engine_auto_loads_the_chosen_file(tiny_bundle_dir: Path, tmp_path: Path
 def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import groomguard.training.variants as tv
+    from benchmarks.support.tiny_bundle import tiny_bert
     from groomguard.training.onnx_export import export_onnx
     from groomguard.training.train_config import ExportSettings
-    from tests.tiny_bundle import tiny_bert
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")
@@ -148,10 +148,10 @@ def test_calibration_windows_never_reuse_probe_windows() -> None:
 
 
 def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
+    from benchmarks.support.tiny_bundle import tiny_bert
     from groomguard.training.onnx_export import export_onnx
     from groomguard.training.train_config import ExportSettings
     from groomguard.training.variants import export_variants
-    from tests.tiny_bundle import tiny_bert
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")
@@ -170,10 +170,10 @@ def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
 def test_export_step_nbits_int8_measured_on_calibrated_risk_and_gated(tmp_path: Path) -> None:
     """MatMulNBits int8: the recorded error is the calibrated risk's (checked with plain ORT + numpy),
     and `int8_max_delta_prob` below that error leaves the variant out."""
+    from benchmarks.support.tiny_bundle import tiny_bert
     from groomguard.training.onnx_export import export_onnx
     from groomguard.training.train_config import ExportSettings
     from groomguard.training.variants import export_variants
-    from tests.tiny_bundle import tiny_bert
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")

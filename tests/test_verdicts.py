@@ -13,7 +13,7 @@ from groomguard.scores import Thresholds
 from groomguard.serving.review import ReviewService
 from groomguard.serving.review.verdicts import export_verdicts, first_risk_index
 from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
-from tests.store_helpers import KeywordScorer, make_windower, tokenizer_path
+from tests.support.store import KeywordScorer, make_windower, tokenizer_path
 
 
 @pytest.mark.parametrize("risks,opened,expected", [

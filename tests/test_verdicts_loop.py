@@ -17,8 +17,8 @@ from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
+from tests.support.train import make_splits, overrides
 from tests.test_train_pipeline import CONFIG, run_cli
-from tests.test_train_support import make_splits, overrides
 
 # SYNTHETIC, benign: a sibling planning a surprise party borrows the words of secrecy and age questions.
 FALSE_ALERT = [

@@ -68,8 +68,8 @@ def test_full_length_alerts_by_bucket() -> None:
 def test_evaluate_reports_every_yardstick_beside_tfidf(tiny_bundle_dir: Path, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from groomguard.bundle import Bundle, write_manifest
-    from tests.eval_data import make_conversations, write_labelled
-    from tests.store_helpers import run_cli
+    from tests.support.eval_data import make_conversations, write_labelled
+    from tests.support.store import run_cli
 
     bundle = tmp_path / "b"
     import shutil

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from groomguard.scores import fill_by_message
 from groomguard.serving.api.auth import require_scope
 from groomguard.serving.api.deps import Services, get_services
 from groomguard.serving.api.errors import field_error
@@ -12,6 +11,7 @@ from groomguard.serving.api.limits import check_conversations
 from groomguard.serving.api.metrics import CASES_OPENED
 from groomguard.serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
 from groomguard.serving.apikeys import ApiKeyInfo
+from groomguard.window_plan import WindowPlan
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -37,16 +37,10 @@ def score(
     if body.route and len({c.conversation_id for c in body.conversations}) != len(body.conversations):
         raise field_error("conversations", "conversation_id must be unique when route is true")
     engine = services.engine
-    windows: list[list[int]] = []
-    spans: list[tuple[int, list[int]]] = []
-    for conv in body.conversations:
-        wins = engine.windower.prefix_windows(conv, stride=1)
-        spans.append((len(windows), [w.end for w in wins]))
-        windows.extend(w.input_ids for w in wins)
-    risks = services.batcher.score(windows, timeout=services.config.batching.timeout_s, lane="bulk")
+    plan = WindowPlan.of(engine.windower, body.conversations)
+    risks = services.batcher.score(plan.windows, timeout=services.config.batching.timeout_s, lane="bulk")
     results = []
-    for conv, (offset, ends) in zip(body.conversations, spans, strict=True):
-        by_msg = fill_by_message(len(conv.messages), ends, risks[offset : offset + len(ends)])
+    for conv, by_msg in zip(body.conversations, plan.by_message(risks), strict=True):
         overall = max(by_msg)
         case_id = None
         if body.route:

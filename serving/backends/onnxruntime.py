@@ -15,6 +15,28 @@ from groomguard.serving.backends.base import BackendHealth, BackendUnavailable
 log = logging.getLogger(__name__)
 
 
+def open_session(model_path: Path, providers: Sequence[str] = ("CPUExecutionProvider",), threads: int = 0,
+                 spinning: bool | None = None) -> ort.InferenceSession:
+    """The one way this project opens an ONNX Runtime session (serving, export, parity checks, Triton).
+
+    Providers the installed ONNX Runtime lacks are dropped and the CPU provider is always last, so a
+    GPU config runs (on CPU) where no GPU is; `threads` 0 lets ORT choose; `spinning` None keeps ORT's
+    default (busy-wait on, good for a one-off batch job), False turns it off for a server sharing cores.
+    """
+    available = set(ort.get_available_providers())
+    wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    if "CPUExecutionProvider" not in wanted:
+        wanted.append("CPUExecutionProvider")
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # ORT's own warnings (e.g. unused initialisers) are noise here
+    if threads:
+        opts.intra_op_num_threads = threads
+    if spinning is not None:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
+
+
 class OnnxRuntimeBackend:
     """One InferenceSession; ORT sessions are thread-safe for concurrent `run` calls."""
 
@@ -30,17 +52,8 @@ class OnnxRuntimeBackend:
         output_name: str = "logits",
         spinning: bool = False,
     ) -> None:
-        available = set(ort.get_available_providers())
-        wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
-        if "CPUExecutionProvider" not in wanted:
-            wanted.append("CPUExecutionProvider")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if intra_op_threads:
-            opts.intra_op_num_threads = intra_op_threads
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         try:
-            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=wanted)
+            self.session = open_session(model_path, providers, intra_op_threads, spinning)
         except Exception as exc:  # ORT's own exception types (InvalidProtobuf, Fail, ...)
             raise BundleError(f"{model_path}: ONNX Runtime cannot load it ({exc.__class__.__name__}); "
                               "re-export the bundle") from None

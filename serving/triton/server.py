@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.serving.triton.pbtxt import read_config
 from groomguard.serving.triton.repository import CONFIG_FILE, MODEL_FILE, model_version_dir
 from groomguard.serving.triton.signature import TRITON_TO_NUMPY
@@ -49,13 +50,9 @@ def needs_reexec() -> bool:
 
 
 def _make_infer(model_path: Path, input_names: list[str], output_names: list[str], threads: int) -> Callable[..., Any]:
-    import onnxruntime as ort
     from pytriton.decorators import batch
 
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+    session = open_session(model_path, ("CPUExecutionProvider",), threads)
 
     @batch  # type: ignore[untyped-decorator]
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:

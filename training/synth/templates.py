@@ -44,10 +44,6 @@ def count_forms(template: str) -> int:
     return math.prod(len(set(p)) for p in compile_template(template) if isinstance(p, tuple))
 
 
-def slot_names(template: str) -> list[str]:
-    return [p[0] for p in compile_template(template) if isinstance(p, list)]
-
-
 @dataclass(frozen=True)
 class Pool:
     """One tactic's or scenario's phrasing. `name` is also the tag written on conversations."""

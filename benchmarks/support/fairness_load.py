@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
 
-from tests.test_api_support import auth, msg
+from benchmarks.support.server import auth, msg
 
 # ~16 words: at the tiny bundle's 64 tokens a window holds only a few of these, like real chat.
 FILLER = "did you finish the maths homework about fractions and the map of rivers for tomorrow morning"

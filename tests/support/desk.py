@@ -7,10 +7,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from benchmarks.support.server import make_config
 from groomguard.serving.desk.accounts import create_user
 from groomguard.serving.settings import ServeConfig
 from groomguard.serving.store import open_store
-from tests.test_api_support import make_config
 
 PASSWORD = "correct horse battery"  # 21 characters, above desk.min_password_chars
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')

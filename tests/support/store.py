@@ -1,4 +1,4 @@
-"""Helpers for the store/review tests (importable; the fixtures live in tests/store_fixtures.py)."""
+"""Helpers for the store/review tests (importable; the fixtures live in tests/support/store_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def make_windower(tokenizer_path: str | Path, max_length: int = 64) -> Windower:
 
 
 def tokenizer_path() -> Path:
-    from tests.tiny_bundle import minilm_dir
+    from benchmarks.support.tiny_bundle import minilm_dir
 
     return minilm_dir() / "tokenizer.json"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from tests.deploy_support import gateway_get_routes, selector_matches
+from tests.support.deploy import gateway_get_routes, selector_matches
 
 Doc = dict[str, Any]
 NAMESPACE = "groomguard"

@@ -3,7 +3,7 @@
 PostgreSQL tests read `GROOMGUARD_TEST_POSTGRES_URL` (set by .ci/run) and are skipped, visibly, when
 it is unset. Each test gets its own schema (unique name, dropped afterwards) so concurrent runs on
 the same server never see each other's rows. Test modules enable them with
-`pytest_plugins = ["tests.store_fixtures"]`; importable helpers are in tests/store_helpers.py.
+`pytest_plugins = ["tests.support.store_fixtures"]`; importable helpers are in tests/support/store.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from groomguard.serving.store import Store, StoreConfig, open_store
 from groomguard.windowing import Windower
-from tests.store_helpers import make_windower, tokenizer_path
+from tests.support.store import make_windower, tokenizer_path
 
 PG_ENV = "GROOMGUARD_TEST_POSTGRES_URL"
 
