@@ -2,12 +2,12 @@
 fresh export would.
 
 For bundles exported before model.fused.onnx existed (`engine.variant: auto` serves fp32 for
-them): runs the export's variant step (training/variants.py: fuse, parity gate, errors and
+them): runs the export's variant step (training/export/variants.py: fuse, parity gate, errors and
 windows/s on the parity windows) with the fine-tuned checkpoint as the reference (or, without
 `--checkpoint`, the bundle's own fp32 graph: same limit, parity_tolerance), keeps the
 bundle's int8 file (measured, not rebuilt) and re-hashes bundle.json. bf16 (OpenVINO on model.onnx)
 is measured where this CPU has native bf16 and gated at `--bf16-max-delta-prob`. Parity windows: the export's
-rule (`groomguard.training.export.parity_windows`) over the validation JSONL's windows.
+rule (`groomguard.training.export.parity.held_out_parity_windows`) over the validation JSONL's windows.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/add_fused.py --bundle models/bundles/demo \
         --checkpoint var/train/demo/best --data data/demo/val.jsonl
@@ -24,9 +24,9 @@ from pathlib import Path
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.jsonl import iter_jsonl
 from groomguard.scores import risk_from_logits
-from groomguard.training.export import parity_windows
+from groomguard.training.export.parity import held_out_parity_windows
+from groomguard.training.export.variants import export_variants, logits, measure, session
 from groomguard.training.train_config import ExportSettings
-from groomguard.training.variants import export_variants, logits, measure, session
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
     bundle = Bundle.load(args.bundle)
     windower = bundle.windower()
     pool = [w.input_ids for c in iter_jsonl(args.data) for w in windower.prefix_windows(c)]
-    probe = parity_windows(pool, args.windows, 0)
+    probe = held_out_parity_windows(pool, args.windows, 0)
     model = None
     if args.checkpoint:
         model = AutoModelForSequenceClassification.from_pretrained(str(args.checkpoint), attn_implementation="eager")

@@ -52,11 +52,11 @@ def prepare(bundle_dir: Path, data: Path, checkpoint: Path, out: Path, n: int, s
     """The fp16 subset of the bundle, `n` sampled windows with their texts, and fp32 CPU risks."""
     from benchmarks.suite_engine import Ctx, engine_for, load_conversations, sample_windows
     from groomguard.evaluation.windows_text import conversation_windows
-    from groomguard.training.fp16 import parity_windows
+    from groomguard.training.export.fp16 import generated_parity_windows
 
     bundle = Bundle.load(bundle_dir)
     if MODEL_FILES["fp16"] not in bundle.manifest.files:  # the GPU variant, parity-checked on CPU as export does
-        from groomguard.training.fp16 import add_fp16_variant
+        from groomguard.training.export.fp16 import add_fp16_variant
 
         full = out / "bundle-with-fp16"
         shutil.rmtree(full, ignore_errors=True)
@@ -75,7 +75,7 @@ def prepare(bundle_dir: Path, data: Path, checkpoint: Path, out: Path, n: int, s
     windower = bundle.windower()
     texts = [t for c in convs for t in conversation_windows(windower, c, windower.window_ends(len(c.messages)))][:n]
     m = bundle.manifest
-    parity = parity_windows(windower.tokenizer.get_vocab_size(), m.max_length, 256, seed=0,
+    parity = generated_parity_windows(windower.tokenizer.get_vocab_size(), m.max_length, 256, seed=0,
                             prefix=tuple(windower.prefix), suffix=tuple(windower.suffix))
     engine = engine_for(Ctx(bundle_dir, 0, 0.0, ["CPUExecutionProvider"]), "fp32", 32)
     doc = {"model_ref": m.model_ref, "data": str(data), "windows": windows, "texts": texts, "parity": parity,

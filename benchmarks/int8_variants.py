@@ -29,8 +29,8 @@ import numpy as np
 from groomguard.bundle import Bundle
 from groomguard.jsonl import iter_jsonl
 from groomguard.scores import risk_from_logits
-from groomguard.training.quantise import quantise_nbits, quantise_static
-from groomguard.training.variants import fuse, logits, session, windows_per_s
+from groomguard.training.export.quantise import quantise_nbits, quantise_static
+from groomguard.training.export.variants import fuse, logits, session, windows_per_s
 
 Builder = Callable[[Path, Path, list[list[int]]], Any]  # (fp32 or fused src, out, calibration windows)
 

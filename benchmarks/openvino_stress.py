@@ -56,7 +56,7 @@ def build_model(kind: str, out_dir: Path = OUT) -> Path:
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
 
     torch.manual_seed(0)
     make_config: Any = BertConfig  # transformers' stubs do not know the kwargs its configs accept

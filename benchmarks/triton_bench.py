@@ -24,7 +24,7 @@ from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.triton.config import load_triton_config
 from groomguard.serving.triton.launch import local_triton
 from groomguard.serving.triton.repository import export_repository
-from groomguard.training.fp16 import parity_windows
+from groomguard.training.export.fp16 import generated_parity_windows
 
 
 def main() -> None:
@@ -38,8 +38,8 @@ def main() -> None:
 
     bundle = Bundle.load(args.bundle)
     w = bundle.windower()
-    windows = parity_windows(w.tokenizer.get_vocab_size(), args.length, args.windows, seed=0,
-                             prefix=tuple(w.prefix), suffix=tuple(w.suffix))
+    windows = generated_parity_windows(w.tokenizer.get_vocab_size(), args.length, args.windows, seed=0,
+                               prefix=tuple(w.prefix), suffix=tuple(w.suffix))
     batches = [windows[i : i + args.batch] for i in range(0, len(windows), args.batch)]
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from groomguard.bundle import Bundle
-from groomguard.training.fp16 import convert_to_fp16, measure_parity, parity_windows
+from groomguard.training.export.fp16 import convert_to_fp16, generated_parity_windows, measure_parity
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
 
     bundle = Bundle.load(args.bundle)
     w = bundle.windower()
-    windows = parity_windows(w.tokenizer.get_vocab_size(), bundle.manifest.max_length, args.windows, 0,
+    windows = generated_parity_windows(w.tokenizer.get_vocab_size(), bundle.manifest.max_length, args.windows, 0,
                              tuple(w.prefix), tuple(w.suffix))
     with tempfile.TemporaryDirectory() as tmp:
         fp16 = bundle.model_path("fp16") if "model.fp16.onnx" in bundle.manifest.files else \

@@ -1,6 +1,6 @@
 """Held-out files must really be held out: checked by id AND by content.
 
-The real-test rule (training/real_chat.py) keeps real-test *ids* out of training. A copy of the same
+The real-test rule (training/data/real_test_rule.py) keeps real-test *ids* out of training. A copy of the same
 conversation under another id (re-converted with another id scheme, pasted into a verdicts file,
 merged from another export) would pass an id check and make "held-out" false alerts a measurement on
 training data. So evaluation also compares content: runs of `RUN` consecutive messages (text

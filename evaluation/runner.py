@@ -231,12 +231,15 @@ def evaluate_bundle(
     real_benign: Path | None = None,
     real_grooming: Path | None = None,
     yardsticks: YardstickPaths | None = None,
+    recorded_as: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a bundle on a labelled JSONL; writes metrics.json, scores.jsonl, report.html; returns metrics.
 
     `mlflow_run`: False = no MLflow; True = log into the active run (or a new one); a string = that run id.
     `real_benign` / `real_grooming`: real presumed-benign chat and grooming in real people's register
     (e.g. the mix's real-test files): adds the `real_chat` block (evaluation/real_chat.py).
+    `recorded_as`: the bundle path the report names (training evaluates the staged bundle before it
+    is moved into place, so that the bundle is written once).
     """
     bundle_dir, data_path, out_dir = Path(bundle_dir), Path(data_path), Path(out_dir)
     cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config, default=DEFAULT_EVAL_CONFIG)
@@ -271,7 +274,8 @@ def evaluate_bundle(
     m = bundle.manifest
     metrics: dict[str, Any] = {
         "meta": {
-            "model": m.model_ref, "bundle": str(bundle_dir), "bundle_created_at": m.created_at.isoformat(),
+            "model": m.model_ref, "bundle": str(recorded_as or bundle_dir),
+            "bundle_created_at": m.created_at.isoformat(),
             "base_model": m.base_model, "groomguard_version": m.groomguard_version, "data": str(data_path),
             "n_conversations": len(convs), "n_positive": sum(int(c.label or 0) for c in convs),
             "synthetic": bool(m.training_data.synthetic or any(c.source == "synthetic" for c in convs)),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from groomguard.schema import Conversation
 from groomguard.scores import fill_by_message
 from groomguard.windowing import Windower
@@ -37,7 +39,7 @@ class MessageSpans:
         """The conversation index of each window (for per-conversation reductions over windows)."""
         return [i for i, conv_ends in enumerate(self.ends) for _ in conv_ends]
 
-    def by_message(self, scores: Sequence[float]) -> list[list[float]]:
+    def by_message(self, scores: Sequence[float] | np.ndarray) -> list[list[float]]:
         """Per conversation, the score after each message (carried forward between strided windows)."""
         if len(scores) != self.n_windows:
             raise ValueError(f"{len(scores)} scores for {self.n_windows} windows")
@@ -65,5 +67,5 @@ class WindowPlan:
             windows.extend(windower.window_ids(ids, end) for end in conv_ends)
         return cls(windows, spans)
 
-    def by_message(self, scores: Sequence[float]) -> list[list[float]]:
+    def by_message(self, scores: Sequence[float] | np.ndarray) -> list[list[float]]:
         return self.spans.by_message(scores)

@@ -94,8 +94,12 @@ class ScoringEngine:
         """Score every prefix window (stride 1 = after every message) of each conversation."""
         plan = WindowPlan.of(self.windower, conversations, stride)
         by_message = plan.by_message(self.score_windows(plan.windows, progress))
-        return [ConversationScore(conv.conversation_id, max(by_msg), self.level(max(by_msg)), by_msg, self.model_ref,
-                                  self.variant) for conv, by_msg in zip(conversations, by_message, strict=True)]
+        out = []
+        for conv, by_msg in zip(conversations, by_message, strict=True):
+            overall = max(by_msg)
+            out.append(ConversationScore(conv.conversation_id, overall, self.level(overall), by_msg, self.model_ref,
+                                         self.variant))
+        return out
 
     def health(self) -> dict[str, object]:
         h = self.backend.health()

@@ -13,7 +13,7 @@ picks fp16 when the bundle has it and its budget check passed, else fp32.
 natively (`native_bf16`): the speed the export recorded on an AMX machine says nothing elsewhere.
 Whatever the speed, a variant other than fp32 is a candidate only when its **budget check** passed:
 the bundle's thresholds applied to that variant's own risks on the validation conversations kept the
-alert budgets and the recall (training/variant_budget.py). The thresholds were chosen on fp32; this is
+alert budgets and the recall (training/export/variant_budget.py). The thresholds were chosen on fp32; this is
 what makes them hold on the variant actually served.
 """
 

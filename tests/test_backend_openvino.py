@@ -154,9 +154,9 @@ def test_export_records_bf16_error_on_the_calibrated_risk_and_gates_it(tmp_path:
     import openvino as ov
 
     from benchmarks.support.tiny_bundle import tiny_bert
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
+    from groomguard.training.export.variants import export_variants
     from groomguard.training.train_config import ExportSettings
-    from groomguard.training.variants import export_variants
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from groomguard.errors import ConfigError
+from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.training.base_model import verify_minilm
-from groomguard.training.export import ExportError, check_parity, ort_logits, ort_session, parity_windows
-from groomguard.training.onnx_export import export_onnx
+from groomguard.training.export.parity import ExportError, check_parity, held_out_parity_windows, ort_logits
+from groomguard.training.export.to_onnx import export_onnx
 
 
 def sharp_tiny_bert() -> object:
@@ -39,7 +40,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, li
 
 def test_parity_windows_span_lengths_and_mix_them() -> None:
     windows = [[1] * n for n in range(5, 105)]
-    picked = parity_windows(windows, 10, seed=0)
+    picked = held_out_parity_windows(windows, 10, seed=0)
     lengths = [len(w) for w in picked]
     assert min(lengths) == 5 and max(lengths) == 104 and len(set(lengths)) == 10
     assert lengths != sorted(lengths)  # shuffled so padded batches mix short and long windows
@@ -50,7 +51,7 @@ def test_parity_holds_for_mixed_length_padded_batches(exported: tuple[object, Pa
     delta = check_parity(model, path, windows, pad_id=0, tolerance=1e-4, batch_size=8)
     assert delta < 1e-4
     # and padding really is in play: batched-with-padding equals one-by-one in ONNX Runtime too
-    sess = ort_session(path)
+    sess = open_session(path)
     batched = ort_logits(sess, windows, 0, batch_size=16, sort=False)
     single = np.concatenate([ort_logits(sess, [w], 0) for w in windows])
     assert np.max(np.abs(batched - single)) < 1e-4

@@ -10,7 +10,7 @@ import yaml
 
 from groomguard.bundle import BundleManifest, Calibration, NormalisationInfo, TrainingDataInfo
 from groomguard.scores import Thresholds
-from groomguard.training.model_card import CardInputs, front_matter, render_model_card
+from groomguard.training.export.model_card import CardInputs, front_matter, render_model_card
 from groomguard.training.train_config import TrainConfig
 
 

@@ -11,17 +11,17 @@ import pytest
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation, Message
-from groomguard.training.loaders import load
-from groomguard.training.loaders.chitchat import iter_chitchat
-from groomguard.training.mix import build_mix
-from groomguard.training.mix_config import MixConfig, RealTestBlock
-from groomguard.training.real_chat import (
+from groomguard.training.data.mix import build_mix
+from groomguard.training.data.mix_config import MixConfig, RealTestBlock
+from groomguard.training.data.real_test_rule import (
     assert_not_real_test,
     corpus_key,
     is_real_benign,
     is_real_test,
     is_real_test_key,
 )
+from groomguard.training.loaders import load
+from groomguard.training.loaders.chitchat import iter_chitchat
 from groomguard.training.synth.config import load_synth_settings
 from groomguard.training.synth.generator import generate, packs
 from groomguard.training.synth.graft import GraftSettings, graft
@@ -146,9 +146,9 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("where", ["train", "val", "extra_train"])
 def test_training_refuses_a_split_with_real_test(tmp_path: Path, where: str) -> None:
-    """Each branch of the guard in training/prepare.py: real-test in train, in val, in extra files."""
+    """Each branch of the guard in training/data/prepare.py: real-test in train, in val, in extra files."""
     from benchmarks.support.tiny_bundle import minilm_dir
-    from groomguard.training.prepare import prepare_data
+    from groomguard.training.data.prepare import prepare_data
     from groomguard.training.train_config import TrainConfig
 
     cfg = _mix(tmp_path)

@@ -12,9 +12,9 @@ import pytest
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation, Message
+from groomguard.training.data.split import Record, UnionFind, assign, components, split_dataset
 from groomguard.training.loaders import load
 from groomguard.training.loaders.config import Ratios
-from groomguard.training.split import Record, UnionFind, assign, components, split_dataset
 
 
 def _corpus(path: Path, n: int = 200, seed: int = 0, shared_every: int = 10) -> Path:

@@ -7,7 +7,7 @@ import pytest
 
 from groomguard.evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
 from groomguard.schema import Conversation, Message
-from groomguard.training.calibration import fit_platt, fit_temperature, nll
+from groomguard.training.export.temperature import fit_platt, fit_temperature, nll
 from groomguard.training.windows_dataset import class_weights, sample_ends
 
 

@@ -148,7 +148,7 @@ def test_best_checkpoint_saved_with_tokenizer(trained: dict[str, Path]) -> None:
 
 def test_training_windows_equal_serving_windows(trained: dict[str, Path]) -> None:
     """Training windows come from the same Windower the bundle gives serving: no skew possible."""
-    from groomguard.training.prepare import make_windower
+    from groomguard.training.data.prepare import make_windower
     from groomguard.training.train_config import TrainConfig
     from groomguard.training.windows_dataset import build_windows
 
@@ -279,7 +279,8 @@ def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path:
     """Same config + seed + data -> the same model (logits), calibration and thresholds."""
     import numpy as np
 
-    from groomguard.training.export import ort_logits, ort_session
+    from groomguard.serving.backends.onnxruntime import open_session
+    from groomguard.training.export.parity import ort_logits
 
     out = tmp_path / "again"
     sets = [*overrides(trained, out, tmp_path / "work"), "training.max_steps=12", "windows.max_length=48",
@@ -295,6 +296,6 @@ def test_training_is_reproducible_for_a_seed(trained: dict[str, Path], tmp_path:
     ids = [w.input_ids for c in list(iter_jsonl(trained["test"]))[:4] for w in windower.prefix_windows(c)][:16]
 
     def logits(b: Bundle) -> np.ndarray:
-        return ort_logits(ort_session(b.model_path()), ids, windower.pad_id)
+        return ort_logits(open_session(b.model_path()), ids, windower.pad_id)
 
     np.testing.assert_allclose(logits(again), logits(first), atol=1e-6)

@@ -102,7 +102,7 @@ def test_schema_rejects_bad_configs(bundle: Bundle) -> None:
 def test_fp16_variant_keeps_io_types_and_matches_fp32(bundle: Bundle, tmp_path: Path) -> None:
     import onnx
 
-    from groomguard.training.fp16 import FP16_TOLERANCE, add_fp16_variant, fp16_with_parity
+    from groomguard.training.export.fp16 import FP16_TOLERANCE, add_fp16_variant, fp16_with_parity
 
     result = fp16_with_parity(bundle, tmp_path / "m16.onnx", n_windows=128)
     assert result.ok and result.max_abs_delta_prob < FP16_TOLERANCE and result.n_windows == 128
@@ -122,7 +122,7 @@ def test_fp16_variant_keeps_io_types_and_matches_fp32(bundle: Bundle, tmp_path: 
 
 
 def test_fp16_parity_failure_is_refused(bundle: Bundle, tmp_path: Path) -> None:
-    from groomguard.training.fp16 import fp16_with_parity
+    from groomguard.training.export.fp16 import fp16_with_parity
 
     with pytest.raises(BundleError, match="fails parity"):
         fp16_with_parity(bundle, tmp_path / "m16.onnx", n_windows=32, tolerance=1e-12)
@@ -152,9 +152,9 @@ def test_cli_export_fp16_and_errors(tiny_bundle_dir: Path, tmp_path: Path, capsy
 
 
 def test_parity_windows_are_varied() -> None:
-    from groomguard.training.fp16 import parity_windows
+    from groomguard.training.export.fp16 import generated_parity_windows
 
-    wins = parity_windows(30522, 64, 100, seed=1, prefix=(101,), suffix=(102,))
+    wins = generated_parity_windows(30522, 64, 100, seed=1, prefix=(101,), suffix=(102,))
     lengths = {len(w) for w in wins}
     assert min(lengths) == 2 and max(lengths) == 64 and len(lengths) > 30
     assert all(w[0] == 101 and w[-1] == 102 for w in wins)

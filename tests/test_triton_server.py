@@ -95,10 +95,11 @@ def _engine(bundle: Path, server: LocalTriton | None, protocol: str = "grpc", **
 
 
 def _windows(bundle: Path, n: int = 300) -> list[list[int]]:
-    from groomguard.training.fp16 import parity_windows
+    from groomguard.training.export.fp16 import generated_parity_windows
 
     w = Bundle.load(bundle).windower()
-    return parity_windows(w.tokenizer.get_vocab_size(), 64, n, seed=5, prefix=tuple(w.prefix), suffix=tuple(w.suffix))
+    return generated_parity_windows(w.tokenizer.get_vocab_size(), 64, n, seed=5, prefix=tuple(w.prefix),
+                                    suffix=tuple(w.suffix))
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
@@ -247,7 +248,7 @@ def test_kill_unavailable_fallback_and_recovery(server: LocalTriton, spread_bund
 def int8_bundle(spread_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The spread bundle with a dynamic-int8 variant whose budget check passed (recorded, as export does)."""
     from groomguard.bundle import BudgetCheck, VariantInfo
-    from groomguard.training.quantise import quantise_int8
+    from groomguard.training.export.quantise import quantise_int8
 
     out = tmp_path_factory.mktemp("int8") / "tiny"
     shutil.copytree(spread_bundle, out)

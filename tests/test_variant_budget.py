@@ -1,4 +1,4 @@
-"""The export's budget check (training/variant_budget.py): the fp32 thresholds applied to a
+"""The export's budget check (training/export/variant_budget.py): the fp32 thresholds applied to a
 variant's own validation risks, with every figure worked out by hand here."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from groomguard.bundle import OperatingPointInfo, VariantInfo
 from groomguard.serving.variant_choice import choose_variant
+from groomguard.training.export.variant_budget import check, check_variants
 from groomguard.training.train_config import ExportSettings, ThresholdTargets
-from groomguard.training.variant_budget import check, check_variants
 
 # 3 grooming validation conversations, 4 real benign chats (running-max risks)
 LABELS = np.array([1, 1, 1, 0, 0, 0, 0])

@@ -14,7 +14,7 @@ from groomguard.bundle import BudgetCheck, Bundle, BundleManifest, VariantInfo, 
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import choose_variant
-from groomguard.training.variants import attention_shape, fuse
+from groomguard.training.export.variants import attention_shape, fuse
 
 CPU = "CPUExecutionProvider"
 
@@ -113,9 +113,9 @@ def test_engine_auto_loads_the_chosen_file(tiny_bundle_dir: Path, tmp_path: Path
 
 def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import groomguard.training.variants as tv
+    import groomguard.training.export.variants as tv
     from benchmarks.support.tiny_bundle import tiny_bert
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
     from groomguard.training.train_config import ExportSettings
 
     model = tiny_bert(seed=0, init_range=0.5)
@@ -140,7 +140,7 @@ def test_export_step_ships_fused_only_when_it_passes_the_pytorch_gate(tmp_path: 
 
 
 def test_calibration_windows_never_reuse_probe_windows() -> None:
-    from groomguard.training.variants import calibration_windows
+    from groomguard.training.export.variants import calibration_windows
 
     pool = [[1], [2], [3], [4], [5], [6]]
     assert calibration_windows(pool, [[2], [5]], 2) == [[1], [4]]  # rest [1, 3, 4, 6], every 2nd
@@ -149,9 +149,9 @@ def test_calibration_windows_never_reuse_probe_windows() -> None:
 
 def test_export_step_static_int8_is_qdq_and_measured(tmp_path: Path) -> None:
     from benchmarks.support.tiny_bundle import tiny_bert
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
+    from groomguard.training.export.variants import export_variants
     from groomguard.training.train_config import ExportSettings
-    from groomguard.training.variants import export_variants
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")
@@ -171,9 +171,9 @@ def test_export_step_nbits_int8_measured_on_calibrated_risk_and_gated(tmp_path: 
     """MatMulNBits int8: the recorded error is the calibrated risk's (checked with plain ORT + numpy),
     and `int8_max_delta_prob` below that error leaves the variant out."""
     from benchmarks.support.tiny_bundle import tiny_bert
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
+    from groomguard.training.export.variants import export_variants
     from groomguard.training.train_config import ExportSettings
-    from groomguard.training.variants import export_variants
 
     model = tiny_bert(seed=0, init_range=0.5)
     export_onnx(model, tmp_path / "model.onnx")

@@ -3,7 +3,7 @@
 Pipeline: resolve + verify the base model -> windows via `Windower` (tokenizers only; the same
 code serving runs) -> transformers `Trainer` with class-weighted cross-entropy, dynamic padding,
 evaluation every `eval_steps` with early stopping on validation ROC-AUC and the best checkpoint
-restored -> bundle export (training/export.py) -> MLflow -> test-split evaluation.
+restored -> bundle export (training/export/pipeline.py) -> MLflow -> test-split evaluation.
 
 Multi-GPU: run the same command under `torchrun --nproc_per_node N -m groomguard train ...`
 or `accelerate launch`; the Trainer handles distribution. Export/evaluation then run on rank 0 only.
@@ -23,7 +23,7 @@ from groomguard.bundle import BundleManifest
 from groomguard.errors import ConfigError
 from groomguard.training.base_model import ResolvedBase, load_model, resolve_base
 from groomguard.training.checkpoint_meta import reconcile_windowing, write_meta
-from groomguard.training.prepare import PreparedData, prepare_data
+from groomguard.training.data.prepare import PreparedData, prepare_data
 from groomguard.training.tracking import Run, step_metrics_callback
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import (
@@ -199,8 +199,8 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
     """`groomguard train`: fine-tune, save the best checkpoint, export the bundle, track, evaluate.
 
     `resume`: continue from the last Trainer checkpoint of this recipe (`--resume`)."""
-    from groomguard.training.export import ExportRequest, export_bundle
-    from groomguard.training.model_card import record_evaluation
+    from groomguard.training.export.model_card import record_evaluation
+    from groomguard.training.export.pipeline import ExportRequest, export_bundle, publish_bundle, staging_dir
     from groomguard.training.tracking import start_run
 
     if resume:
@@ -226,13 +226,15 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
                             train_metrics=train_metrics, data_summary=data.summary, windower=data.windower,
                             val_conversations=data.val_conversations, data_sources=data.sources,
                             data_languages=data.languages)
-        manifest = export_bundle(req, cfg.output_dir, log=log)
-        log(f"bundle -> {cfg.output_dir} ({manifest.model_ref})")
+        manifest = export_bundle(req, cfg.output_dir, log=log, publish=False)
+        staged = staging_dir(cfg.output_dir)
         metrics: dict[str, Any] = dict(manifest.metrics)
-        test_metrics, report = evaluate_test_split(cfg, log)
-        if test_metrics:
-            manifest = record_evaluation(cfg.output_dir, test_metrics, report)
+        test_metrics, report = evaluate_test_split(cfg, log, bundle_dir=staged)
+        if test_metrics:  # recorded before the bundle moves into place: it is written once
+            manifest = record_evaluation(staged, test_metrics, report)
             metrics.update(test_metrics)
+        publish_bundle(staged, cfg.output_dir)
+        log(f"bundle -> {cfg.output_dir} ({manifest.model_ref})")
         if report is not None:
             run.log_dir(report, "evaluation")
         run.log_metrics(metrics)
@@ -250,7 +252,8 @@ def _null() -> Any:
     return nullcontext(Run())
 
 
-def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, float], Path | None]:
+def evaluate_test_split(cfg: TrainConfig, log: Any = print,
+                        bundle_dir: Path | None = None) -> tuple[dict[str, float], Path | None]:
     """Evaluate the test split through the exported bundle (exactly what is served): the full
     `groomguard evaluate` report under `evaluation.report_dir/<name>`.
 
@@ -270,10 +273,10 @@ def evaluate_test_split(cfg: TrainConfig, log: Any = print) -> tuple[dict[str, f
     paths = YardstickPaths(d.handwritten, d.real_test_full, d.test_disjoint,
                            d.real_test_grooming if (d.test_disjoint or d.real_test_grooming_same) else None,
                            d.real_test_grooming_same)
-    result = evaluate_bundle(cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
+    result = evaluate_bundle(bundle_dir or cfg.output_dir, cfg.data.test, out_dir, train_path=cfg.data.train,
                              config=eval_cfg, show_progress=True, real_benign=cfg.data.real_test,
                              real_grooming=cfg.data.real_test_grooming if cfg.data.real_test else None,
-                             yardsticks=paths)
+                             yardsticks=paths, recorded_as=cfg.output_dir)
     from groomguard.evaluation.real_chat import real_chat_lines
     from groomguard.evaluation.yardsticks import yardstick_headline, yardstick_lines
 

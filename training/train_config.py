@@ -107,7 +107,7 @@ class ExportSettings(_Strict):
     bf16_max_delta_prob: float | None = Field(default=0.02, gt=0)
     # variant errors vs fp32 are measured on the parity windows plus this many other validation windows
     variant_error_windows: int = Field(default=256, ge=0)
-    # Budget check (training/variant_budget.py): the thresholds applied to a variant's own risks on the
+    # Budget check (training/export/variant_budget.py): the thresholds applied to a variant's own risks on the
     # validation conversations. served: variants in `auto`'s order until one passes (the one this machine
     # would serve); all: every variant. Only checked variants that pass can be served by `auto`.
     budget_check: Literal["served", "all"] = "served"

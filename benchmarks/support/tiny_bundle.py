@@ -38,7 +38,7 @@ def tiny_bert(seed: int = 0, init_range: float = 0.02) -> Any:
 def build_tiny_bundle(out: Path, name: str = "tiny", max_length: int = 64, model: Any = None,
                       thresholds: Thresholds | None = None) -> Path:
     """Export `model` (default: random tiny BERT) into a verified bundle at `out`."""
-    from groomguard.training.onnx_export import export_onnx
+    from groomguard.training.export.to_onnx import export_onnx
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(minilm_dir() / "tokenizer.json", out / "tokenizer.json")

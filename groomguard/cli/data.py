@@ -1,6 +1,6 @@
 """`groomguard data ...`: load, inspect, convert and split conversation data.
 
-Thin wrappers over `groomguard.training.loaders`, `groomguard.training.stats` and `groomguard.training.split`. Inputs may be
+Thin wrappers over `groomguard.training.loaders`, `groomguard.training.data.stats` and `groomguard.training.data.split`. Inputs may be
 canonical JSONL, CSV/TSV (one message per row), PAN12 XML or a Hugging Face dataset directory;
 defaults (column names, split ratios, seed) come from the packaged `data.yaml` (`--config` merges over it).
 """
@@ -155,8 +155,8 @@ def stats(
 
     from groomguard.cli.files import atomic_output, check_output
     from groomguard.progress import progress_bar
+    from groomguard.training.data.stats import compute_stats
     from groomguard.training.loaders import LoadProgress
-    from groomguard.training.stats import compute_stats
 
     if json_out:
         warn_deprecated("--json", "-o -")
@@ -297,8 +297,8 @@ def _split(src: _Source, out_dir: Path, by: str | None, seed: int | None, ratios
 
     from groomguard.errors import DataError
     from groomguard.progress import progress_bar
+    from groomguard.training.data.split import split_dataset
     from groomguard.training.loaders.config import Ratios
-    from groomguard.training.split import split_dataset
 
     cfg = src.config.split
     try:

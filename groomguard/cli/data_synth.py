@@ -103,8 +103,8 @@ def mix(
 
     Example: groomguard data mix --config configs/mix-demo.yaml -o data/mix2
     """
-    from groomguard.training.mix import build_mix
-    from groomguard.training.mix_config import load_mix_config
+    from groomguard.training.data.mix import build_mix
+    from groomguard.training.data.mix_config import load_mix_config
 
     started = time.perf_counter()
     from groomguard.cli.files import check_out_dir

@@ -72,7 +72,7 @@ def export(
     from groomguard.cli.files import FileArgumentError, check_out_dir
     from groomguard.cli.options import renamed, required
     from groomguard.config import load_config
-    from groomguard.training.export import run_export
+    from groomguard.training.export.pipeline import run_export
     from groomguard.training.train_config import TrainConfig
 
     target = required(renamed(output, out, "--output", "--out"), "--output")

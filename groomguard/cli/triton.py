@@ -78,7 +78,7 @@ def export(
                 provenance["fp16_max_abs_delta_prob"] = info.max_abs_delta_prob if info else None
             else:
                 from groomguard.progress import progress_bar
-                from groomguard.training.fp16 import fp16_with_parity
+                from groomguard.training.export.fp16 import fp16_with_parity
 
                 model_file = Path(tmp) / "model.fp16.onnx"
                 with progress_bar() as bar:

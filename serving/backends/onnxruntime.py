@@ -15,7 +15,7 @@ from groomguard.serving.backends.base import BackendHealth, BackendUnavailable
 log = logging.getLogger(__name__)
 
 
-def open_session(model_path: Path, providers: Sequence[str] = ("CPUExecutionProvider",), threads: int = 0,
+def open_session(model_path: Path, providers: Sequence[str] = ("CPUExecutionProvider",), *, threads: int = 0,
                  spinning: bool | None = None) -> ort.InferenceSession:
     """The one way this project opens an ONNX Runtime session (serving, export, parity checks, Triton).
 
@@ -53,7 +53,7 @@ class OnnxRuntimeBackend:
         spinning: bool = False,
     ) -> None:
         try:
-            self.session = open_session(model_path, providers, intra_op_threads, spinning)
+            self.session = open_session(model_path, providers, threads=intra_op_threads, spinning=spinning)
         except Exception as exc:  # ORT's own exception types (InvalidProtobuf, Fail, ...)
             raise BundleError(f"{model_path}: ONNX Runtime cannot load it ({exc.__class__.__name__}); "
                               "re-export the bundle") from None

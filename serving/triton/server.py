@@ -52,7 +52,7 @@ def needs_reexec() -> bool:
 def _make_infer(model_path: Path, input_names: list[str], output_names: list[str], threads: int) -> Callable[..., Any]:
     from pytriton.decorators import batch
 
-    session = open_session(model_path, ("CPUExecutionProvider",), threads)
+    session = open_session(model_path, threads=threads)
 
     @batch  # type: ignore[untyped-decorator]
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:

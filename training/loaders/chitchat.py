@@ -6,7 +6,7 @@ chat that a grooming detector must stay quiet on. `dataset.json` maps a corpus k
 of messages by one sender. Every conversation becomes label 0, `source: "chitchat"`, `lang: "en"`,
 id ``chitchat-<key>``; senders become authors, timestamps are kept, empty texts are dropped (a
 conversation left with no message is skipped and counted). Whether a conversation may ever be
-trained on is decided by `groomguard.training.real_chat` from its key, never by this loader.
+trained on is decided by `groomguard.training.data.real_test_rule` from its key, never by this loader.
 
 Errors read ``dataset.json: <key>: turn T message M: field: what is wrong`` and never quote text.
 """

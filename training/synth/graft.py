@@ -26,7 +26,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 from groomguard.schema import Conversation, Message
-from groomguard.training.real_chat import graft_id
+from groomguard.training.data.real_test_rule import graft_id
 from groomguard.training.synth.builder import LENGTH_CANDIDATES, Builder, Script, pick_tactics, realise
 from groomguard.training.synth.config import GeneratorSettings
 from groomguard.training.synth.langpack import LangPack

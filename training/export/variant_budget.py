@@ -64,7 +64,7 @@ def check_variants(variants: dict[str, VariantInfo], out_dir: Path, score: Calla
     """Record `budget_check` on `variants` (in place). `score(session)` returns a variant's validation
     conversation risks (calibrated, running max), from an ONNX-Runtime-shaped session."""
     from groomguard.serving.backends.openvino import native_bf16
-    from groomguard.training.variants import bf16_session, session
+    from groomguard.training.export.variants import bf16_session, session
 
     fp32 = variants["fp32"]
     fp32.budget_check = check(labels, fp32_conv_risk, real, points, targets, None, 0.0)

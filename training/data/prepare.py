@@ -15,7 +15,7 @@ from groomguard.bundle import TrainingDataInfo, sha256_file
 from groomguard.errors import ConfigError
 from groomguard.normalise import NormalisationConfig
 from groomguard.schema import Conversation
-from groomguard.training.real_chat import assert_not_real_test
+from groomguard.training.data.real_test_rule import assert_not_real_test
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import WindowSet, build_windows, read_conversations, split_info
 from groomguard.windowing import WindowConfig, Windower

@@ -8,7 +8,7 @@ chit-chat corpus). Outputs in `out_dir`:
   register, `groomguard.training.synth.graft`) + (train only) benign grafts (the same, continued by benign and
   hard-negative scenarios), so that neither class can be told by style or source;
 - ``test.jsonl``: the synthetic test split, unchanged (in-distribution numbers);
-- ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`groomguard.training.real_chat` rule),
+- ``real-test.jsonl``: a fixed, seeded sample of held-out real chat (`groomguard.training.data.real_test_rule` rule),
   first `max_messages` each, the false-alert set; ``real-test-full.jsonl``: every held-out real
   conversation with >= `min_messages`, at full length (served conversations are not cut: a running
   maximum grows with length); ``real-test-grafted.jsonl``: grafted positives built only from real-test
@@ -36,8 +36,8 @@ from groomguard.bundle import sha256_file
 from groomguard.errors import DataError
 from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
-from groomguard.training.mix_config import MixConfig
-from groomguard.training.real_chat import REAL_TEST_DIGEST_PREFIXES, is_real_test
+from groomguard.training.data.mix_config import MixConfig
+from groomguard.training.data.real_test_rule import REAL_TEST_DIGEST_PREFIXES, is_real_test
 from groomguard.training.synth.generator import default_settings, packs
 from groomguard.training.synth.graft import GraftSettings, graft
 from groomguard.training.synth.templates import PoolHalf

@@ -38,7 +38,7 @@ def export_onnx(model: Any, path: Path, signature: OnnxSignature = OnnxSignature
     with torch.no_grad(), warnings.catch_warnings():
         # transformers' masking_utils emits a TracerWarning: a Python bool (is the 2-D mask shorter
         # than the key length? never, without a KV cache) is frozen at trace time. It does not change
-        # results; training/export.py's parity gate proves that on mixed-length padded batches.
+        # results; training/export/pipeline.py's parity gate proves that on mixed-length padded batches.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=".*aten::index operator of advanced indexing.*")
         torch.onnx.export(

@@ -20,6 +20,7 @@ from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.errors import BundleError
 from groomguard.scores import risk_from_logits
+from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.windowing import Batch
 
 FP16_TOLERANCE = 0.01  # max |Δ risk| accepted; fp16 has ~3 significant digits
@@ -51,7 +52,7 @@ def convert_to_fp16(src: Path, dst: Path) -> Path:
     return dst
 
 
-def parity_windows(vocab_size: int, max_length: int, n: int, seed: int = 0,
+def generated_parity_windows(vocab_size: int, max_length: int, n: int, seed: int = 0,
                    prefix: tuple[int, ...] = (), suffix: tuple[int, ...] = ()) -> list[list[int]]:
     """Deterministic varied windows: every length from 2 to max_length is represented."""
     rng = np.random.default_rng(seed)
@@ -73,10 +74,7 @@ def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], p
 
     fp32 is always the CPU reference; `providers` runs the fp16 graph (CUDA on a GPU host).
     """
-    import onnxruntime as ort
-
-    sessions = [ort.InferenceSession(str(fp32_path), providers=["CPUExecutionProvider"]),
-                ort.InferenceSession(str(fp16_path), providers=list(providers))]
+    sessions = [open_session(fp32_path), open_session(fp16_path, providers)]
     names = [i.name for i in sessions[0].get_inputs()]
 
     def both(batch: Batch) -> np.ndarray:
@@ -96,7 +94,7 @@ def fp16_with_parity(bundle: Bundle, dst: Path, n_windows: int = 256, seed: int 
     """Convert the bundle's fp32 model to `dst` and parity-check it; raise if over tolerance."""
     convert_to_fp16(bundle.model_path("fp32"), dst)
     windower = bundle.windower()
-    windows = parity_windows(windower.tokenizer.get_vocab_size(), bundle.manifest.max_length, n_windows, seed,
+    windows = generated_parity_windows(windower.tokenizer.get_vocab_size(), bundle.manifest.max_length, n_windows, seed,
                              tuple(windower.prefix), tuple(windower.suffix))
     result = measure_parity(bundle.model_path("fp32"), dst, windows, windower.pad_id,
                             bundle.manifest.calibration.temperature, bundle.manifest.onnx.positive_index, tolerance,

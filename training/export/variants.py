@@ -7,7 +7,7 @@
   `parity_tolerance` (the same reference and limit the fp32 graph passed), else it is not shipped.
   Contrib ops run on ONNX Runtime (CPU, CUDA); TensorRT and other runtimes may not take them,
   so Triton keeps serving the plain fp32 graph.
-- `int8` (model.int8.onnx): see training/quantise.py; its error is measured against fp32 and, with
+- `int8` (model.int8.onnx): see training/export/quantise.py; its error is measured against fp32 and, with
   `export.int8_max_delta_prob`, gated (left out above it).
 - `bf16` (no file of its own): model.onnx run by OpenVINO at bf16 inference precision
   (serving/backends/openvino.py). Measured only where OpenVINO is installed and the CPU computes bf16
@@ -36,7 +36,9 @@ import numpy as np
 from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, VariantInfo
 from groomguard.scores import risk_from_logits
-from groomguard.training.quantise import quantise_int8, quantise_nbits, quantise_static
+from groomguard.serving.backends.onnxruntime import open_session
+from groomguard.training.export.parity import ExportError, check_parity
+from groomguard.training.export.quantise import quantise_int8, quantise_nbits, quantise_static
 from groomguard.training.train_config import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ def fuse(src: Path, dst: Path, num_heads: int = 0, hidden_size: int = 0) -> dict
 
 
 def attention_shape(path: Path) -> tuple[int, int]:
-    """(num_heads, hidden_size) of a BERT-like graph exported by training/onnx_export.py.
+    """(num_heads, hidden_size) of a BERT-like graph exported by training/export/to_onnx.py.
 
     The optimizer cannot detect them here (the exporter reshapes to [batch, seq, -1, head_dim]):
     hidden_size is the first attention query projection's width and head_dim follows from the
@@ -96,12 +98,8 @@ def attention_shape(path: Path) -> tuple[int, int]:
 
 
 def session(path: Path, threads: int = 1) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    """A CPU session for measuring a variant (one thread by default: the per-core rate)."""
+    return open_session(path, threads=threads)
 
 
 def logits(sess: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32) -> np.ndarray:
@@ -194,7 +192,6 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     the calibrated risk (`calibration` = (temperature, bias)), what serving returns and the thresholds
     apply to.
     """
-    from groomguard.training.export import ExportError, check_parity
 
     fp32 = out_dir / MODEL_FILES["fp32"]
     t, b = calibration

@@ -15,7 +15,6 @@ Python control flow frozen at trace time; this check is what proves it harmless)
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from groomguard import __version__ as gg_version
-from groomguard.batching import run_batches
 from groomguard.bundle import (
     MODEL_FILES,
     TOKENIZER,
@@ -38,25 +36,23 @@ from groomguard.bundle import (
     TrainingDataInfo,
     write_manifest,
 )
-from groomguard.errors import ConfigError, GroomguardError
+from groomguard.errors import ConfigError
 from groomguard.evaluation.calibration import reliability
 from groomguard.evaluation.thresholds import select_operating_points
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
-from groomguard.training.calibration import fit_platt, fit_temperature, nll
+from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.training.checkpoint_meta import reconcile_windowing
-from groomguard.training.model_card import CardInputs, render_model_card
-from groomguard.training.onnx_export import export_onnx
-from groomguard.training.real_chat import is_real_benign
+from groomguard.training.data.real_test_rule import is_real_benign
+from groomguard.training.export.model_card import CardInputs, render_model_card
+from groomguard.training.export.parity import ExportError, check_parity, held_out_parity_windows, ort_logits
+from groomguard.training.export.temperature import fit_platt, fit_temperature, nll
+from groomguard.training.export.to_onnx import export_onnx
+from groomguard.training.export.variant_budget import check_variants
+from groomguard.training.export.variants import export_variants
 from groomguard.training.train_config import TrainConfig
-from groomguard.training.variant_budget import check_variants
-from groomguard.training.variants import export_variants
 from groomguard.training.windows_dataset import WindowSet
 from groomguard.windowing import Windower, window_label
-
-
-class ExportError(GroomguardError):
-    """The exported graph does not reproduce the PyTorch model (or export failed)."""
 
 
 @dataclass
@@ -75,66 +71,6 @@ class ExportRequest:
     val_conversations: list[Conversation] = field(default_factory=list)
     data_sources: list[str] = field(default_factory=list)  # model card metadata (datasets)
     data_languages: list[str] = field(default_factory=list)  # model card metadata (language)
-
-
-def parity_windows(windows: Sequence[Sequence[int]], n: int, seed: int) -> list[list[int]]:
-    """n windows spread over the length range, shuffled so padded batches mix lengths."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-    if not order:
-        raise ExportError("no held-out windows for the parity check")
-    picks = sorted({order[round(j * (len(order) - 1) / max(1, n - 1))] for j in range(min(n, len(order)))})
-    chosen = [list(windows[i]) for i in picks]
-    random.Random(seed).shuffle(chosen)
-    return chosen
-
-
-def torch_probs_unpadded(model: Any, windows: Sequence[Sequence[int]]) -> np.ndarray:
-    """Positive-class probability per window, each run alone (the padding-free reference)."""
-    import torch
-
-    out = []
-    with torch.no_grad():
-        for w in windows:
-            ids = torch.tensor([list(w)], dtype=torch.long)
-            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.double().numpy()
-            out.append(risk_from_logits(logits)[0])
-    return np.asarray(out)
-
-
-def ort_session(path: Path, threads: int = 0) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-def ort_logits(session: Any, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
-               sort: bool = True, progress: Any = None) -> np.ndarray:
-    """Logits for windows in right-padded batches (sorted by length unless `sort` is False)."""
-    if not windows:
-        return np.zeros((0, 2), dtype=np.float64)
-    return run_batches(windows, pad_id, batch_size, lambda b: session.run(
-        None, {"input_ids": b.input_ids, "attention_mask": b.attention_mask})[0], sort=sort, progress=progress)
-
-
-def check_parity(model: Any, onnx_path: Path, windows: Sequence[Sequence[int]], pad_id: int, tolerance: float,
-                 batch_size: int = 8) -> float:
-    """Max |Δ probability| between PyTorch (unpadded) and ONNX Runtime (mixed-length padded batches).
-
-    Raises ExportError above `tolerance`.
-    """
-    model.eval()
-    ref = torch_probs_unpadded(model, windows)
-    got = risk_from_logits(ort_logits(ort_session(onnx_path), windows, pad_id, batch_size, sort=False))
-    delta = float(np.max(np.abs(ref - got)))
-    if not np.isfinite(delta) or delta > tolerance:
-        raise ExportError(
-            f"{onnx_path}: ONNX parity check failed: max |Δ probability| {delta:.3g} > {tolerance:g} over "
-            f"{len(windows)} held-out windows of mixed lengths; the bundle was not written"
-        )
-    return delta
 
 
 def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
@@ -214,22 +150,38 @@ def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
     return points, metrics
 
 
-def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleManifest:
-    """Build the bundle in `<out>.partial`, then move it to `out`. Returns the manifest written."""
+def staging_dir(out: Path) -> Path:
+    """Where a bundle is built before it is moved to `out` in one rename."""
+    return out.with_name(out.name + ".partial")
+
+
+def publish_bundle(staged: Path, out: Path) -> None:
+    """Move a finished bundle into place (readers see the old bundle or the new one, never a mix)."""
+    if out.exists():
+        shutil.rmtree(out)
+    staged.rename(out)
+
+
+def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool = True) -> BundleManifest:
+    """Build the bundle in `staging_dir(out)`; then (`publish`) move it to `out`. Returns the manifest.
+
+    `publish=False` leaves it staged, so that training can add the test-split evaluation before the
+    one rename (`publish_bundle`): the bundle is written once and never rewritten in place.
+    """
     cfg = req.cfg
     out = Path(out)
-    tmp = out.with_name(out.name + ".partial")
+    tmp = staging_dir(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model = req.model.eval()
     shutil.copy(req.tokenizer_json, tmp / TOKENIZER)
 
     fp32 = export_onnx(model, tmp / MODEL_FILES["fp32"])
-    probe = parity_windows(req.val.input_ids, cfg.export.parity_windows, cfg.seed)
+    probe = held_out_parity_windows(req.val.input_ids, cfg.export.parity_windows, cfg.seed)
     parity = check_parity(model, fp32, probe, req.pad_id, cfg.export.parity_tolerance)
     log(f"ONNX parity: max |Δ prob| {parity:.2e} over {len(probe)} mixed-length windows "
         f"(limit {cfg.export.parity_tolerance:g})")
-    fp32_sess = ort_session(fp32, cfg.training.torch_threads)
+    fp32_sess = open_session(fp32, threads=cfg.training.torch_threads)
 
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
@@ -248,7 +200,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
     ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
     conv_risk = scored.conversation_max(len(req.val_conversations), temperature, bias)
     points, point_metrics = choose_operating_points(req, conv_risk, log)
-    # the thresholds must hold on what `auto` serves, not only on fp32 (training/variant_budget.py)
+    # the thresholds must hold on what `auto` serves, not only on fp32 (training/export/variant_budget.py)
     labels = np.array([int(c.label or 0) for c in req.val_conversations])
     real = np.array([is_real_benign(c) for c in req.val_conversations])
 
@@ -300,9 +252,8 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print) -> BundleMani
                       languages=req.data_languages)
     (tmp / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
     manifest = write_manifest(tmp, manifest)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    if publish:
+        publish_bundle(tmp, out)
     return manifest
 
 
@@ -311,7 +262,7 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
     from transformers import AutoModelForSequenceClassification
 
     from groomguard.training.base_model import resolve_base
-    from groomguard.training.prepare import prepare_data
+    from groomguard.training.data.prepare import prepare_data
 
     if not (checkpoint / "config.json").is_file():
         raise ConfigError(f"{checkpoint}: not a checkpoint directory (no config.json)")

@@ -1,0 +1,1 @@
+"""Data preparation for training: mixing, splitting, the held-out real-test rule, the windowed training sets."""
