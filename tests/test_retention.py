@@ -39,7 +39,7 @@ def count(store: Store, model: type) -> int:
 def test_purge(store: Store, windower: Windower) -> None:
     retention = RetentionConfig(tail_inactive_days=30, decided_case_days=365)
     svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                        StateConfig(), retention)
+                              StateConfig(), retention)
     m = lambda i, t="synthetic hello": Message(author="user_a", text=f"{t} {i}", message_id=f"m{i}")  # noqa: E731
     svc.append_messages("idle", [m(0), m(1)])
     open_case = svc.append_messages("with-open-case", [m(2, "our secret")]).case_id
@@ -106,7 +106,7 @@ def test_store_purge_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def _service(store: Store, windower: Windower) -> ReviewService:
     return ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                         StateConfig(), RetentionConfig(tail_inactive_days=30, decided_case_days=365))
+                               StateConfig(), RetentionConfig(tail_inactive_days=30, decided_case_days=365))
 
 
 def _tail_ids(store: Store, conversation_id: str) -> set[str | None]:

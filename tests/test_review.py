@@ -31,7 +31,7 @@ def msg(i: int | str, text: str = "synthetic hello", author: str = "user_a") -> 
 def service(store: Store, windower: Windower, tail: int = 16, **state: int) -> tuple[ReviewService, KeywordScorer]:
     scorer = KeywordScorer(windower)
     return ReviewService.build(store, scorer, windower, TH, "test@1", StateConfig(tail_messages=tail, **state),
-                         RetentionConfig()), scorer
+                               RetentionConfig()), scorer
 
 
 def test_idempotent_appends(store: Store, windower: Windower) -> None:
@@ -221,8 +221,8 @@ def test_real_engine_end_to_end(sqlite_url: str, tiny_bundle_dir: Path) -> None:
     st = open_store(StoreConfig(url=sqlite_url))
     try:
         svc = ReviewService.build(st, lambda w: engine.score_windows(w).tolist(), engine.windower,
-                            Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=8),
-                            RetentionConfig())
+                                  Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=8),
+                                  RetentionConfig())
         convo = ["hi, how old are you?", "13, why", "you seem mature for your age", "let's keep our chats secret"]
         outs = [svc.append_messages("real-1", [Message(author=["adult_x", "kid_y"][i % 2], text=t, message_id=str(i))])
                 for i, t in enumerate(convo)]

@@ -78,7 +78,7 @@ def test_no_message_text_or_handles_in_logs_or_db_errors(store: Store, windower:
                                                         caplog: pytest.LogCaptureFixture) -> None:
     text, handle = "synthetic private words kept secret", "handle_zq81"
     svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                        StateConfig(), RetentionConfig())
+                              StateConfig(), RetentionConfig())
     with caplog.at_level(logging.DEBUG):
         out = svc.append_messages("priv-1", [Message(author=handle, text=text, message_id="p1")])
         assert out.case_id

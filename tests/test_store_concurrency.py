@@ -34,7 +34,7 @@ def slow_risky(windows: list[list[int]]) -> list[float]:
 
 def make_service(store: Store, windower: Windower) -> ReviewService:
     return ReviewService.build(store, slow_risky, windower, TH, "test@1", StateConfig(tail_messages=TAIL),
-                         RetentionConfig())
+                               RetentionConfig())
 
 
 def assert_consistent(store: Store, conversation_id: str, expected: int, outcomes: list[AppendOutcome],

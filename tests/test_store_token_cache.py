@@ -48,7 +48,7 @@ class RecordingScorer:
 def make(store: Store, windower: Windower, tail: int) -> tuple[ReviewService, RecordingScorer]:
     scorer = RecordingScorer()
     return ReviewService.build(store, scorer, windower, Thresholds(review=0.5, high=0.8), "test@1",
-                         StateConfig(tail_messages=tail), RetentionConfig()), scorer
+                               StateConfig(tail_messages=tail), RetentionConfig()), scorer
 
 
 def random_messages(rng: random.Random, n: int, start: int = 0) -> list[Message]:

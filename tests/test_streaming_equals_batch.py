@@ -76,8 +76,8 @@ def test_the_rule_is_needed_a_shorter_tail_changes_risks(sharp_bundle_dir: Path,
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'short.db'}"))
     try:
         svc = ReviewService.build(store, lambda w: engine.score_windows(w).tolist(), engine.windower,
-                            Thresholds(review=1.0, high=1.0), engine.model_ref, StateConfig(tail_messages=4),
-                            RetentionConfig())
+                                  Thresholds(review=1.0, high=1.0), engine.model_ref, StateConfig(tail_messages=4),
+                                  RetentionConfig())
         messages = [Message.model_validate(m) for m in long_conversation(30)]
         streamed = [svc.append_messages("short", [m]).risk for m in messages]
         batch = engine.score_conversations([Conversation(conversation_id="w", messages=messages)])[0]
@@ -170,7 +170,7 @@ def test_a_batched_append_makes_one_scorer_call(sharp_bundle_dir: Path, tmp_path
 
     try:
         svc = ReviewService.build(store, scorer, engine.windower, Thresholds(review=1.0, high=1.0), engine.model_ref,
-                            StateConfig(tail_messages=TINY_WINDOW_MESSAGES), RetentionConfig())
+                                  StateConfig(tail_messages=TINY_WINDOW_MESSAGES), RetentionConfig())
         messages = [Message.model_validate(m) for m in batched_thread()]
         svc.append_messages("calls", messages[:12])
         svc.append_messages("calls", messages[8:])  # 4 duplicates, 8 new

@@ -71,7 +71,7 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
                            timeout_s=batching.timeout_s, workers=config.engine.streams,
                            infer_timeout_s=config.engine.infer_timeout_s)
     review = ReviewService.build(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                           config.state, config.retention, config.limits, async_scorer=batcher.score_async)
+                                 config.state, config.retention, config.limits, async_scorer=batcher.score_async)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)

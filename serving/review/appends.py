@@ -1,29 +1,24 @@
 """Streaming appends: the part of `ReviewService` that takes messages and scores a window per new message.
 
-Semantics (DESIGN.md "Review queue"):
+Semantics (DESIGN.md "Review queue"; the path through the code: docs/append-walk.md):
 - Idempotent by `message_id`: a message whose id is already stored for the conversation (even one
-  that has left the bounded tail) is counted as a duplicate and changes nothing. A request made only
-  of duplicates writes nothing and answers what was recorded for its newest message: that message's
-  window risk, the running max at it, its level and the case id (`accepted=0`, `case_opened=False`
-  so a retry never counts a case twice). A retry of a whole request therefore gets the original answer. Messages
-  without a `message_id` cannot be recognised and are always appended.
-- Every new message gets its window: an append of k new messages scores the k windows ending at
-  each of them (one batched scorer call), so the running maximum, the per-message risks stored in
-  the tail, the receipts and case opening are what `groomguard score` computes on the same
-  conversation, however a pipeline groups its messages. Cost per append: k windows and k new
-  messages tokenised, whatever the conversation's length. Only the new messages are
-  normalised and tokenised; older ones come from token ids cached in the tail under the windower's
-  `ids_key`, and only as many tail rows are read as one window can hold. Rows cached under another
-  key (a bundle with a new tokenizer or normalisation) or none (rows from before the cache) are
+  that has left the bounded tail) is a duplicate and changes nothing. A request of duplicates only
+  writes nothing and answers what was recorded for its newest message (risk, running max, level,
+  case id; `accepted=0`, `case_opened=False`), so a retried request gets the original answer.
+  Messages without a `message_id` cannot be recognised and are always appended.
+- Every new message gets its window: k new messages score the k windows ending at each (one batched
+  scorer call), so running max, stored per-message risks, receipts and case opening equal what
+  `groomguard score` computes on the conversation, however a pipeline groups its messages. Only the
+  new messages are tokenised; older ones come from token ids cached in the tail under the windower's
+  `ids_key` (only the rows one window can hold are read). Rows cached under another key or none are
   re-encoded once with the persisted author->role map and written back.
 - Concurrency: optimistic first (score outside any lock, commit only if the conversation's version
-  did not move), then, after `state.optimistic_retries` conflicts, pessimistic (lock the conversation
-  row, then score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL. One active
-  case per conversation is enforced by a partial unique index as well. Methods return after COMMIT.
-- One protocol, `Appends.append` (a coroutine): the HTTP path awaits it with store work in worker
-  threads and the wait for the micro-batch awaited on the event loop, so no thread is held while
-  queued. `append_sync` runs the same coroutine with every step inline and the plain scorer (CLI,
-  tests, benchmarks): it never suspends, so it needs no event loop.
+  did not move), then, after `state.optimistic_retries` conflicts, pessimistic (lock the row, then
+  score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL; one active case per
+  conversation is also a partial unique index. Returns after COMMIT.
+- One protocol, `Appends.append` (a coroutine). Served: store work in worker threads, the micro-batch
+  awaited, so no thread is held while queued. `append_sync` (CLI, tests, benchmarks) runs the same
+  coroutine with every step inline and the plain scorer: it never suspends, so needs no event loop.
 - Request limits are checked first (serving/review/request_limits.py), before any store or model work.
 """
 
