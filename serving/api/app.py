@@ -32,7 +32,9 @@ from groomguard.serving.api.readiness import ModelProbeFailed, Readiness, probe_
 from groomguard.serving.batcher import MicroBatcher
 from groomguard.serving.engine import build_engine
 from groomguard.serving.retention import PeriodicPurge
+from groomguard.serving.review import ReviewService
 from groomguard.serving.settings import ServeConfig
+from groomguard.serving.store import open_store
 from groomguard.serving.tail_check import check_tail_covers_window
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,6 @@ log = logging.getLogger(__name__)
 def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     """Store (migrated), engine (model probed), batcher and review service. `groomguard serve` calls
     it before uvicorn starts, so a start-up failure is one line and exit 2, not a lifespan traceback."""
-    from groomguard.serving.review import ReviewService
-    from groomguard.serving.store import open_store
-
     store = open_store(config.store)
     try:
         engine = build_engine(str(bundle_dir), config.engine, config.thresholds)
