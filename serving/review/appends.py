@@ -17,7 +17,7 @@ Semantics (DESIGN.md "Review queue"; the path through the code: docs/append-walk
   score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL; one active case per
   conversation is also a partial unique index. Returns after COMMIT.
 - One protocol, `Appends.append` (a coroutine). Served: store work in worker threads, the micro-batch
-  awaited, so no thread is held while queued. `append_sync` (CLI, tests, benchmarks) runs the same
+  awaited, so no thread is held while queued. `append_sync` (tests, benchmarks, scripts) runs the same
   coroutine with every step inline and the plain scorer: it never suspends, so needs no event loop.
 - Request limits are checked first (serving/review/request_limits.py), before any store or model work.
 """

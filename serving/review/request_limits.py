@@ -1,7 +1,7 @@
 """Request limits (`limits.*` in the serve config), the one place they are checked.
 
 Appends are checked by the append path itself (`Appends.append`, before any store or model work),
-so every caller - the HTTP route, the CLI, tests, benchmarks - meets the same rules. `/v1/score`
+so every caller - the HTTP route, tests, benchmarks - meets the same rules. `/v1/score`
 calls `check_conversations` before scoring, since scoring alone never reaches the review service.
 A refusal is `LimitExceeded`: it names the field and the setting, never the value (privacy rule);
 the API renders it as 422 problem+json (serving/api/errors.py). Body size (bytes) is checked

@@ -1,4 +1,4 @@
-"""The review service: one object the API, the desk and the CLI hold, made of explicit parts.
+"""The review service: one object the API and the desk hold, made of explicit parts.
 
 - `Appends` (appends.py): streaming appends, a window scored per new message, cases opened/updated;
 - `Routing` (routing.py): conversations scored whole by `/v1/score` with route=true into cases;
@@ -47,7 +47,7 @@ class ReviewService:
     def build(cls, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds, model_ref: str,
               state: StateConfig, retention: RetentionConfig, limits: LimitsConfig | None = None,
               async_scorer: AsyncWindowScorer | None = None) -> ReviewService:
-        """The parts over one store and one model. `scorer` scores inline (tests, CLI, case
+        """The parts over one store and one model. `scorer` scores inline (the sync form, case
         explanations); `async_scorer` (the micro-batcher's) is what the served append path awaits."""
         # never keep a conversation's ids in memory longer than retention keeps its tail on disk
         idle_s = min(state.snapshot_cache_idle_seconds, retention.tail_inactive_days * 86_400 / 2)
