@@ -26,8 +26,6 @@ from groomguard.serving.store.orm import CaseRow
 from groomguard.serving.store.statuses import DECIDED_STATUSES, STATUSES
 from groomguard.windowing import Windower
 
-EXPORT_PAGE = 100
-
 
 def summary(case: CaseRow, message_count: int) -> CaseSummary:
     return CaseSummary(
