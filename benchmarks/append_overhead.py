@@ -46,8 +46,8 @@ def main() -> int:
         cfg = load_serve_config(None, [f"store.url=sqlite:///{tmp}/b.db", "state.tail_messages=128",
                                        "limits.max_messages_per_append=100"])
         store = open_store(cfg.store)
-        svc = ReviewService(store, lambda ws: [0.1 for _ in ws], bundle.windower(), Thresholds(review=1.0, high=1.0),
-                            "constant", cfg.state, cfg.retention, cfg.limits)
+        svc = ReviewService.build(store, lambda ws: [0.1 for _ in ws], bundle.windower(),
+                                  Thresholds(review=1.0, high=1.0), "constant", cfg.state, cfg.retention, cfg.limits)
         have = 0
         for mark in (10, 100, 1000):
             while have < mark - args.samples:

@@ -63,8 +63,9 @@ def service_append_latency(ctx: Ctx, bundle: Bundle, variant: str, conv: Convers
                                        "limits.max_messages_per_append=100"])
         store = open_store(cfg.store)
         # review threshold above 1: no case is opened, so every append is the plain hot path
-        svc = ReviewService(store, lambda ws: [float(r) for r in engine.infer_batch(ws)], windower,
-                            Thresholds(review=1.0, high=1.0), engine.model_ref, cfg.state, cfg.retention, cfg.limits)
+        svc = ReviewService.build(store, lambda ws: [float(r) for r in engine.infer_batch(ws)], windower,
+                                  Thresholds(review=1.0, high=1.0), engine.model_ref, cfg.state, cfg.retention,
+                                  cfg.limits)
         try:
             svc.append_messages("warm", [_message(conv, 0)])
             have = 0

@@ -161,7 +161,7 @@ class Windower:
 
         The newest message always counts (cut to the budget); older ones join, newest first, while
         each one plus a separator still fits. The one place this rule lives: `window_ids`, the text
-        baselines (evaluation/windows_text.py) and case influence (serving/review_influence.py).
+        baselines (evaluation/windows_text.py) and case influence (serving/review/influence.py).
         """
         used = min(lengths[end], self.budget)
         start = end

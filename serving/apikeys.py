@@ -20,7 +20,7 @@ from sqlalchemy import select
 from groomguard.errors import GroomguardError
 from groomguard.serving.store import Store
 from groomguard.serving.store.cases import audit
-from groomguard.serving.store.models import ApiKeyRow, utcnow
+from groomguard.serving.store.orm import ApiKeyRow, utcnow
 
 SCOPES = ("score", "review", "admin")
 PREFIX = "gg"

@@ -14,16 +14,24 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from groomguard.serving.review.views import PurgeResult
 from groomguard.serving.store import RetentionConfig, Store
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
-from groomguard.serving.store.models import ConversationRow
+from groomguard.serving.store.orm import ConversationRow
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+
+class PurgeResult(BaseModel):
+    """What a retention run deleted."""
+
+    conversations: int = 0
+    cases: int = 0
+    ran_at: datetime
 
 
 def purge(store: Store, retention: RetentionConfig, now: datetime | None = None, dry_run: bool = False) -> PurgeResult:

@@ -178,9 +178,9 @@ def test_service_takes_its_limits_from_limits_config(tmp_path: Path) -> None:
 
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'gg.db'}"))
     try:
-        svc = ReviewService(store, lambda w: [0.1] * len(w), make_windower(tokenizer_path()),
-                            Thresholds(review=0.5, high=0.8), "t@1", StateConfig(), RetentionConfig(),
-                            LimitsConfig(max_messages_per_append=3, max_id_chars=10))
+        svc = ReviewService.build(store, lambda w: [0.1] * len(w), make_windower(tokenizer_path()),
+                                  Thresholds(review=0.5, high=0.8), "t@1", StateConfig(), RetentionConfig(),
+                                  LimitsConfig(max_messages_per_append=3, max_id_chars=10))
         hi = [Message(author="a", text="hi")]
         assert svc.append_messages("c" * 10, hi * 3).accepted == 3
         with pytest.raises(InvalidRequest, match="1 to 3 messages"):

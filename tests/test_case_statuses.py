@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import get_args
 
 from groomguard.serving.store import statuses
-from groomguard.serving.store.models import CaseRow
+from groomguard.serving.store.orm import CaseRow
 
 MIGRATION = Path(__file__).resolve().parents[1] / "serving/store/migrations/versions/0001_initial_schema.py"
 

@@ -13,7 +13,7 @@ from groomguard.serving.desk import accounts, sessions
 from groomguard.serving.desk.accounts import AccountError
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.store import Store, StoreConfig, open_store
-from groomguard.serving.store.models import AuditRow, UserRow, utcnow
+from groomguard.serving.store.orm import AuditRow, UserRow, utcnow
 
 CFG = DeskConfig(lockout_after=3, lockout_minutes=10, session_minutes=60, idle_minutes=15)
 PW = "a long enough secret"

@@ -11,7 +11,7 @@ from groomguard.serving.desk import queue as q
 from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.store import Store, StoreConfig, open_store
 from groomguard.serving.store import cases as case_db
-from groomguard.serving.store.models import CaseRow
+from groomguard.serving.store.orm import CaseRow
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 # (conversation, level, max_risk, opened hours after T0, status)
@@ -77,7 +77,7 @@ def test_deleting_a_case_removes_its_claim_and_second_review(seeded: Store) -> N
     from sqlalchemy import func, select
 
     from groomguard.serving.desk import second
-    from groomguard.serving.store.models import CaseClaimRow, SecondReviewRow
+    from groomguard.serving.store.orm import CaseClaimRow, SecondReviewRow
 
     done = q.queue(store, "mo", q.QueueFilter(status="dismissed"), 1, 10).rows[0].case_id
     q.claim(store, done, "mo")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from groomguard.serving.apikeys import ApiKeyError, create_key, list_keys, revoke_key, verify_key
 from groomguard.serving.store import Store, StoreConfig, open_store
-from groomguard.serving.store.models import ApiKeyRow, AuditRow
+from groomguard.serving.store.orm import ApiKeyRow, AuditRow
 from tests.support.store import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -126,7 +126,7 @@ def test_two_replicas_on_one_database(replicas: list[str], pg_url: str, sharp_bu
 
     from groomguard import load_engine
     from groomguard.serving.store import StoreConfig, open_store
-    from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
+    from groomguard.serving.store.orm import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 
     engine = load_engine(str(sharp_bundle_dir), providers=["CPUExecutionProvider"], intra_op_threads=1)
     store = open_store(StoreConfig(url=pg_url))

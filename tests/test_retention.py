@@ -15,7 +15,7 @@ from groomguard.scores import Thresholds
 from groomguard.serving.retention import PeriodicPurge, purge
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
-from groomguard.serving.store.models import (
+from groomguard.serving.store.orm import (
     AuditRow,
     CaseMessageRow,
     CaseRow,
@@ -38,8 +38,8 @@ def count(store: Store, model: type) -> int:
 
 def test_purge(store: Store, windower: Windower) -> None:
     retention = RetentionConfig(tail_inactive_days=30, decided_case_days=365)
-    svc = ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                        StateConfig(), retention)
+    svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
+                              StateConfig(), retention)
     m = lambda i, t="synthetic hello": Message(author="user_a", text=f"{t} {i}", message_id=f"m{i}")  # noqa: E731
     svc.append_messages("idle", [m(0), m(1)])
     open_case = svc.append_messages("with-open-case", [m(2, "our secret")]).case_id
@@ -105,8 +105,8 @@ def test_store_purge_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def _service(store: Store, windower: Windower) -> ReviewService:
-    return ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                         StateConfig(), RetentionConfig(tail_inactive_days=30, decided_case_days=365))
+    return ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
+                               StateConfig(), RetentionConfig(tail_inactive_days=30, decided_case_days=365))
 
 
 def _tail_ids(store: Store, conversation_id: str) -> set[str | None]:
@@ -177,7 +177,7 @@ def test_purge_between_an_appends_read_and_commit_keeps_the_message(store: Store
     retention = RetentionConfig(tail_inactive_days=30, decided_case_days=365)
     svc = _service(store, windower)
     _idle_conversation(svc, store, "back")
-    score = svc.scorer
+    score = svc.appends.scorer
     purged: list[int] = []
 
     def purge_then_score(windows: list[list[int]]) -> list[float]:  # runs between read and commit
@@ -185,7 +185,7 @@ def test_purge_between_an_appends_read_and_commit_keeps_the_message(store: Store
             purged.append(purge(store, retention).conversations)
         return list(score(windows))
 
-    svc.scorer = purge_then_score
+    svc.appends.scorer = purge_then_score
     out = svc.append_messages("back", [Message(author="u", text="back again", message_id="back-new")])
     assert purged == [1] and out.accepted == 1
     assert _tail_ids(store, "back") == {"back-new"}

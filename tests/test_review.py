@@ -15,7 +15,7 @@ from groomguard.schema import Message
 from groomguard.scores import Thresholds
 from groomguard.serving.review import Conflict, InvalidRequest, NotFound, ReviewService, RouteOutcome
 from groomguard.serving.store import RetentionConfig, StateConfig, Store
-from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
+from groomguard.serving.store.orm import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower, assign_roles
 from tests.support.store import KeywordScorer
 
@@ -30,8 +30,8 @@ def msg(i: int | str, text: str = "synthetic hello", author: str = "user_a") -> 
 
 def service(store: Store, windower: Windower, tail: int = 16, **state: int) -> tuple[ReviewService, KeywordScorer]:
     scorer = KeywordScorer(windower)
-    return ReviewService(store, scorer, windower, TH, "test@1", StateConfig(tail_messages=tail, **state),
-                         RetentionConfig()), scorer
+    return ReviewService.build(store, scorer, windower, TH, "test@1", StateConfig(tail_messages=tail, **state),
+                               RetentionConfig()), scorer
 
 
 def test_idempotent_appends(store: Store, windower: Windower) -> None:
@@ -81,7 +81,7 @@ def test_scores_only_the_newest_window_with_stable_roles(store: Store, windower:
         seen.append(windows)
         return [0.1] * len(windows)
 
-    svc.scorer = recording
+    svc.appends.scorer = recording
     history = [msg(0, author="alice_handle"), msg(1, author="bob_handle"), msg(2, author="carol_handle"),
                msg(3, author="alice_handle")]
     for m in history:
@@ -141,10 +141,10 @@ def test_decisions_audit_listing_and_export(store: Store, windower: Windower) ->
     svc, _ = service(store, windower)
     ids = {}
     for n, conv in enumerate(["c-a", "c-b", "c-c"]):
-        svc.scorer = lambda w: [0.1] * len(w)
+        svc.appends.scorer = lambda w: [0.1] * len(w)
         svc.append_messages(conv, [msg(f"{conv}-0")])
         scorer_risk = [0.55, 0.95, 0.7][n]
-        svc.scorer = lambda w, r=scorer_risk: [r] * len(w)
+        svc.appends.scorer = lambda w, r=scorer_risk: [r] * len(w)
         ids[conv] = svc.append_messages(conv, [msg(f"{conv}-1", "keep it secret")]).case_id
     page = svc.list_cases(status="open", level=None, limit=2, offset=0)
     assert page.total == 3 and [c.conversation_id for c in page.items] == ["c-b", "c-c"]
@@ -175,7 +175,7 @@ def test_decisions_audit_listing_and_export(store: Store, windower: Windower) ->
     assert f"case:{ids['c-b']}" in exported["c-b"].tags and "decision:confirmed" in exported["c-b"].tags
 
     # a decided case no longer blocks a new one for the same conversation
-    svc.scorer = lambda w: [0.9] * len(w)
+    svc.appends.scorer = lambda w: [0.9] * len(w)
     reopened = svc.append_messages("c-a", [msg("c-a-2")])
     assert reopened.case_opened and reopened.case_id != ids["c-a"]
 
@@ -220,9 +220,9 @@ def test_real_engine_end_to_end(sqlite_url: str, tiny_bundle_dir: Path) -> None:
     engine = build_engine(str(tiny_bundle_dir), EngineConfig(providers=["CPUExecutionProvider"], intra_op_threads=1))
     st = open_store(StoreConfig(url=sqlite_url))
     try:
-        svc = ReviewService(st, lambda w: engine.score_windows(w).tolist(), engine.windower,
-                            Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=8),
-                            RetentionConfig())
+        svc = ReviewService.build(st, lambda w: engine.score_windows(w).tolist(), engine.windower,
+                                  Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=8),
+                                  RetentionConfig())
         convo = ["hi, how old are you?", "13, why", "you seem mature for your age", "let's keep our chats secret"]
         outs = [svc.append_messages("real-1", [Message(author=["adult_x", "kid_y"][i % 2], text=t, message_id=str(i))])
                 for i, t in enumerate(convo)]

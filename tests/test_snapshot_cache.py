@@ -20,7 +20,7 @@ from groomguard.serving.review import ReviewService
 from groomguard.serving.review.snapshot_cache import SnapshotCache, newest_window_tail
 from groomguard.serving.store import RetentionConfig, StateConfig, Store
 from groomguard.serving.store import conversations as conv_db
-from groomguard.serving.store.models import ConversationRow, TailMessageRow
+from groomguard.serving.store.orm import ConversationRow, TailMessageRow
 from groomguard.windowing import Windower
 from tests.support.store import KeywordScorer
 
@@ -48,7 +48,7 @@ def replica(store: Store, windower: Windower, cache: int = 100,
             tail: int = 64) -> tuple[ReviewService, RecordingScorer]:
     scorer = RecordingScorer(windower)
     state = StateConfig(tail_messages=tail, snapshot_cache_conversations=cache)
-    return ReviewService(store, scorer, windower, TH, "test@1", state, RetentionConfig()), scorer
+    return ReviewService.build(store, scorer, windower, TH, "test@1", state, RetentionConfig()), scorer
 
 
 @contextmanager

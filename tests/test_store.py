@@ -19,7 +19,7 @@ from groomguard.scores import Thresholds
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, StoreError, open_store
 from groomguard.serving.store.db import alembic_config, current_revision
-from groomguard.serving.store.models import Base, CaseRow
+from groomguard.serving.store.orm import Base, CaseRow
 from groomguard.windowing import Windower
 from tests.support.store import KeywordScorer
 
@@ -77,8 +77,8 @@ def test_bad_urls_are_one_line_errors(tmp_path: Path) -> None:
 def test_no_message_text_or_handles_in_logs_or_db_errors(store: Store, windower: Windower,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     text, handle = "synthetic private words kept secret", "handle_zq81"
-    svc = ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
-                        StateConfig(), RetentionConfig())
+    svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
+                              StateConfig(), RetentionConfig())
     with caplog.at_level(logging.DEBUG):
         out = svc.append_messages("priv-1", [Message(author=handle, text=text, message_id="p1")])
         assert out.case_id

@@ -17,7 +17,7 @@ from groomguard.schema import Message
 from groomguard.scores import Thresholds
 from groomguard.serving.review import AppendOutcome, ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreConfig, open_store
-from groomguard.serving.store.models import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
+from groomguard.serving.store.orm import CaseRow, ConversationRow, ReceiptRow, TailMessageRow
 from groomguard.windowing import Windower
 from tests.support.store import process_appender
 
@@ -33,8 +33,8 @@ def slow_risky(windows: list[list[int]]) -> list[float]:
 
 
 def make_service(store: Store, windower: Windower) -> ReviewService:
-    return ReviewService(store, slow_risky, windower, TH, "test@1", StateConfig(tail_messages=TAIL),
-                         RetentionConfig())
+    return ReviewService.build(store, slow_risky, windower, TH, "test@1", StateConfig(tail_messages=TAIL),
+                               RetentionConfig())
 
 
 def assert_consistent(store: Store, conversation_id: str, expected: int, outcomes: list[AppendOutcome],

@@ -18,7 +18,7 @@ from groomguard.scores import Thresholds
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import RetentionConfig, StateConfig, Store
 from groomguard.serving.store import conversations as conv_db
-from groomguard.serving.store.models import TailMessageRow
+from groomguard.serving.store.orm import TailMessageRow
 from groomguard.serving.tail_check import max_messages_per_window
 from groomguard.windowing import WindowConfig, Windower
 
@@ -47,8 +47,8 @@ class RecordingScorer:
 
 def make(store: Store, windower: Windower, tail: int) -> tuple[ReviewService, RecordingScorer]:
     scorer = RecordingScorer()
-    return ReviewService(store, scorer, windower, Thresholds(review=0.5, high=0.8), "test@1",
-                         StateConfig(tail_messages=tail), RetentionConfig()), scorer
+    return ReviewService.build(store, scorer, windower, Thresholds(review=0.5, high=0.8), "test@1",
+                               StateConfig(tail_messages=tail), RetentionConfig()), scorer
 
 
 def random_messages(rng: random.Random, n: int, start: int = 0) -> list[Message]:
@@ -75,7 +75,7 @@ def test_appends_encode_only_new_messages_and_match_batch_windows(store: Store, 
     limit = max_messages_per_window(w) - 1  # the newest message of a window is always a new one
     assert limit < 80 < len(sent)
     with store.read() as s:
-        snap = conv_db.read_snapshot(s, "c", [], svc._window_limit(), w.ids_key)
+        snap = conv_db.read_snapshot(s, "c", [], svc.appends.window_limit(), w.ids_key)
         keys = set(s.scalars(select(TailMessageRow.ids_key)))
     assert len(snap.tail) == limit, "an append reads only the rows one window can hold"
     assert all(t.token_ids is not None and not t.text for t in snap.tail), "cached rows are read without text"
@@ -99,7 +99,7 @@ def test_stale_or_missing_ids_are_reencoded_once_and_written_back(store: Store, 
     nxt = random_messages(rng, 1, 50)
     svc2.append_messages("c", nxt)
     sent += nxt
-    limit = svc2._window_limit()
+    limit = svc2.appends.window_limit()
     assert limit == 30 and w.encoded == limit + 1, "the stale rows a window can use, plus the new message"
     assert scorer.windows[-1] == w.newest_window(sent).input_ids
     with store.read() as s:

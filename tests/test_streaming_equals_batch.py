@@ -75,9 +75,9 @@ def test_the_rule_is_needed_a_shorter_tail_changes_risks(sharp_bundle_dir: Path,
     engine = build_engine(str(sharp_bundle_dir), EngineConfig(providers=["CPUExecutionProvider"]))
     store = open_store(StoreConfig(url=f"sqlite:///{tmp_path / 'short.db'}"))
     try:
-        svc = ReviewService(store, lambda w: engine.score_windows(w).tolist(), engine.windower,
-                            Thresholds(review=1.0, high=1.0), engine.model_ref, StateConfig(tail_messages=4),
-                            RetentionConfig())
+        svc = ReviewService.build(store, lambda w: engine.score_windows(w).tolist(), engine.windower,
+                                  Thresholds(review=1.0, high=1.0), engine.model_ref, StateConfig(tail_messages=4),
+                                  RetentionConfig())
         messages = [Message.model_validate(m) for m in long_conversation(30)]
         streamed = [svc.append_messages("short", [m]).risk for m in messages]
         batch = engine.score_conversations([Conversation(conversation_id="w", messages=messages)])[0]
@@ -169,8 +169,8 @@ def test_a_batched_append_makes_one_scorer_call(sharp_bundle_dir: Path, tmp_path
         return engine.score_windows(windows).tolist()
 
     try:
-        svc = ReviewService(store, scorer, engine.windower, Thresholds(review=1.0, high=1.0), engine.model_ref,
-                            StateConfig(tail_messages=TINY_WINDOW_MESSAGES), RetentionConfig())
+        svc = ReviewService.build(store, scorer, engine.windower, Thresholds(review=1.0, high=1.0), engine.model_ref,
+                                  StateConfig(tail_messages=TINY_WINDOW_MESSAGES), RetentionConfig())
         messages = [Message.model_validate(m) for m in batched_thread()]
         svc.append_messages("calls", messages[:12])
         svc.append_messages("calls", messages[8:])  # 4 duplicates, 8 new

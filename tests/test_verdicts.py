@@ -36,8 +36,8 @@ def test_export_labels_verdicts_and_cli_writes_them(tmp_path: Path, capsys: pyte
     url = f"sqlite:///{tmp_path / 'gg.db'}"
     store = open_store(StoreConfig(url=url))
     windower = make_windower(tokenizer_path())
-    svc = ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.95), "t@1",
-                        StateConfig(tail_messages=16), RetentionConfig())
+    svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.95), "t@1",
+                              StateConfig(tail_messages=16), RetentionConfig())
     try:
         # streamed one message at a time: the case opens at message 2 (the trigger word), risk 0.9
         for i, text in enumerate(["hi", "how was school", "keep it a secret ok", "sure"]):

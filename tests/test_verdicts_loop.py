@@ -60,9 +60,9 @@ def test_dismissed_false_alert_scores_lower_after_retraining(tmp_path: Path) -> 
     store = open_store(StoreConfig(url=url))
     engine = build_engine(str(before_bundle), EngineConfig(providers=["CPUExecutionProvider"], intra_op_threads=1))
     try:
-        svc = ReviewService(store, lambda w: [float(x) for x in engine.infer_batch(w)], engine.windower,
-                            Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=64),
-                            RetentionConfig())
+        svc = ReviewService.build(store, lambda w: [float(x) for x in engine.infer_batch(w)], engine.windower,
+                                  Thresholds(review=0.0, high=1.0), engine.model_ref, StateConfig(tail_messages=64),
+                                  RetentionConfig())
         for m in conv.messages:  # streamed like a chat platform would (review threshold 0: it opens a case)
             outcome = svc.append_messages(conv.conversation_id, [m])
         assert outcome.case_id is not None

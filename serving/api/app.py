@@ -22,9 +22,9 @@ from groomguard.errors import ConfigError
 from groomguard.serving import logsafe
 from groomguard.serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
 from groomguard.serving.api.auth import KeyCache, authenticate, has_scope
+from groomguard.serving.api.body_size import BodySizeLimit
 from groomguard.serving.api.deps import Services
 from groomguard.serving.api.errors import ApiProblem, install_error_handlers
-from groomguard.serving.api.limits import BodySizeLimit
 from groomguard.serving.api.metrics import MODEL, QUEUE_DEPTH, MetricsMiddleware, observe_batch
 from groomguard.serving.api.models import Ready
 from groomguard.serving.api.ratelimit import make_limiter
@@ -32,7 +32,9 @@ from groomguard.serving.api.readiness import ModelProbeFailed, Readiness, probe_
 from groomguard.serving.batcher import MicroBatcher
 from groomguard.serving.engine import build_engine
 from groomguard.serving.retention import PeriodicPurge
+from groomguard.serving.review import ReviewService
 from groomguard.serving.settings import ServeConfig
+from groomguard.serving.store import open_store
 from groomguard.serving.tail_check import check_tail_covers_window
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,6 @@ log = logging.getLogger(__name__)
 def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     """Store (migrated), engine (model probed), batcher and review service. `groomguard serve` calls
     it before uvicorn starts, so a start-up failure is one line and exit 2, not a lifespan traceback."""
-    from groomguard.serving.review import ReviewService
-    from groomguard.serving.store import open_store
-
     store = open_store(config.store)
     try:
         engine = build_engine(str(bundle_dir), config.engine, config.thresholds)
@@ -70,8 +69,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
                            batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
                            timeout_s=batching.timeout_s, workers=config.engine.streams,
                            infer_timeout_s=config.engine.infer_timeout_s)
-    review = ReviewService(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                           config.state, config.retention, config.limits, async_scorer=batcher.score_async)
+    review = ReviewService.build(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
+                                 config.state, config.retention, config.limits, async_scorer=batcher.score_async)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)

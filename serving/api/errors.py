@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from groomguard.serving.backends.base import BackendUnavailable
 from groomguard.serving.batcher import BatcherClosed, Overloaded
 from groomguard.serving.review import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.errors import LimitExceeded
 from groomguard.serving.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidRequest)
     async def _invalid(request: Request, exc: InvalidRequest) -> JSONResponse:
+        if isinstance(exc, LimitExceeded):  # the same body as `field_error`: detail and errors[] name the field
+            return problem(422, str(exc), [{"field": exc.field, "msg": exc.msg, "type": "limit"}])
         return problem(422, str(exc) or "invalid request")
 
     @app.exception_handler(StoreError)

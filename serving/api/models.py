@@ -1,7 +1,7 @@
 """Request and response bodies of the HTTP API (the OpenAPI schema at /docs is generated from these).
 
 Conversations and messages are the canonical `groomguard.schema` types; limits that depend on
-configuration (counts, text length) are checked in the routes (serving/api/limits.py).
+configuration (counts, text length) are checked in one place (serving/review/request_limits.py).
 """
 
 from __future__ import annotations

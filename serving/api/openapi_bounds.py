@@ -1,13 +1,13 @@
 """Put the configured request bounds into the OpenAPI schema, so clients and contract tests see
 the limits the service really enforces.
 
-The bounds come from `limits:` in serve.yaml, so pydantic cannot derive them from the models; the
-routes check them (serving/api/limits.py) and this module writes the same numbers into the schema:
-id lengths, text length, message and conversation counts, paging maxima, and the NUL-free pattern
-of every client string (lone surrogates cannot be produced by a JSON Schema generator, and are
-refused all the same). What JSON Schema cannot say is in docs/api.md: `first_risk_index` inside the
-conversation, at most `limits.max_windows_per_request` messages in one `/v1/score`, unique
-conversation ids when `route` is true, timestamps representable in UTC.
+The bounds come from `limits:` in serve.yaml, so pydantic cannot derive them from the models;
+they are checked in one place (serving/review/request_limits.py) and this module writes the same
+numbers into the schema: id lengths, text length, message and conversation counts, paging maxima,
+and the NUL-free pattern of every client string (lone surrogates cannot be produced by a JSON
+Schema generator, and are refused all the same). What JSON Schema cannot say is in docs/api.md:
+`first_risk_index` inside the conversation, at most `limits.max_windows_per_request` messages in one
+`/v1/score`, unique conversation ids when `route` is true, timestamps representable in UTC.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from groomguard.serving.api.errors import field_error
 from groomguard.serving.api.metrics import DECISIONS
 from groomguard.serving.api.models import DecisionRequest
 from groomguard.serving.api.routes_score import PROBLEMS
-from groomguard.serving.api.strict import UNSAFE_MSG, has_unsafe_chars
 from groomguard.serving.apikeys import ApiKeyInfo
+from groomguard.serving.review.request_limits import UNSAFE_MSG, has_unsafe_chars
 from groomguard.serving.review.views import CaseDetail, CasePage
 from groomguard.serving.store.statuses import CaseStatus
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, Path
 from groomguard.schema import Message
 from groomguard.serving.api.auth import require_scope
 from groomguard.serving.api.deps import Services, get_services
-from groomguard.serving.api.limits import check_id, check_messages
 from groomguard.serving.api.metrics import CASES_OPENED, MESSAGES_APPENDED
 from groomguard.serving.api.models import AppendRequest, AppendResponse
 from groomguard.serving.api.routes_score import PROBLEMS
@@ -30,10 +29,8 @@ async def append_messages(
     Cost does not grow with conversation length (a bounded tail is kept per conversation). When the
     risk reaches the review threshold a review case is opened (or updated): `case_id`."""
     # async: store work runs in worker threads and the wait for the micro-batch is awaited, so a
-    # request queued for scoring holds no thread (serving/review/appends.py).
-    limits = services.config.limits
-    check_id("conversation_id", conversation_id, limits)
-    check_messages(body.messages, limits, "messages.", limits.max_messages_per_append, "max_messages_per_append")
+    # request queued for scoring holds no thread. Limits are checked by the append path (422 via
+    # LimitExceeded). The walk from here to the case: docs/append-walk.md.
     messages: list[Message] = list(body.messages)
     out = await services.review.append_messages_async(conversation_id, messages)
     if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends
 from groomguard.serving.api.auth import require_scope
 from groomguard.serving.api.deps import Services, get_services
 from groomguard.serving.api.errors import field_error
-from groomguard.serving.api.limits import check_conversations
 from groomguard.serving.api.metrics import CASES_OPENED
 from groomguard.serving.api.models import ConversationScoreOut, ScoreRequest, ScoreResponse
 from groomguard.serving.apikeys import ApiKeyInfo
+from groomguard.serving.review.request_limits import check_conversations
 from groomguard.window_plan import WindowPlan
 
 router = APIRouter(prefix="/v1", tags=["scoring"])

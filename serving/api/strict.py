@@ -15,21 +15,13 @@ Every failure is a 422 naming the field (serving/api/errors.py), never quoting t
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from groomguard.schema import Conversation, Message
-
-_UNSAFE = re.compile("[\x00\ud800-\udfff]")
-UNSAFE_MSG = "contains a NUL character or a lone surrogate"
-
-
-def has_unsafe_chars(value: str) -> bool:
-    """True when `value` holds a NUL or an unpaired surrogate (after JSON decoding)."""
-    return _UNSAFE.search(value) is not None
+from groomguard.serving.review.request_limits import UNSAFE_MSG, has_unsafe_chars
 
 
 def _safe(value: str) -> str:

@@ -23,7 +23,7 @@ from groomguard.errors import GroomguardError
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.store import Store
 from groomguard.serving.store.cases import audit
-from groomguard.serving.store.models import UserRow, utcnow
+from groomguard.serving.store.orm import UserRow, utcnow
 
 Role = Literal["moderator", "lead", "admin"]
 ROLES: tuple[Role, ...] = ("moderator", "lead", "admin")
@@ -87,7 +87,7 @@ def get_user(store: Store, name: str) -> User | None:
 
 def disable_user(store: Store, name: str, actor: str = "cli") -> User:
     """Disable an account and end its sessions (idempotent: the first disable time is kept)."""
-    from groomguard.serving.store.models import DeskSessionRow
+    from groomguard.serving.store.orm import DeskSessionRow
 
     with store.write() as s:
         row = s.get(UserRow, name)

@@ -14,7 +14,7 @@ from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
 from groomguard.serving.store import Store
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.cases import audit
-from groomguard.serving.store.models import CaseClaimRow, utcnow
+from groomguard.serving.store.orm import CaseClaimRow, utcnow
 from groomguard.serving.store.statuses import OPEN, STATUSES
 
 LEVELS = ("high", "review", "low")

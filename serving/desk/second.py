@@ -10,7 +10,7 @@ from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
 from groomguard.serving.store import Store
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.cases import audit
-from groomguard.serving.store.models import SecondReviewRow, utcnow
+from groomguard.serving.store.orm import SecondReviewRow, utcnow
 from groomguard.serving.store.statuses import DECIDED_STATUSES
 
 

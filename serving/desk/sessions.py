@@ -20,7 +20,7 @@ from sqlalchemy import delete
 from groomguard.serving.desk.accounts import User, _user
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.store import Store
-from groomguard.serving.store.models import DeskSessionRow, UserRow, utcnow
+from groomguard.serving.store.orm import DeskSessionRow, UserRow, utcnow
 
 COOKIE = "gg_desk"
 LOGIN_CSRF_COOKIE = "gg_desk_login"  # double-submit token for the login form (no session yet)

@@ -1,12 +1,15 @@
-"""The review queue in one place: streaming appends and routing that open cases (`service`), reads
-and decisions on cases (`queue`), leave-one-message-out explanations (`influence`), what the API
-returns (`views`) and decided cases as training data (`verdicts`). Case SQL lives in
+"""The review queue: `ReviewService` (service.py) composed of streaming appends (`appends`), routing
+of conversations scored whole (`routing`), case reads (`case_reads`) and moderators' decisions
+(`decisions`); request limits (`request_limits`), leave-one-message-out explanations (`influence`),
+what the API returns (`views`) and decided cases as training data (`verdicts`). Case SQL lives in
 `groomguard.serving.store.cases`; case statuses in `groomguard.serving.store.statuses`.
 """
 
-from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.appends import AppendOutcome
+from groomguard.serving.review.errors import Conflict, InvalidRequest, LimitExceeded, NotFound
 from groomguard.serving.review.influence import WindowScorer
-from groomguard.serving.review.service import AppendOutcome, ReviewService, RouteOutcome
+from groomguard.serving.review.routing import RouteOutcome
+from groomguard.serving.review.service import ReviewService
 
-__all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "NotFound", "ReviewService", "RouteOutcome",
-           "WindowScorer"]
+__all__ = ["AppendOutcome", "Conflict", "InvalidRequest", "LimitExceeded", "NotFound", "ReviewService",
+           "RouteOutcome", "WindowScorer"]

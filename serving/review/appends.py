@@ -1,56 +1,54 @@
-"""Streaming appends: the half of `ReviewService` that takes messages and scores a window per new message.
+"""Streaming appends: the part of `ReviewService` that takes messages and scores a window per new message.
 
-Semantics (DESIGN.md "Review queue"):
+Semantics (DESIGN.md "Review queue"; the path through the code: docs/append-walk.md):
 - Idempotent by `message_id`: a message whose id is already stored for the conversation (even one
-  that has left the bounded tail) is counted as a duplicate and changes nothing. A request made only
-  of duplicates writes nothing and answers what was recorded for its newest message: that message's
-  window risk, the running max at it, its level and the case id (`accepted=0`, `case_opened=False`
-  so a retry never counts a case twice). A retry of a whole request therefore gets the original answer. Messages
-  without a `message_id` cannot be recognised and are always appended.
-- Every new message gets its window: an append of k new messages scores the k windows ending at
-  each of them (one batched scorer call), so the running maximum, the per-message risks stored in
-  the tail, the receipts and case opening are what `groomguard score` computes on the same
-  conversation, however a pipeline groups its messages. Cost per append: k windows and k new
-  messages tokenised, whatever the conversation's length. Only the new messages are
-  normalised and tokenised; older ones come from token ids cached in the tail under the windower's
-  `ids_key`, and only as many tail rows are read as one window can hold. Rows cached under another
-  key (a bundle with a new tokenizer or normalisation) or none (rows from before the cache) are
+  that has left the bounded tail) is a duplicate and changes nothing. A request of duplicates only
+  writes nothing and answers what was recorded for its newest message (risk, running max, level,
+  case id; `accepted=0`, `case_opened=False`), so a retried request gets the original answer.
+  Messages without a `message_id` cannot be recognised and are always appended.
+- Every new message gets its window: k new messages score the k windows ending at each (one batched
+  scorer call), so running max, stored per-message risks, receipts and case opening equal what
+  `groomguard score` computes on the conversation, however a pipeline groups its messages. Only the
+  new messages are tokenised; older ones come from token ids cached in the tail under the windower's
+  `ids_key` (only the rows one window can hold are read). Rows cached under another key or none are
   re-encoded once with the persisted author->role map and written back.
 - Concurrency: optimistic first (score outside any lock, commit only if the conversation's version
-  did not move), then, after `state.optimistic_retries` conflicts, pessimistic (lock the conversation
-  row, then score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL. One active
-  case per conversation is enforced by a partial unique index as well. Methods return after COMMIT.
-- `append_messages_async` is the same protocol for the HTTP path: store work runs in worker threads,
-  the wait for the micro-batch is awaited on the event loop, so no thread is held while queued.
+  did not move), then, after `state.optimistic_retries` conflicts, pessimistic (lock the row, then
+  score). Locks: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL; one active case per
+  conversation is also a partial unique index. Returns after COMMIT.
+- One protocol, `Appends.append` (a coroutine). Served: store work in worker threads, the micro-batch
+  awaited, so no thread is held while queued. `append_sync` (tests, benchmarks, scripts) runs the same
+  coroutine with every step inline and the plain scorer: it never suspends, so needs no event loop.
+- Request limits are checked first (serving/review/request_limits.py), before any store or model work.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from groomguard.schema import Message
-from groomguard.scores import Level
-from groomguard.serving.review.errors import InvalidRequest
-from groomguard.serving.review.queue import CaseQueue
+from groomguard.scores import Level, Thresholds, level_for
+from groomguard.serving.review.influence import WindowScorer
+from groomguard.serving.review.request_limits import check_append
 from groomguard.serving.review.snapshot_cache import SnapshotCache, knows_any, newest_window_tail
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import StoreError
+from groomguard.serving.store import StateConfig, Store, StoreError
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
-from groomguard.serving.store.models import ConversationRow, utcnow
+from groomguard.serving.store.db import MAX_TRANSIENT_RETRIES
+from groomguard.serving.store.orm import ConversationRow, utc, utcnow
 from groomguard.serving.tail_check import max_messages_per_window
-from groomguard.windowing import assign_roles
+from groomguard.windowing import Windower, assign_roles
 
 log = logging.getLogger(__name__)
-MAX_TRANSIENT_RETRIES = 8
+T = TypeVar("T")
 # Token-id windows in, one risk per window out, awaited (the micro-batcher's `score_async`).
 AsyncWindowScorer = Callable[[list[list[int]]], Awaitable[list[float]]]
 # A plan from the snapshot cache is CPU work only (tokenise the new messages): up to this many
@@ -70,6 +68,11 @@ class AppendOutcome:
     duplicates: int
 
 
+async def _step(threaded: bool, fn: Callable[..., T], *args: Any) -> T:
+    """One blocking step of the protocol: in a worker thread, or inline (it then never suspends)."""
+    return await to_thread.run_sync(fn, *args) if threaded else fn(*args)
+
+
 class _VersionMoved(Exception):
     """The conversation changed between our read and our write: re-plan."""
 
@@ -86,73 +89,58 @@ class _Plan:
     after: conv_db.Snapshot | None = None  # the conversation once committed (for the snapshot cache)
 
 
-def check_sizes(conversation_id: str, messages: list[Message], limits: LimitsConfig) -> None:
-    """Identifiers must fit `limits.max_id_chars` (the API checks the same limit at the edge, and it
-    never exceeds the 255-character columns); the message never quotes the value."""
-    top = limits.max_id_chars
-    if not conversation_id or len(conversation_id) > top:
-        raise InvalidRequest(f"conversation_id must be 1 to {top} characters")
-    for i, m in enumerate(messages):
-        if len(m.author) > top or (m.message_id is not None and not 1 <= len(m.message_id) <= top):
-            raise InvalidRequest(f"messages[{i}]: author and message_id must be 1 to {top} characters")
+def run_inline(coro: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine whose awaits all finish at once (`Appends.append` with
+    threaded=False): one `send` runs it to the end, no event loop needed, any thread may call it."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coro.close()
+    raise RuntimeError("an inline append suspended: it must not await a thread or the batcher")
 
 
-def utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+class Appends:
+    """The append path. `scorer` scores inline (and in a worker thread when no `async_scorer`);
+    `async_scorer` is the micro-batcher's awaitable, used by the served path."""
 
+    def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
+                 model_ref: str, state: StateConfig, limits: LimitsConfig, snapshots: SnapshotCache,
+                 async_scorer: AsyncWindowScorer | None = None) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.async_scorer = async_scorer
+        self.windower = windower
+        self.thresholds = thresholds
+        self.model_ref = model_ref
+        self.state = state
+        self.limits = limits
+        self.snapshots = snapshots
 
-class StreamingAppends(CaseQueue):
-    """The append half of `ReviewService`, which sets these attributes."""
-
-    async_scorer: AsyncWindowScorer | None
-    model_ref: str
-    limits: LimitsConfig
-    snapshots: SnapshotCache
-
-    # -- entry points ----------------------------------------------------------------------------
-    def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
-        self._check(conversation_id, messages)
+    # -- the protocol --------------------------------------------------------------------------------
+    async def append(self, conversation_id: str, messages: list[Message], threaded: bool = True) -> AppendOutcome:
+        """Append `messages` (oldest first); returns after COMMIT. `threaded`: store work in worker
+        threads and scoring awaited (the event loop's form); else every step inline (`append_sync`)."""
+        check_append(conversation_id, messages, self.limits)
         conflicts = transient = 0
         while True:
-            locked = conflicts >= self.state.optimistic_retries
             try:
-                if locked:
-                    return self._append_locked(conversation_id, messages)
-                snap, plan = self._cached_plan(conversation_id, messages) or self._read_plan(conversation_id, messages)
-                if not plan.new:
-                    return self._replay(snap, messages, plan.duplicates)
-                return self._commit_unchanged(snap, plan, self._score(plan.windows))
-            except _VersionMoved:
-                self.snapshots.discard(conversation_id)
-                conflicts += 1
-            except (IntegrityError, OperationalError) as exc:
-                self.snapshots.discard(conversation_id)
-                transient = self._transient(conversation_id, exc, transient)
-                conflicts = max(conflicts, self.state.optimistic_retries)
-
-    async def append_messages_async(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
-        """`append_messages` without holding a thread while the window waits for its batch."""
-        self._check(conversation_id, messages)
-        conflicts = transient = 0
-        while True:
-            locked = conflicts >= self.state.optimistic_retries
-            try:
-                if locked:  # rare: holds the row lock while scoring, so it runs in a thread throughout
-                    return await to_thread.run_sync(self._append_locked, conversation_id, messages)
-                cached = (self._cached_plan(conversation_id, messages) if len(messages) <= INLINE_PLAN_MESSAGES
-                          else await to_thread.run_sync(self._cached_plan, conversation_id, messages))
+                if conflicts >= self.state.optimistic_retries:
+                    # rare: holds the row lock while scoring, so it runs in one thread throughout
+                    return await _step(threaded, self._append_locked, conversation_id, messages)
+                cached = await _step(threaded and len(messages) > INLINE_PLAN_MESSAGES,
+                                     self._cached_plan, conversation_id, messages)
                 if cached is None:
-                    cached = await to_thread.run_sync(self._read_plan, conversation_id, messages)
+                    cached = await _step(threaded, self._read_plan, conversation_id, messages)
                 snap, plan = cached
                 if not plan.new:
                     return self._replay(snap, messages, plan.duplicates)
-                if self.async_scorer is not None:
+                if threaded and self.async_scorer is not None:
                     risks = [float(r) for r in await self.async_scorer(plan.windows)]
                 else:
-                    risks = await to_thread.run_sync(self._score, plan.windows)
-                return await to_thread.run_sync(self._commit_unchanged, snap, plan, risks)
+                    risks = await _step(threaded, self._score, plan.windows)
+                return await _step(threaded, self._commit_unchanged, snap, plan, risks)
             except _VersionMoved:
                 self.snapshots.discard(conversation_id)
                 conflicts += 1
@@ -161,13 +149,11 @@ class StreamingAppends(CaseQueue):
                 transient = self._transient(conversation_id, exc, transient)
                 conflicts = max(conflicts, self.state.optimistic_retries)
 
-    # -- steps -------------------------------------------------------------------------------------
-    def _check(self, conversation_id: str, messages: list[Message]) -> None:
-        most = self.limits.max_messages_per_append
-        if not 1 <= len(messages) <= most:
-            raise InvalidRequest(f"append takes 1 to {most} messages, got {len(messages)}")
-        check_sizes(conversation_id, messages, self.limits)
+    def append_sync(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        """`append` for callers without an event loop: the same coroutine, run inline."""
+        return run_inline(self.append(conversation_id, messages, threaded=False))
 
+    # -- steps -------------------------------------------------------------------------------------
     def _transient(self, conversation_id: str, exc: Exception, transient: int) -> int:
         """A concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout."""
         log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
@@ -175,7 +161,10 @@ class StreamingAppends(CaseQueue):
             raise StoreError(f"append to conversation {conversation_id!r} failed: {exc.__class__.__name__}") from None
         return transient + 1
 
-    def _window_limit(self) -> int:
+    def _level(self, risk: float) -> Level:
+        return level_for(risk, self.thresholds)
+
+    def window_limit(self) -> int:
         """Stored rows the newest window can use: at most all but one of the messages a window holds
         (the newest is always new), and never more than the tail."""
         return min(self.state.tail_messages, max_messages_per_window(self.windower) - 1)
@@ -183,7 +172,7 @@ class StreamingAppends(CaseQueue):
     def _snapshot(self, s: Session, conversation_id: str, messages: list[Message],
                   row: ConversationRow | None = None) -> conv_db.Snapshot:
         ids = [m.message_id for m in messages if m.message_id is not None]
-        return conv_db.read_snapshot(s, conversation_id, ids, self._window_limit(), self.windower.ids_key, row)
+        return conv_db.read_snapshot(s, conversation_id, ids, self.window_limit(), self.windower.ids_key, row)
 
     def _read_plan(self, conversation_id: str, messages: list[Message]) -> tuple[conv_db.Snapshot, _Plan]:
         with self.store.read() as s:

@@ -16,3 +16,13 @@ class Conflict(GroomguardError):
 
 class InvalidRequest(GroomguardError):
     """A request the service cannot act on (bad filter, too many messages)."""
+
+
+class LimitExceeded(InvalidRequest):
+    """A request over a configured limit (serving/review/request_limits.py). Names the field and
+    the setting, never the value: the API answers 422 problem+json with `field`."""
+
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(f"{field}: {msg}")
+        self.field = field
+        self.msg = msg

@@ -1,120 +1,85 @@
-"""The review service: streaming appends (`appends.StreamingAppends`), routing of whole scored
-conversations into cases, case reads and decisions (`queue.CaseQueue`) and retention.
+"""The review service: one object the API and the desk hold, made of explicit parts.
 
-DESIGN.md "Review queue"; the append protocol (idempotency, flat cost, locking) is described in
-serving/review/appends.py.
+- `Appends` (appends.py): streaming appends, a window scored per new message, cases opened/updated;
+- `Routing` (routing.py): conversations scored whole by `/v1/score` with route=true into cases;
+- `CaseReads` (case_reads.py): the case list, one case with its explanation, the export;
+- `Decisions` (decisions.py): moderators' verdicts;
+- retention (serving/retention.py): the purge.
+
+Each method hands its call to the part that owns it; `build` wires the parts from the serve config.
+DESIGN.md "Review queue"; an append's path through the code: docs/append-walk.md.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-
-from groomguard.schema import Conversation
+from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
-from groomguard.serving.review.appends import (
-    MAX_TRANSIENT_RETRIES,
-    AppendOutcome,
-    AsyncWindowScorer,
-    StreamingAppends,
-    check_sizes,
-    utc,
-)
-from groomguard.serving.review.errors import InvalidRequest
+from groomguard.serving.retention import PurgeResult, purge
+from groomguard.serving.review.appends import AppendOutcome, Appends, AsyncWindowScorer
+from groomguard.serving.review.case_reads import CaseReads
+from groomguard.serving.review.decisions import Decisions
 from groomguard.serving.review.influence import WindowScorer
+from groomguard.serving.review.routing import RouteOutcome, Routing
 from groomguard.serving.review.snapshot_cache import SnapshotCache
-from groomguard.serving.review.views import PurgeResult
+from groomguard.serving.review.views import CaseDetail, CasePage
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreError
-from groomguard.serving.store import cases as case_db
-from groomguard.windowing import Windower, assign_roles
+from groomguard.serving.store import RetentionConfig, StateConfig, Store
+from groomguard.serving.store.statuses import Decision
+from groomguard.windowing import Windower
 
-__all__ = ["AppendOutcome", "ReviewService", "RouteOutcome"]
-
-log = logging.getLogger(__name__)
+__all__ = ["ReviewService"]
 
 
-@dataclass(frozen=True)
-class RouteOutcome:
-    """What `/v1/score` with route=true did for one conversation."""
-
-    case_id: str | None
-    opened: bool
-
-
-class ReviewService(StreamingAppends):
-    def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
-                 model_ref: str, state: StateConfig, retention: RetentionConfig,
-                 limits: LimitsConfig | None = None, async_scorer: AsyncWindowScorer | None = None) -> None:
+class ReviewService:
+    def __init__(self, appends: Appends, routing: Routing, reads: CaseReads, decisions: Decisions,
+                 store: Store, retention: RetentionConfig) -> None:
+        self.appends = appends
+        self.routing = routing
+        self.reads = reads
+        self.decisions = decisions
         self.store = store
-        self.scorer = scorer
-        self.async_scorer = async_scorer  # the HTTP path awaits batches with it (else: scorer in a thread)
-        self.windower = windower
-        self.thresholds = thresholds
-        self.model_ref = model_ref
-        self.state = state
         self.retention = retention
-        self.limits = limits or LimitsConfig()
+
+    @classmethod
+    def build(cls, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds, model_ref: str,
+              state: StateConfig, retention: RetentionConfig, limits: LimitsConfig | None = None,
+              async_scorer: AsyncWindowScorer | None = None) -> ReviewService:
+        """The parts over one store and one model. `scorer` scores inline (the sync form, case
+        explanations); `async_scorer` (the micro-batcher's) is what the served append path awaits."""
         # never keep a conversation's ids in memory longer than retention keeps its tail on disk
         idle_s = min(state.snapshot_cache_idle_seconds, retention.tail_inactive_days * 86_400 / 2)
-        self.snapshots = SnapshotCache(state.snapshot_cache_conversations, idle_s)
+        snapshots = SnapshotCache(state.snapshot_cache_conversations, idle_s)
+        reads = CaseReads(store, scorer, windower, state)
+        appends = Appends(store, scorer, windower, thresholds, model_ref, state, limits or LimitsConfig(), snapshots,
+                          async_scorer)
+        return cls(appends, Routing(store, thresholds, model_ref, state), reads, Decisions(store, reads), store,
+                   retention)
 
-    # -- stateless scoring with routing ------------------------------------------------------------
+    # -- appends (the served path is the coroutine; the sync form runs the same one inline) ----------
+    async def append_messages_async(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        return await self.appends.append(conversation_id, messages)
+
+    def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
+        return self.appends.append_sync(conversation_id, messages)
+
+    # -- routed scores, reads, decisions, retention --------------------------------------------------
     def route_scored(self, conv: Conversation, risk_by_message: list[float]) -> RouteOutcome:
-        """Open or update a case from a conversation scored whole (`/v1/score` with route=true).
+        return self.routing.route_scored(conv, risk_by_message)
 
-        Nothing is written unless the conversation's max risk reaches the review threshold. Messages
-        already in the case (same message_id, else same author/text/timestamp) are not copied twice.
-        """
-        if len(risk_by_message) != len(conv.messages):
-            raise InvalidRequest("risk_by_message must have one risk per message")
-        check_sizes(conv.conversation_id, conv.messages, self.limits)
-        max_risk = max(risk_by_message)
-        if max_risk < self.thresholds.review:
-            return RouteOutcome(None, False)
-        roles = assign_roles(conv.messages)
-        for attempt in range(MAX_TRANSIENT_RETRIES + 1):
-            try:
-                with self.store.write() as s:
-                    case = case_db.active_case(s, conv.conversation_id, lock=True)
-                    known = case_db.known_evidence_keys(s, case.case_id) if case is not None else set()
-                    evidence = [
-                        case_db.EvidenceIn(i, m.message_id, m.author, m.text, utc(m.timestamp), risk_by_message[i])
-                        for i, m in enumerate(conv.messages)
-                        if (("id", m.message_id) if m.message_id else ("m", m.author, m.text, utc(m.timestamp)))
-                        not in known
-                    ]
-                    last = len(conv.messages) - 1
-                    opened = case is None
-                    if case is None:
-                        case = case_db.open_case(
-                            s, conv.conversation_id, points=[(last, risk_by_message[last])],
-                            level=self._level(max_risk), model_ref=self.model_ref, roles=roles, evidence=evidence,
-                            evidence_cap=self.state.case_evidence_messages,
-                            history_cap=self.state.max_score_history)
-                        case.max_risk = max_risk
-                    elif evidence:
-                        case_db.update_case(s, case, points=[(last, risk_by_message[last])], level_of=self._level,
-                                            roles=roles, evidence=evidence,
-                                            evidence_cap=self.state.case_evidence_messages,
-                                            history_cap=self.state.max_score_history)
-                        case.max_risk = max(case.max_risk, max_risk)
-                        case.level = self._level(case.max_risk)
-                    case_id = case.case_id
-                if opened:
-                    log.info("case %s opened for conversation %r (routed score)", case_id, conv.conversation_id)
-                return RouteOutcome(case_id, opened)
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == MAX_TRANSIENT_RETRIES:
-                    raise StoreError(f"routing conversation {conv.conversation_id!r} failed: "
-                                     f"{exc.__class__.__name__}") from None
-        raise AssertionError("unreachable")
+    def list_cases(self, status: str | None, level: str | None, limit: int, offset: int) -> CasePage:
+        return self.reads.list_cases(status, level, limit, offset)
 
-    # -- retention -----------------------------------------------------------------------------
+    def get_case(self, case_id: str, explain: bool = True) -> CaseDetail:
+        return self.reads.get_case(case_id, explain)
+
+    def export_decided(self) -> Iterator[Conversation]:
+        return self.reads.export_decided()
+
+    def decide(self, case_id: str, decision: Decision, note: str | None, actor: str) -> CaseDetail:
+        return self.decisions.decide(case_id, decision, note, actor)
+
     def purge(self, now: datetime | None = None) -> PurgeResult:
-        from groomguard.serving.retention import purge
-
         return purge(self.store, self.retention, now)

@@ -17,7 +17,7 @@ from datetime import datetime
 from groomguard.schema import Conversation, Message
 from groomguard.serving.store import Store
 from groomguard.serving.store import cases as case_db
-from groomguard.serving.store.models import AuditRow
+from groomguard.serving.store.orm import AuditRow
 from groomguard.serving.store.statuses import DISMISSED
 
 EXPORT_PAGE = 100

@@ -76,11 +76,3 @@ class CaseDetail(CaseSummary):
         default_factory=list, description="Messages that moved the score most (leave-one-message-out)."
     )
     audit: list[AuditEntry]
-
-
-class PurgeResult(BaseModel):
-    """What a retention run deleted."""
-
-    conversations: int = 0
-    cases: int = 0
-    ran_at: datetime

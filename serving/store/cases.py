@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from groomguard.serving.store.models import (
+from groomguard.serving.store.orm import (
     AuditRow,
     CaseClaimRow,
     CaseMessageRow,

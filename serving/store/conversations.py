@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from groomguard.serving.store.models import ConversationRow, ReceiptRow, TailMessageRow, utcnow
+from groomguard.serving.store.orm import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ from groomguard.serving.store.config import StoreConfig
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Transient write failures (a deadlock, SQLite's busy timeout, a concurrent insert of the one active
+# case) a writer retries before it gives up with StoreError (serving/review/appends.py, routing.py).
+MAX_TRANSIENT_RETRIES = 8
 _MIGRATION_LOCK_KEY = 0x67676D67  # "ggmg": PostgreSQL advisory lock serialising replicas' migrations
 
 

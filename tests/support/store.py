@@ -57,8 +57,8 @@ def process_appender(url: str, conversation_id: str, worker: int, n: int, tail: 
     from groomguard.serving.store import RetentionConfig, StateConfig
 
     st = open_store(StoreConfig(url=url))
-    svc = ReviewService(st, constant_scorer, make_windower(tokenizer_path()), Thresholds(review=0.5, high=0.8),
-                        "test@1", StateConfig(tail_messages=tail), RetentionConfig())
+    svc = ReviewService.build(st, constant_scorer, make_windower(tokenizer_path()), Thresholds(review=0.5, high=0.8),
+                              "test@1", StateConfig(tail_messages=tail), RetentionConfig())
     for i in range(n):
         svc.append_messages(conversation_id, [Message(author=f"user{worker}", text=f"synthetic hello {i}",
                                                       message_id=f"p{worker}-{i}")])

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-23
 
-Timestamps are naive UTC (`groomguard.serving.store.models.UTCDateTime`).
+Timestamps are naive UTC (`groomguard.serving.store.orm.UTCDateTime`).
 """
 
 from __future__ import annotations

@@ -55,6 +55,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def utc(ts: datetime | None) -> datetime | None:
+    """A message timestamp as aware UTC (a naive one is taken as UTC), as the columns store it."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: SQLite has no time zones, PostgreSQL gets the same values."""
 

@@ -1,18 +1,17 @@
-"""Review-queue reads and decisions: list, detail (with leave-one-out), decide, export.
+"""Reads of review cases: the list, one case in full (with leave-one-message-out), the export.
 
-`CaseQueue` is the half of `ReviewService` (serving/review/service.py) that works on cases once they
-exist; the service adds the writes that open and update them (appends, routed scores).
+`CaseReads` is the part of `ReviewService` (serving/review/service.py) that only reads cases; they are
+written by appends (appends.py), routed scores (routing.py) and decisions (decisions.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from groomguard.schema import Conversation
-from groomguard.scores import Level, Thresholds, level_for
-from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.errors import InvalidRequest, NotFound
 from groomguard.serving.review.influence import InfluenceInput, WindowScorer, message_influence
+from groomguard.serving.review.verdicts import export_verdicts
 from groomguard.serving.review.views import (
     AuditEntry,
     CaseDetail,
@@ -23,11 +22,9 @@ from groomguard.serving.review.views import (
 )
 from groomguard.serving.store import StateConfig, Store
 from groomguard.serving.store import cases as case_db
-from groomguard.serving.store.models import CaseRow
-from groomguard.serving.store.statuses import DECIDED_STATUSES, FINAL_STATUSES, STATUSES, Decision
+from groomguard.serving.store.orm import CaseRow
+from groomguard.serving.store.statuses import DECIDED_STATUSES, STATUSES
 from groomguard.windowing import Windower
-
-EXPORT_PAGE = 100
 
 
 def summary(case: CaseRow, message_count: int) -> CaseSummary:
@@ -39,15 +36,14 @@ def summary(case: CaseRow, message_count: int) -> CaseSummary:
     )
 
 
-class CaseQueue:
-    store: Store
-    scorer: WindowScorer
-    windower: Windower
-    thresholds: Thresholds
-    state: StateConfig
+class CaseReads:
+    """Case reads; `scorer` and `windower` re-score a case's windows for its explanation."""
 
-    def _level(self, risk: float) -> Level:
-        return level_for(risk, self.thresholds)
+    def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, state: StateConfig) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.windower = windower
+        self.state = state
 
     def list_cases(self, status: str | None, level: str | None, limit: int, offset: int) -> CasePage:
         """Cases sorted by max risk (highest first), then newest; filter by status and/or level."""
@@ -89,27 +85,6 @@ class CaseQueue:
             audit=[AuditEntry(action=a.action, actor=a.actor, note=a.note, at=a.at) for a in audit],
         )
 
-    def decide(self, case_id: str, decision: Decision, note: str | None,
-               actor: str) -> CaseDetail:
-        """Record a moderator's verdict. Open and escalated cases can be decided; final ones cannot."""
-        if decision not in DECIDED_STATUSES:
-            raise InvalidRequest("decision must be confirmed, dismissed or escalated")
-        with self.store.write() as s:
-            case = case_db.get_case(s, case_id, lock=True)
-            if case is None:
-                raise NotFound(f"case {case_id} not found")
-            if case.status in FINAL_STATUSES:
-                raise Conflict(f"case {case_id} is already {case.status}")
-            if case.status == decision:
-                raise Conflict(f"case {case_id} is already {decision}")
-            now = datetime.now(case.opened_at.tzinfo)
-            case.status, case.decided_at, case.decided_by = decision, now, actor
-            case.decision_note, case.updated_at = note, now
-            case_db.audit(s, f"decision:{decision}", actor, case_id, note=note, at=now)
-        return self.get_case(case_id, explain=False)
-
     def export_decided(self) -> Iterator[Conversation]:
         """Decided cases as canonical conversations (serving/review/verdicts.py: labels, first_risk_index)."""
-        from groomguard.serving.review.verdicts import export_verdicts
-
         return export_verdicts(self.store)
