@@ -27,13 +27,14 @@ import re
 import subprocess  # nosec B404 - runs pip-audit from this venv with a fixed argument list, no shell
 import sys
 import tempfile
-import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 # pip-audit's PyPI service reads https://pypi.org/pypi/<name>/<version>/json; probe that endpoint itself
 # (a proxy that passes the package index but not this API makes pip-audit *skip* every package, which

@@ -239,14 +239,26 @@ REQUIRED_CSP = ("default-src 'none'", "script-src 'self'", "style-src 'self'", "
 def _desk_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(method, path template) of every route the app serves under /review, read from the app itself:
     a route added later is checked without anyone remembering to list it here."""
-    from starlette.routing import Mount, Route
+    from starlette.routing import Mount
+
+    def flat(routes, prefix: str = "") -> list[tuple[object, str]]:  # type: ignore[no-untyped-def]
+        out: list[tuple[object, str]] = []
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps included routers whole
+            if included is not None:
+                out += flat(included.routes, prefix + getattr(route.include_context, "prefix", ""))
+            else:
+                out.append((route, prefix + getattr(route, "path", "")))
+        return out
 
     found: list[tuple[str, str]] = []
-    for route in app.routes:
-        if isinstance(route, Mount) and route.path.startswith("/review"):
-            found.append(("GET", f"{route.path}/desk.css"))
-        elif isinstance(route, Route) and route.path.startswith("/review"):
-            found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
+    for route, path in flat(app.routes):
+        if not path.startswith("/review"):
+            continue
+        if isinstance(route, Mount):
+            found.append(("GET", f"{path}/desk.css"))
+        else:  # APIRoute and plain Starlette routes alike carry .methods
+            found += [(m, path) for m in sorted(getattr(route, "methods", None) or ()) if m != "HEAD"]
     return found
 
 
