@@ -24,7 +24,7 @@ import argparse
 import json
 import os
 import re
-import subprocess  # nosec B404 - runs pip-audit from this venv with a fixed argument list, no shell
+import subprocess  # nosec B404  # runs pip-audit from this venv, fixed argv, no shell
 import sys
 import tempfile
 import urllib.error
@@ -126,9 +126,11 @@ def parse_report(lock: str, report: dict[str, Any]) -> list[Finding]:
 def pypi_reachable(url: str = PROBE_URL, timeout_s: float = 10.0) -> str | None:
     """None when PyPI's per-release JSON answers, else why not (one line)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # nosec B310 - our URL, or a test's file:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # nosec B310  # our https URL, or a test's file:
             response.read(1)
         return None
+    except urllib.error.HTTPError as exc:  # reached something that is not the API (a proxy passing the index only)
+        return f"HTTP {exc.code} {exc.reason}"
     except (urllib.error.URLError, OSError) as exc:
         return str(getattr(exc, "reason", exc))
 
@@ -142,7 +144,7 @@ def run_pip_audit(lock: Path, pip_audit: str, timeout_s: float) -> dict[str, Any
         public.write_text(LOCAL_LABEL.sub(r"\1", lock.read_text(encoding="utf-8")), encoding="utf-8")
         cmd = [pip_audit, "--requirement", str(public), "--disable-pip", "--require-hashes", "--format", "json",
                "--output", str(out), "--progress-spinner", "off", "--timeout", str(int(timeout_s))]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # nosec B603 - fixed argv
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # nosec B603  # fixed argv, no shell
         if done.returncode not in (0, 1) or not out.exists():
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise RuntimeError(f"pip-audit failed on {lock} (exit {done.returncode}): " + " | ".join(tail))
