@@ -121,7 +121,8 @@ def set_password(store: Store, name: str, password: str, config: DeskConfig, act
         if row is None:
             raise AccountError(f"no user named {name!r}")
         row.password_hash, row.failed_logins, row.locked_until = hashed, 0, None
-        ended = s.execute(delete(DeskSessionRow).where(DeskSessionRow.user_name == name)).rowcount or 0
+        ended = len(s.scalars(select(DeskSessionRow.token_hash).where(DeskSessionRow.user_name == name)).all())
+        s.execute(delete(DeskSessionRow).where(DeskSessionRow.user_name == name))
         audit(s, "user:password", actor, detail={"user": name, "sessions_ended": ended})
         return int(ended)
 
