@@ -157,7 +157,7 @@ def test_password_change_in_chromium_ends_the_other_browsers_session(server: tup
             first.wait_for_url(f"{base}/review/password")
             first.fill("input[name=current]", PASSWORD)
             first.fill("input[name=new]", new_password)
-            first.click("button[type=submit]")
+            first.click("form[action='/review/password'] button[type=submit]")  # not the header's Log out
             first.wait_for_url(f"{base}/review/login")
             other.goto(f"{base}/review")
             assert other.url.endswith("/review/login")  # the other browser's session ended too
