@@ -186,3 +186,30 @@ def test_password_change_ends_every_session_of_the_account(store: Store) -> None
     assert ("user:password", "lea") in _audit(store)
     with pytest.raises(AccountError, match="no user"):
         accounts.set_password(store, "nobody", "a brand new long secret", CFG)
+
+
+def test_users_cli_set_password_ends_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(StoreConfig(url=url))
+    try:
+        accounts.create_user(store, "lee", "lead", PW, CFG)
+        user = accounts.get_user(store, "lee")
+        assert user is not None
+        token = sessions.start(store, user, CFG)
+    finally:
+        store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("the replacement secret\n"))
+    with pytest.raises(SystemExit) as done:
+        main(["users", "set-password", "lee", "--password-stdin", "--db-url", url])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "new password for 'lee'; 1 session(s) ended" in out and "replacement" not in out
+    store = open_store(StoreConfig(url=url))
+    try:
+        assert sessions.load(store, token, CFG) is None
+        assert accounts.login(store, "lee", "the replacement secret", CFG, "x").reason == "ok"
+    finally:
+        store.close()
