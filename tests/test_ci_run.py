@@ -51,6 +51,7 @@ def test_starts_postgres_then_runs_the_suite_with_it(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert "pg_ctlcluster --skip-systemctl-redirect 15 main start" in calls
     assert "make test URL=postgresql+psycopg://postgres@127.0.0.1:5432/test CI=true" in calls
+    assert "make audit URL=" in calls.splitlines()[-1]  # issue 26: the supply-chain gate runs in CI, last
 
 
 def test_fails_loudly_when_no_postgres_answers(tmp_path: Path) -> None:

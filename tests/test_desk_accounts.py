@@ -120,3 +120,96 @@ def test_users_cli_create_list_disable(tmp_path: Path, monkeypatch: pytest.Monke
         assert [u.name for u in accounts.list_users(store)] == ["lee"]
     finally:
         store.close()
+
+
+def test_failures_spread_over_accounts_lock_the_client_address(store: Store) -> None:
+    """Issue 26: four guesses on each of many accounts never trip the per-account lockout (3 here), but
+    the address count does: 5 failures within 10 minutes lock 10.0.0.9 for 7 minutes, then 14, then the
+    doubling starts over after a quiet window. Another address is unaffected; a success does not reset."""
+    cfg = CFG.model_copy(update={"client_lockout_after": 5, "client_window_minutes": 10,
+                                 "client_lockout_minutes": 7})
+    for name in ("ana", "bo", "cy"):
+        accounts.create_user(store, name, "moderator", PW, cfg)
+    t0 = utcnow()
+    bad = "10.0.0.9"
+    # two wrong guesses each on ana and bo (below lockout_after=3), and a success in between
+    assert [accounts.login(store, n, "guess", cfg, bad, now=t0).reason for n in ("ana", "bo", "ana")] == ["bad"] * 3
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t0).reason == "ok"  # does not reset the address count
+    assert accounts.login(store, "bo", "guess", cfg, bad, now=t0).reason == "bad"  # 4th failure
+    assert accounts.login(store, "nobody", "guess", cfg, bad, now=t0).reason == "client_locked"  # 5th: locked
+    # locked: even the right password from that address is refused, and no hash is spent on it
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t0 + timedelta(minutes=6)).reason == "client_locked"
+    assert accounts.login(store, "cy", PW, cfg, "10.0.0.10", now=t0 + timedelta(minutes=6)).reason == "ok"
+    # the per-account counters were not pushed over their own limit by this
+    assert accounts.login(store, "ana", PW, cfg, "10.0.0.10", now=t0 + timedelta(minutes=6)).reason == "ok"
+    # after 7 minutes the address may try again; 5 more failures lock it for 14 minutes (doubled)
+    t1 = t0 + timedelta(minutes=8)
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t1).reason == "ok"
+    reasons = [accounts.login(store, "nobody", "guess", cfg, bad, now=t1).reason for _ in range(5)]
+    assert reasons == ["bad"] * 4 + ["client_locked"]
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t1 + timedelta(minutes=13)).reason == "client_locked"
+    t2 = t1 + timedelta(minutes=15)
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t2).reason == "ok"
+    # a quiet window after the lock ended (14 + 10 minutes): the next lock is 7 minutes again, not 28
+    t3 = t1 + timedelta(minutes=14 + 10 + 1)
+    reasons = [accounts.login(store, "nobody", "guess", cfg, bad, now=t3).reason for _ in range(5)]
+    assert reasons == ["bad"] * 4 + ["client_locked"]
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t3 + timedelta(minutes=6)).reason == "client_locked"
+    assert accounts.login(store, "cy", PW, cfg, bad, now=t3 + timedelta(minutes=8)).reason == "ok"
+    # failures older than the window do not add up: 4 now and 4 eleven minutes later lock nothing
+    other = "10.0.0.11"
+    t4 = t3 + timedelta(minutes=60)
+    assert {accounts.login(store, "nobody", "g", cfg, other, now=t4).reason for _ in range(4)} == {"bad"}
+    later = t4 + timedelta(minutes=11)
+    assert {accounts.login(store, "nobody", "g", cfg, other, now=later).reason for _ in range(4)} == {"bad"}
+    actions = [a for a, _ in _audit(store)]
+    assert actions.count("login:client-lock") == 3
+
+
+def test_password_change_ends_every_session_of_the_account(store: Store) -> None:
+    """Issue 26: after set_password the old cookies load nothing, the old password fails, the new works;
+    another account's session is untouched; a short password is refused without ending anything."""
+    accounts.create_user(store, "ana", "moderator", PW, CFG)
+    accounts.create_user(store, "bo", "moderator", PW, CFG)
+    ana, bo = accounts.get_user(store, "ana"), accounts.get_user(store, "bo")
+    assert ana is not None and bo is not None
+    tokens = [sessions.start(store, ana, CFG) for _ in range(2)]
+    other = sessions.start(store, bo, CFG)
+    with pytest.raises(AccountError, match="at least 12"):
+        accounts.set_password(store, "ana", "short", CFG)
+    assert all(sessions.load(store, t, CFG) is not None for t in tokens)
+    assert accounts.set_password(store, "ana", "a brand new long secret", CFG, actor="lea") == 2
+    assert [sessions.load(store, t, CFG) for t in tokens] == [None, None]
+    assert sessions.load(store, other, CFG) is not None
+    assert accounts.login(store, "ana", PW, CFG, "x").reason == "bad"
+    assert accounts.login(store, "ana", "a brand new long secret", CFG, "x").reason == "ok"
+    assert ("user:password", "lea") in _audit(store)
+    with pytest.raises(AccountError, match="no user"):
+        accounts.set_password(store, "nobody", "a brand new long secret", CFG)
+
+
+def test_users_cli_set_password_ends_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(StoreConfig(url=url))
+    try:
+        accounts.create_user(store, "lee", "lead", PW, CFG)
+        user = accounts.get_user(store, "lee")
+        assert user is not None
+        token = sessions.start(store, user, CFG)
+    finally:
+        store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("the replacement secret\n"))
+    with pytest.raises(SystemExit) as done:
+        main(["users", "set-password", "lee", "--password-stdin", "--db-url", url])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "new password for 'lee'; 1 session(s) ended" in out and "replacement" not in out
+    store = open_store(StoreConfig(url=url))
+    try:
+        assert sessions.load(store, token, CFG) is None
+        assert accounts.login(store, "lee", "the replacement secret", CFG, "x").reason == "ok"
+    finally:
+        store.close()

@@ -128,3 +128,47 @@ def test_moderator_works_a_case_in_chromium(server: tuple[str, dict[str, str]], 
     with httpx.Client(base_url=base) as client:
         api = client.get(f"/v1/cases/{case_id}", headers=auth(keys["review"])).json()
     assert (api["status"], api["decided_by"]) == ("dismissed", "mo")
+
+
+def test_password_change_in_chromium_ends_the_other_browsers_session(server: tuple[str, dict[str, str]]) -> None:
+    """Issue 26: two browser contexts logged in as mo; mo changes the password in one (through the header
+    link and the form); both land on / are sent to the login page; the new password works, the old not.
+    The new page loads under the desk's CSP without console errors."""
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian chromium not installed (`make browser` installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, _ = server
+    new_password = "a different long secret"
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+                                     args=FLAGS, headless=True)
+        try:
+            pages = [browser.new_context().new_page() for _ in range(2)]
+            for page in pages:
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.goto(f"{base}/review/login")
+                page.fill("input[name=username]", "mo")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/review")
+            first, other = pages
+            first.click("text=Password")
+            first.wait_for_url(f"{base}/review/password")
+            first.fill("input[name=current]", PASSWORD)
+            first.fill("input[name=new]", new_password)
+            first.click("form[action='/review/password'] button[type=submit]")  # not the header's Log out
+            first.wait_for_url(f"{base}/review/login")
+            other.goto(f"{base}/review")
+            assert other.url.endswith("/review/login")  # the other browser's session ended too
+            assert errors == []  # before the deliberate 401 below, which Chromium logs as a console error
+            first.fill("input[name=username]", "mo")
+            first.fill("input[name=password]", PASSWORD)
+            first.click("button[type=submit]")
+            assert first.locator("p.error").inner_text() == "Wrong name or password."
+            first.fill("input[name=username]", "mo")
+            first.fill("input[name=password]", new_password)
+            first.click("button[type=submit]")
+            first.wait_for_url(f"{base}/review")
+        finally:
+            browser.close()

@@ -87,3 +87,44 @@ def test_deleting_a_case_removes_its_claim_and_second_review(seeded: Store) -> N
     with store.read() as s:
         assert s.scalar(select(func.count()).select_from(CaseClaimRow)) == 0
         assert s.scalar(select(func.count()).select_from(SecondReviewRow)) == 0
+
+
+def test_a_claim_lapses_after_claim_minutes_and_another_moderator_may_take_it(seeded: Store) -> None:
+    """Issue 26: claims expire. 60-minute claims; 59 minutes in the case is still mo's, 61 minutes in it
+    shows unclaimed (queue, `mine`, the case's holder), max may claim and decide it, and the takeover
+    is audited with whom it lapsed from. A renewed claim counts from the renewal."""
+    from sqlalchemy import select
+
+    from groomguard.serving.review.errors import Conflict
+    from groomguard.serving.store.orm import AuditRow
+
+    store = seeded
+    t0 = datetime.now(timezone.utc)
+    target = q.queue(store, "mo", q.QueueFilter(level="high"), 1, 10).rows[0].case_id
+    assert q.claim(store, target, "mo", claim_minutes=60, now=t0) == "mo"
+    before, after = t0 + timedelta(minutes=59), t0 + timedelta(minutes=61)
+
+    def holder_in_queue(user: str, at: datetime, mine: bool = False) -> list[tuple[str, str | None]]:
+        page = q.queue(store, user, q.QueueFilter(level="high", mine=mine), 1, 10, claim_minutes=60, now=at)
+        return [(r.case_id, r.claimed_by) for r in page.rows]
+
+    assert holder_in_queue("max", before) == [(target, "mo")]
+    assert holder_in_queue("mo", before, mine=True) == [(target, "mo")]
+    assert q.claimant(store, target, 60, now=before) == "mo"
+    with pytest.raises(Conflict, match="claimed by mo"):
+        q.claim(store, target, "max", claim_minutes=60, now=before)
+
+    assert holder_in_queue("max", after) == [(target, None)]
+    assert holder_in_queue("mo", after, mine=True) == []
+    assert q.claimant(store, target, 60, now=after) is None
+    assert q.claimant(store, target, 0, now=after) == "mo"  # claim_minutes 0: claims never lapse
+    assert q.claim(store, target, "max", claim_minutes=60, now=after) == "max"
+    assert holder_in_queue("mo", after) == [(target, "max")]
+    with store.read() as s:
+        last = s.scalars(select(AuditRow).where(AuditRow.case_id == target).order_by(AuditRow.id.desc())).first()
+        assert last is not None and (last.action, last.actor, last.detail) == ("claim", "max", {"lapsed_from": "mo"})
+
+    # renewing: max claims again at +100; at +155 (55 after the renewal, 94 after the takeover) it holds
+    assert q.claim(store, target, "max", claim_minutes=60, now=t0 + timedelta(minutes=100)) == "max"
+    assert q.claimant(store, target, 60, now=t0 + timedelta(minutes=155)) == "max"
+    assert q.claimant(store, target, 60, now=t0 + timedelta(minutes=161)) is None

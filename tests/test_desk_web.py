@@ -221,3 +221,179 @@ def test_unknown_or_malformed_case_ids_are_404_pages(desk, case_id: str) -> None
     assert client.get(f"/review/cases/{case_id}").status_code == 404
     r = client.post(f"/review/cases/{case_id}/decision", data={"csrf": token, "decision": "dismissed"})
     assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+
+
+# -- issue 26: security headers on every desk route, lapsed claims, sessions ended, address lockout ----
+
+# Written out here, not imported from serving.desk.web, so a weakened constant fails this test.
+REQUIRED_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+REQUIRED_CSP = ("default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'",
+                "form-action 'self'", "base-uri 'none'")
+
+
+def _desk_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(method, path template) of every route the app serves under /review, read from the app itself:
+    a route added later is checked without anyone remembering to list it here."""
+    from starlette.routing import Mount
+
+    def flat(routes, prefix: str = "") -> list[tuple[object, str]]:  # type: ignore[no-untyped-def]
+        out: list[tuple[object, str]] = []
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps included routers whole
+            if included is not None:
+                out += flat(included.routes, prefix + getattr(route.include_context, "prefix", ""))
+            else:
+                out.append((route, prefix + getattr(route, "path", "")))
+        return out
+
+    found: list[tuple[str, str]] = []
+    for route, path in flat(app.routes):
+        if not path.startswith("/review"):
+            continue
+        if isinstance(route, Mount):
+            found.append(("GET", f"{path}/desk.css"))
+        else:  # APIRoute and plain Starlette routes alike carry .methods
+            found += [(m, path) for m in sorted(getattr(route, "methods", None) or ()) if m != "HEAD"]
+    return found
+
+
+def _check_headers(r, what: str) -> None:  # type: ignore[no-untyped-def]
+    for name, value in REQUIRED_HEADERS.items():
+        assert r.headers.get(name) == value, f"{what}: {name}={r.headers.get(name)!r}"
+    csp = r.headers.get("content-security-policy", "")
+    missing = [d for d in REQUIRED_CSP if d not in csp]
+    assert not missing and "unsafe-inline" not in csp and "unsafe-eval" not in csp, f"{what}: CSP {csp!r}"
+
+
+def test_every_desk_route_sends_the_security_headers_logged_in_or_not(desk) -> None:
+    client, keys, _ = desk
+    case_id = _open_case(client, keys, "hdr-all")
+    routes = _desk_routes(client.app)
+    # the enumeration itself must see the desk (an empty list would pass vacuously)
+    for expected in (("GET", "/review"), ("GET", "/review/cases/{case_id}"), ("POST", "/review/login"),
+                     ("GET", "/review/cases/{case_id}/report-draft.json"), ("GET", "/review/lead/export"),
+                     ("GET", "/review/password"), ("POST", "/review/password"), ("GET", "/review/static/desk.css")):
+        assert expected in routes, expected
+    assert len(routes) >= 17
+    for who in (None, "lea"):
+        if who is None:
+            client.cookies.clear()
+        else:
+            login(client, who)
+        for method, template in routes:
+            path = template.replace("{case_id}", case_id)
+            assert "{" not in path, f"unfilled path parameter in {template}: add it to this test"
+            r = client.request(method, path, follow_redirects=False)
+            assert r.status_code < 500, (method, path, r.status_code)
+            _check_headers(r, f"{method} {path} ({who or 'anonymous'}: {r.status_code})")
+    login(client, "lea")
+    _check_headers(client.get("/review/no-such-page"), "unknown desk path")
+    esc = _open_case(client, keys, "hdr-esc")
+    token = login(client, "lea")
+    client.post(f"/review/cases/{esc}/decision", data={"csrf": token, "decision": "escalated"})
+    draft = client.get(f"/review/cases/{esc}/report-draft.json")
+    assert draft.status_code == 200  # the evidence download itself, not just its error page
+    _check_headers(draft, "report draft")
+
+
+def test_the_header_check_catches_a_route_outside_the_middleware(desk) -> None:
+    """The enumeration test above can fail: a desk route whose response dropped the headers is caught."""
+    client, _, _ = desk
+    r = client.get("/healthz")  # outside /review: no desk headers
+    with pytest.raises(AssertionError, match="cache-control"):
+        _check_headers(r, "healthz")
+
+
+def test_a_lapsed_claim_shows_unclaimed_and_another_moderator_takes_it(desk) -> None:
+    """desk.claim_minutes (120 in configs/serve.yaml): mo's claim, pushed 121 minutes into the past, no
+    longer holds: max sees the case unclaimed, claims it and decides it."""
+    from datetime import timedelta
+
+    from groomguard.serving.store import open_store
+    from groomguard.serving.store.orm import CaseClaimRow
+
+    client, keys, cfg = desk
+    assert cfg.desk.claim_minutes == 120
+    case_id = _open_case(client, keys, "lapse-1")
+    token = login(client, "mo")
+    client.post(f"/review/cases/{case_id}/claim", data={"csrf": token})
+    token = login(client, "max")
+    assert client.post(f"/review/cases/{case_id}/claim", data={"csrf": token}).status_code == 409
+    store = open_store(cfg.store)
+    try:
+        with store.write() as s:
+            row = s.get(CaseClaimRow, case_id)
+            assert row is not None and row.user_name == "mo"
+            row.claimed_at = row.claimed_at - timedelta(minutes=121)
+    finally:
+        store.close()
+    assert '<dd id="claimed-by">nobody</dd>' in client.get(f"/review/cases/{case_id}").text
+    queue = client.get("/review", params={"status": "open"}).text
+    row_html = queue[queue.index(f">{case_id}</a>") - 400:queue.index(f">{case_id}</a>")]
+    assert "<td>—</td>" in row_html and "<td>mo</td>" not in row_html
+    page = client.post(f"/review/cases/{case_id}/claim", data={"csrf": token})
+    assert page.status_code == 200 and '<dd id="claimed-by">max</dd>' in page.text
+    r = client.post(f"/review/cases/{case_id}/decision", data={"csrf": token, "decision": "dismissed"})
+    assert r.status_code == 200
+
+
+def test_an_existing_session_cookie_stops_working_on_password_change_and_on_disable(
+        tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    from benchmarks.support.server import running_app
+    from groomguard.serving.desk.accounts import disable_user
+    from groomguard.serving.store import open_store
+
+    cfg = desk_config(tmp_path / "sess.db")
+    for name in ("pat", "dee"):
+        add_user(cfg, name, "moderator")
+    with running_app(cfg, tiny_bundle_dir) as client:
+        token = login(client, "pat")
+        stolen = dict(client.cookies)  # a second browser (or a thief) holding the same session
+        assert client.get("/review", follow_redirects=False).status_code == 200
+        # a wrong current password changes nothing
+        r = client.post("/review/password", data={"csrf": token, "current": "nope", "new": "x" * 20})
+        assert r.status_code == 401 and "current password is wrong" in r.text
+        assert client.get("/review", follow_redirects=False).status_code == 200
+        r = client.post("/review/password", data={"csrf": token, "current": PASSWORD, "new": "another long secret"},
+                        follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/review/login"
+        client.cookies.clear()
+        client.cookies.update(stolen)
+        gone = client.get("/review", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"] == "/review/login"
+        login(client, "pat", "another long secret")
+        # disable: the cookie of a live session stops working at once
+        login(client, "dee")
+        assert client.get("/review", follow_redirects=False).status_code == 200
+        store = open_store(cfg.store)
+        try:
+            disable_user(store, "dee")
+        finally:
+            store.close()
+        assert client.get("/review", follow_redirects=False).headers["location"] == "/review/login"
+
+
+def test_login_failures_from_one_address_over_many_accounts_lock_the_address(
+        tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    """Over HTTP: 4 failures (below the per-account 5) on different names lock the TestClient's address;
+    then even a right password gets 429 with the address message, and it is an HTML page, not a 500."""
+    from benchmarks.support.server import running_app
+
+    cfg = desk_config(tmp_path / "lock.db", "desk.client_lockout_after=4")
+    add_user(cfg, "kai", "moderator")
+    with running_app(cfg, tiny_bundle_dir) as client:
+        statuses = []
+        for name in ("a1", "a2", "kai", "a3"):
+            page = client.get("/review/login")
+            statuses.append(client.post("/review/login", data={"username": name, "password": "guess",
+                                                                "csrf": csrf_of(page.text)}).status_code)
+        assert statuses == [401, 401, 401, 429]
+        page = client.get("/review/login")
+        r = client.post("/review/login", data={"username": "kai", "password": PASSWORD, "csrf": csrf_of(page.text)})
+        assert r.status_code == 429 and "network address" in r.text
+        assert "gg_desk=" not in "".join(r.headers.get_list("set-cookie"))

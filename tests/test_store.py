@@ -32,7 +32,7 @@ pytest_plugins = ["tests.support.store_fixtures"]
 
 def test_fresh_database_is_migrated_to_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) >= TABLES
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert store.ping()
@@ -48,7 +48,7 @@ def test_existing_database_upgrades_and_reopens(db_url: str) -> None:
     s1.close()
     with ThreadPoolExecutor(3) as pool:  # several replicas starting at once
         stores = list(pool.map(lambda _: open_store(StoreConfig(url=db_url)), range(3)))
-    assert all(current_revision(s.engine) == "0003" for s in stores)
+    assert all(current_revision(s.engine) == "0004" for s in stores)
     for s in stores:
         s.close()
 

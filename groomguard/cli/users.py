@@ -15,12 +15,26 @@ import typer
 from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open
 from groomguard.cli.options import SetOpt
 
-users_app = typer.Typer(help="Moderator desk accounts: create, list, disable.", no_args_is_help=True,
+users_app = typer.Typer(help="Moderator desk accounts: create, list, disable, set-password.", no_args_is_help=True,
                         rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
+
+
+def _read_password(password_stdin: bool) -> str:
+    """The password from stdin's first line, or typed without echo at a terminal; never from a flag
+    (flags end up in shell history and in `ps`)."""
+    from groomguard.errors import ConfigError
+
+    if not password_stdin:
+        raise ConfigError("give the password on stdin with --password-stdin")
+    if sys.stdin.isatty():  # typed at a terminal: do not echo it
+        import getpass
+
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @users_app.command("create")
@@ -38,18 +52,10 @@ def users_create(
     Example: printf '%s\\n' "$PW" | groomguard users create --name ana --role lead --password-stdin
     """
     from groomguard.config import load_config
-    from groomguard.errors import ConfigError
     from groomguard.serving.desk.accounts import create_user
     from groomguard.serving.desk.config import DeskConfig
 
-    if not password_stdin:
-        raise ConfigError("give the password on stdin with --password-stdin")
-    if sys.stdin.isatty():  # typed at a terminal: do not echo it
-        import getpass
-
-        password = getpass.getpass("password: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password(password_stdin)
     desk = load_config(DeskConfig, config, set_ or [], default="serve.yaml", section="desk")
     store = _open(config, db_url, set_)
     try:
@@ -102,3 +108,31 @@ def users_disable(
     finally:
         store.close()
     typer.echo(f"disabled account '{user.name}'")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    name: Annotated[str, typer.Argument(help="Account whose password to replace; its sessions end at once.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from stdin "
+                                                  "(first line).")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+    db_url: DbUrlOpt = None,
+) -> None:
+    """Replace an account's password, end all its sessions and clear its lockout (issue 26: a session
+    obtained with the old password must not outlive it).
+
+    Example: printf '%s\\n' "$PW" | groomguard users set-password ana --password-stdin
+    """
+    from groomguard.config import load_config
+    from groomguard.serving.desk.accounts import set_password
+    from groomguard.serving.desk.config import DeskConfig
+
+    password = _read_password(password_stdin)
+    desk = load_config(DeskConfig, config, set_ or [], default="serve.yaml", section="desk")
+    store = _open(config, db_url, set_)
+    try:
+        ended = set_password(store, name, password, desk)
+    finally:
+        store.close()
+    typer.echo(f"new password for '{name}'; {ended} session(s) ended")

@@ -17,6 +17,15 @@ class DeskConfig(BaseModel):
     secure_cookie: bool = True  # Secure flag; false only for plain-HTTP development on localhost
     lockout_after: int = Field(default=5, ge=1)  # consecutive failed logins before the account locks
     lockout_minutes: float = Field(default=15, gt=0)  # first lock; doubles with each further failure
+    # Per client address (guessing spread over many accounts from one address): this many failed
+    # logins within client_window_minutes lock the address for client_lockout_minutes, doubling with
+    # each further lock. Never reset by a successful login (one valid account must not buy more guesses).
+    client_lockout_after: int = Field(default=30, ge=1)
+    client_window_minutes: float = Field(default=15, gt=0)
+    client_lockout_minutes: float = Field(default=15, gt=0)
+    # A claim older than this lapses: the queue shows the case unclaimed and anyone may claim it
+    # (a moderator who went home must not hold a case for ever). 0 = claims never lapse.
+    claim_minutes: float = Field(default=120, ge=0)
     break_reminder_minutes: float = Field(default=25, gt=0)  # exposure timer turns into a break reminder
     blur_default: bool = True  # new accounts see message text blurred until revealed
     page_size: int = Field(default=25, ge=1, le=200)  # queue rows per page

@@ -3,12 +3,16 @@
 Queue order (issue 11): level (high, then review, then low), then max risk (highest first), then age
 (oldest first: the case that has waited longest is read first among equals). A claim marks who works
 a case; only its holder or a lead may decide it, and only a lead may take it from someone else.
+
+Claims lapse after `desk.claim_minutes` (issue 26): a moderator who claims a case and goes home must
+not keep it out of everyone else's hands. A lapsed claim is no claim at all: the queue shows the case
+unclaimed, `mine` no longer lists it, and anyone may claim or decide it. Claiming again renews it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
 from groomguard.serving.store import Store
@@ -18,6 +22,17 @@ from groomguard.serving.store.orm import CaseClaimRow, utcnow
 from groomguard.serving.store.statuses import OPEN, STATUSES
 
 LEVELS = ("high", "review", "low")
+
+
+def claim_cutoff(claim_minutes: float, now: datetime | None = None) -> datetime | None:
+    """Claims made at or before this moment have lapsed (None: claims never lapse, claim_minutes 0)."""
+    if claim_minutes <= 0:
+        return None
+    return (now or utcnow()) - timedelta(minutes=claim_minutes)
+
+
+def _live(row: CaseClaimRow | None, cutoff: datetime | None) -> CaseClaimRow | None:
+    return None if row is None or (cutoff is not None and row.claimed_at <= cutoff) else row
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,11 @@ class QueuePage:
     counts: dict[str, int] = field(default_factory=dict)  # open cases per level, and per status
 
 
-def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int) -> QueuePage:
+def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int, claim_minutes: float = 0,
+          now: datetime | None = None) -> QueuePage:
     flt.check()
-    where = case_db.CaseFilter(flt.status, flt.level, flt.opened_from, flt.opened_to, user if flt.mine else None)
+    where = case_db.CaseFilter(flt.status, flt.level, flt.opened_from, flt.opened_to, user if flt.mine else None,
+                               claim_cutoff(claim_minutes, now))
     with store.read() as s:
         total = case_db.count_filtered(s, where)
         pages = max(1, -(-total // page_size))
@@ -67,38 +84,46 @@ def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int) 
     return QueuePage(rows, total, page, pages, counts)
 
 
-def claimant(store: Store, case_id: str) -> str | None:
+def claimant(store: Store, case_id: str, claim_minutes: float = 0, now: datetime | None = None) -> str | None:
+    """Who holds a live claim on the case (a lapsed claim holds nothing)."""
     with store.read() as s:
-        row = s.get(CaseClaimRow, case_id)
+        row = _live(s.get(CaseClaimRow, case_id), claim_cutoff(claim_minutes, now))
         return None if row is None else row.user_name
 
 
-def claim(store: Store, case_id: str, user: str, *, assignee: str | None = None, lead: bool = False) -> str:
+def claim(store: Store, case_id: str, user: str, *, assignee: str | None = None, lead: bool = False,
+          claim_minutes: float = 0, now: datetime | None = None) -> str:
     """Claim a case for `user`, or (a lead) assign it to `assignee`. Taking a case someone else holds
-    needs a lead. Audited as `claim` or `assign`; returns who holds it now."""
+    needs a lead, unless their claim has lapsed. Claiming a case you hold renews the claim. Audited as
+    `claim` or `assign` (with `lapsed_from` when a lapsed claim was taken over); returns who holds it now."""
     target = assignee or user
+    now = now or utcnow()
     with store.write() as s:
         if case_db.get_case(s, case_id) is None:
             raise NotFound(f"case {case_id} not found")
         row = s.get(CaseClaimRow, case_id)
-        if row is not None and row.user_name != user and not lead:
-            raise Conflict(f"case {case_id} is claimed by {row.user_name}")
+        live = _live(row, claim_cutoff(claim_minutes, now))
+        if live is not None and live.user_name != user and not lead:
+            raise Conflict(f"case {case_id} is claimed by {live.user_name}")
         if (assignee is not None and assignee != user) and not lead:
             raise Conflict("only a lead can assign a case to someone else")
+        detail: dict[str, str] = {} if target == user else {"to": target}
         if row is None:
-            s.add(CaseClaimRow(case_id=case_id, user_name=target, claimed_at=utcnow()))
-        elif row.user_name == target:
+            s.add(CaseClaimRow(case_id=case_id, user_name=target, claimed_at=now))
+        elif live is not None and row.user_name == target:
+            row.claimed_at = now  # renewed, not audited again
             return target
         else:
-            row.user_name, row.claimed_at = target, utcnow()
-        audit(s, "claim" if target == user else "assign", user, case_id,
-              detail=None if target == user else {"to": target})
+            if live is None and row.user_name != target:
+                detail["lapsed_from"] = row.user_name
+            row.user_name, row.claimed_at = target, now
+        audit(s, "claim" if target == user else "assign", user, case_id, detail=detail or None)
     return target
 
 
-def check_may_decide(store: Store, case_id: str, user: str, lead: bool) -> None:
-    """A case claimed by someone else is theirs to decide (a lead may decide any)."""
-    holder = claimant(store, case_id)
+def check_may_decide(store: Store, case_id: str, user: str, lead: bool, claim_minutes: float = 0) -> None:
+    """A case claimed by someone else is theirs to decide (a lead may decide any; a lapsed claim binds nobody)."""
+    holder = claimant(store, case_id, claim_minutes)
     if holder is not None and holder != user and not lead:
         raise Conflict(f"case {case_id} is claimed by {holder}")
 

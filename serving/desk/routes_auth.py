@@ -1,4 +1,4 @@
-"""Login, logout and the per-user blur setting.
+"""Login, logout, password change and the per-user blur setting.
 
 The login form has no session yet, so its CSRF token is a double-submit one: a random value in a
 short-lived SameSite=Strict cookie that the posted form must repeat.
@@ -21,6 +21,8 @@ LOGIN_MESSAGES = {
     "bad": (401, "Wrong name or password."),
     "disabled": (401, "Wrong name or password."),  # a disabled account is not revealed as such
     "locked": (429, "Too many failed attempts: this account is locked for a while. Ask a lead if it persists."),
+    "client_locked": (429, "Too many failed attempts from this network address: logins from it are paused "
+                           "for a while. Ask a lead if it persists."),
 }
 
 
@@ -80,3 +82,38 @@ def settings(request: Request, blur: str = Form(""), csrf: str = Form(""), back:
     check_csrf(session, csrf)
     accounts.set_blur(services_of(request).store, session.user.name, blur == "on")
     return see_other(back if back.startswith(f"{PREFIX}/") and "//" not in back else PREFIX)
+
+
+@router.get("/password")
+def password_form(request: Request, session: DeskSession = Depends(current)) -> Response:
+    min_chars = services_of(request).config.desk.min_password_chars
+    return render(request, "password.html", session=session, min_chars=min_chars)
+
+
+@router.post("/password")
+async def change_password(request: Request, current_pw: str = Form("", alias="current"),
+                          new: str = Form(""), csrf: str = Form(""),
+                          session: DeskSession = Depends(current)) -> Response:
+    """Self-service password change. The current password is checked through `accounts.login` (so a
+    stolen session cannot set a password without knowing the old one, and guesses here count towards
+    the lockouts like any login); then every session of the account ends, this one included."""
+    check_csrf(session, csrf)
+    services = services_of(request)
+    desk = services.config.desk
+    min_chars = desk.min_password_chars
+
+    def again(status: int, message: str) -> Response:
+        return render(request, "password.html", status=status, session=session, min_chars=min_chars, error=message)
+
+    if len(new) < min_chars:
+        return again(400, f"The new password must be at least {min_chars} characters.")
+    client = request.client.host if request.client else "unknown"
+    result = await run_in_threadpool(accounts.login, services.store, session.user.name, current_pw, desk, client)
+    if result.user is None:
+        status, message = LOGIN_MESSAGES[result.reason]
+        return again(status, "The current password is wrong." if status == 401 else message)
+    await run_in_threadpool(accounts.set_password, services.store, session.user.name, new, desk,
+                            session.user.name)
+    response = see_other(f"{PREFIX}/login")
+    response.delete_cookie(sessions.COOKIE, path=PREFIX)
+    return response

@@ -58,9 +58,10 @@ def case_page(request: Request, case_id: str, session: DeskSession = Depends(cur
     now = datetime.now(timezone.utc)
     exposure_s = (now - session.created_at).total_seconds()
     users = [u.name for u in list_users(services.store) if u.disabled_at is None] if session.user.is_lead else []
+    holder = q.claimant(services.store, case_id, services.config.desk.claim_minutes)
     return render(request, "case.html", session=session, case=detail, thresholds=thresholds,
-                  strip=risk_strip(detail, thresholds), top=top_seqs(detail), claimed_by=q.claimant(services.store,
-                  case_id), second=review2, blind=blind, users=users, desk=services.config.desk,
+                  strip=risk_strip(detail, thresholds), top=top_seqs(detail), claimed_by=holder,
+                  second=review2, blind=blind, users=users, desk=services.config.desk,
                   exposure_minutes=int(exposure_s // 60), started_ms=int(session.created_at.timestamp() * 1000),
                   break_due=exposure_s >= services.config.desk.break_reminder_minutes * 60)
 
@@ -74,7 +75,8 @@ def decide(request: Request, case_id: str, decision: str = Form(""), note: str =
         raise DeskError(400, "Choose confirmed, dismissed or escalated.")
     services = services_of(request)
     try:
-        q.check_may_decide(services.store, case_id, session.user.name, session.user.is_lead)
+        q.check_may_decide(services.store, case_id, session.user.name, session.user.is_lead,
+                           services.config.desk.claim_minutes)
         services.review.decide(case_id, decision, _note(note), actor=session.user.name)  # type: ignore[arg-type]
     except NotFound:
         raise DeskError(404, "No such case.") from None

@@ -46,7 +46,8 @@ def queue_page(request: Request, status: str = OPEN, level: str = "", mine: str 
                         opened_from=_day(opened_from, "opened_from"),
                         opened_to=until + timedelta(days=1) if until else None)
     try:
-        result = q.queue(services.store, session.user.name, flt, page, services.config.desk.page_size)
+        result = q.queue(services.store, session.user.name, flt, page, services.config.desk.page_size,
+                         services.config.desk.claim_minutes)
     except InvalidRequest as exc:
         raise DeskError(400, str(exc)) from None
     params = {"status": status, "level": level, "mine": mine, "opened_from": opened_from, "opened_to": opened_to}
@@ -58,8 +59,10 @@ def queue_page(request: Request, status: str = OPEN, level: str = "", mine: str 
 def claim(request: Request, case_id: str, csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
     check_case_id(case_id)
     check_csrf(session, csrf)
+    services = services_of(request)
     try:
-        q.claim(services_of(request).store, case_id, session.user.name, lead=session.user.is_lead)
+        q.claim(services.store, case_id, session.user.name, lead=session.user.is_lead,
+                claim_minutes=services.config.desk.claim_minutes)
     except NotFound:
         raise DeskError(404, "No such case.") from None
     except Conflict as exc:
@@ -79,7 +82,8 @@ def assign(request: Request, case_id: str, assignee: str = Form(""), csrf: str =
     if assignee not in {u.name for u in list_users(services.store) if u.disabled_at is None}:
         raise DeskError(400, "Choose an active account to assign the case to.")
     try:
-        q.claim(services.store, case_id, session.user.name, assignee=assignee, lead=True)
+        q.claim(services.store, case_id, session.user.name, assignee=assignee, lead=True,
+                claim_minutes=services.config.desk.claim_minutes)
     except NotFound:
         raise DeskError(404, "No such case.") from None
     return see_other(f"{PREFIX}/cases/{case_id}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, delete, exists, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from groomguard.serving.store.orm import (
@@ -223,6 +223,7 @@ class CaseFilter:
     opened_from: datetime | None = None
     opened_to: datetime | None = None
     claimed_by: str | None = None
+    claim_cutoff: datetime | None = None  # claims made at or before this have lapsed: shown as unclaimed
 
 
 def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
@@ -240,18 +241,24 @@ def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _claimed() -> Any:  # Select[(CaseRow, str | None)]; spelled differently by SQLAlchemy 2.0 and 2.1
-    return select(CaseRow, CaseClaimRow.user_name).outerjoin(CaseClaimRow, CaseClaimRow.case_id == CaseRow.case_id)
+def _claimed(cutoff: datetime | None) -> Any:  # Select[(CaseRow, str | None)]; differs in SQLAlchemy 2.0/2.1
+    """Cases joined to their live claim: a lapsed claim (claimed_at <= cutoff) joins as no claim, so the
+    queue shows the case unclaimed and `mine` no longer lists it."""
+    on = CaseClaimRow.case_id == CaseRow.case_id
+    if cutoff is not None:
+        on = and_(on, CaseClaimRow.claimed_at > cutoff)
+    return select(CaseRow, CaseClaimRow.user_name).outerjoin(CaseClaimRow, on)
 
 
 def count_filtered(session: Session, flt: CaseFilter) -> int:
     """How many cases match the filter (the desk's page count)."""
-    return int(session.scalar(select(func.count()).select_from(_claimed().where(*_conditions(flt)).subquery())) or 0)
+    matching = _claimed(flt.claim_cutoff).where(*_conditions(flt)).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def filtered_page(session: Session, flt: CaseFilter, limit: int, offset: int) -> list[tuple[CaseRow, str | None]]:
     """Cases with their claimant: level (high first), max risk (highest first), age (oldest first), id."""
-    result = session.execute(_claimed().where(*_conditions(flt))
+    result = session.execute(_claimed(flt.claim_cutoff).where(*_conditions(flt))
                              .order_by(LEVEL_RANK, CaseRow.max_risk.desc(), CaseRow.opened_at, CaseRow.case_id)
                              .limit(limit).offset(offset))
     return [(row[0], row[1]) for row in result]

@@ -246,6 +246,20 @@ class DeskSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class LoginClientRow(Base):
+    """Failed desk logins per client address (issue 26): guessing spread over many accounts from one
+    address is slowed even though no single account reaches its own lockout. Kept in the store, not in
+    memory, so every replica sees the same count and a restart does not reset it."""
+
+    __tablename__ = "desk_login_clients"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)  # IPv4/IPv6 text; longer ones are cut
+    window_start: Mapped[datetime] = mapped_column(index=True)  # failures count from here for client_window_minutes
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)  # locks so far; each doubles the next
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+
 class CaseClaimRow(Base):
     """Who works a case, so two moderators do not read the same one; a lead can reassign."""
 

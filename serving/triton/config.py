@@ -29,7 +29,8 @@ class TensorRTConfig(_Strict):
     precision_mode: Literal["FP16", "FP32"] = "FP16"
     max_workspace_size_bytes: int = Field(default=1 << 30, ge=1)
     engine_cache: bool = True
-    engine_cache_path: str = "/tmp/groomguard-trt-cache"
+    # a path inside the Triton server's container (its own /tmp, a mounted volume in deploy/), not the host's
+    engine_cache_path: str = "/tmp/groomguard-trt-cache"  # nosec B108  # container-private path, see above
 
 
 class WarmupConfig(_Strict):
