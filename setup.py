@@ -1,7 +1,7 @@
 """Package layout: one import namespace.
 
 The repository keeps its layers at the top level (`training/`, `serving/`, `evaluation/`, the layout
-DESIGN.md describes); they install as `groomguard.training`, `groomguard.serving` and
+docs/design.md describes); they install as `groomguard.training`, `groomguard.serving` and
 `groomguard.evaluation` through setuptools' `package_dir` mapping, so the wheel has a single
 top-level package and no generic `training` that another package could shadow. The default
 configs (`configs/*.yaml`) install the same way, as `groomguard.configs` (read with

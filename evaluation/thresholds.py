@@ -4,7 +4,7 @@
   that meets a target on this data, and what it costs in alerts per 1,000 conversations;
 - `select_operating_points`: the bundle's `review` and `high`, chosen at export on validation
   *conversations* scored exactly as serving scores them (running max over prefix windows), for a
-  false-alert budget on real chat and a precision target (DESIGN.md "Scores").
+  false-alert budget on real chat and a precision target (docs/design.md "Scores").
 """
 
 from __future__ import annotations

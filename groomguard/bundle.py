@@ -1,6 +1,6 @@
 """The model bundle: the one artefact that moves from training to evaluation to serving.
 
-Layout (DESIGN.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
+Layout (docs/design.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
 ``model.fused.onnx`` / ``model.int8.onnx`` / ``model.fp16.onnx``), ``model_card.md``. Every consumer loads it through
 `Bundle.load`, which verifies sha256s and refuses versions it cannot honour.
 """

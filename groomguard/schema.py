@@ -1,4 +1,4 @@
-"""The canonical conversation schema (DESIGN.md "Conversation").
+"""The canonical conversation schema (docs/design.md "Conversation").
 
 Every loader, the API body and the review-queue export produce and consume these types.
 Validation lives here so a malformed record is rejected in the same words everywhere.

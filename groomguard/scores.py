@@ -1,4 +1,4 @@
-"""Scores and levels (DESIGN.md "Scores").
+"""Scores and levels (docs/design.md "Scores").
 
 risk = calibrated P(grooming) for a window = softmax(logits / T)[positive], in [0, 1) (see RISK_MAX).
 A conversation's risk at message i is the window risk at i; its overall risk is the running maximum.

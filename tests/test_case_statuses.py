@@ -15,7 +15,7 @@ MIGRATION = Path(__file__).resolve().parents[1] / "serving/store/migrations/vers
 
 
 def test_status_sets_as_documented() -> None:
-    """Written out by hand from DESIGN.md: open -> escalated (still active) -> confirmed/dismissed."""
+    """Written out by hand from docs/design.md: open -> escalated (still active) -> confirmed/dismissed."""
     assert statuses.STATUSES == ("open", "escalated", "confirmed", "dismissed")
     assert statuses.ACTIVE_STATUSES == ("open", "escalated")
     assert statuses.DECIDED_STATUSES == ("confirmed", "dismissed", "escalated")

@@ -30,7 +30,7 @@ async def append_messages(
     risk reaches the review threshold a review case is opened (or updated): `case_id`."""
     # async: store work runs in worker threads and the wait for the micro-batch is awaited, so a
     # request queued for scoring holds no thread. Limits are checked by the append path (422 via
-    # LimitExceeded). The walk from here to the case: docs/append-walk.md.
+    # LimitExceeded). The walk from here to the case: docs/design.md "The append walk".
     messages: list[Message] = list(body.messages)
     out = await services.review.append_messages_async(conversation_id, messages)
     if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once

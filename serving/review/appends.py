@@ -1,6 +1,6 @@
 """Streaming appends: the part of `ReviewService` that takes messages and scores a window per new message.
 
-Semantics (DESIGN.md "Review queue"; the path through the code: docs/append-walk.md):
+Semantics (docs/design.md "Review queue"; the path through the code: docs/design.md "The append walk"):
 - Idempotent by `message_id`: a message whose id is already stored for the conversation (even one
   that has left the bounded tail) is a duplicate and changes nothing. A request of duplicates only
   writes nothing and answers what was recorded for its newest message (risk, running max, level,

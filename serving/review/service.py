@@ -7,7 +7,7 @@
 - retention (serving/retention.py): the purge.
 
 Each method hands its call to the part that owns it; `build` wires the parts from the serve config.
-DESIGN.md "Review queue"; an append's path through the code: docs/append-walk.md.
+docs/design.md "Review queue"; an append's path through the code: docs/design.md "The append walk".
 """
 
 from __future__ import annotations

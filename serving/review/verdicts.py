@@ -1,4 +1,4 @@
-"""Moderator verdicts as training data: decided cases -> canonical conversations (DESIGN.md "the loop").
+"""Moderator verdicts as training data: decided cases -> canonical conversations (docs/design.md "the loop").
 
 One owner for the export used by `GET /v1/cases/export`, the desk's lead export and
 `groomguard data verdicts`:

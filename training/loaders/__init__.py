@@ -1,4 +1,4 @@
-"""Data loaders: every supported format -> streaming `Conversation`s (DESIGN.md "Conversation").
+"""Data loaders: every supported format -> streaming `Conversation`s (docs/design.md "Conversation").
 
 `load(path, fmt=None, ...)` is the one entry point; the format is guessed from the path when not
 given (``.jsonl``/``.ndjson`` -> jsonl, ``.csv``/``.tsv`` -> csv, ``.xml`` -> pan12, a directory
