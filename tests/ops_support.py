@@ -20,7 +20,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.store_fixtures import PG_ENV
+# tests/store_fixtures.py's PG_ENV; not imported from there, so a test module importing these helpers
+# can still load store_fixtures as a pytest plugin (assertion rewriting needs it unimported)
+PG_ENV = "GROOMGUARD_TEST_POSTGRES_URL"
 
 LINES = ["did you finish the maths homework", "the surprise party for mum is a secret", "see you at practice",
          "what time is the bus tomorrow", "i liked the book we read in class"]
