@@ -42,7 +42,7 @@ from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.review.queue import CaseQueue
 from groomguard.serving.review.snapshot_cache import SnapshotCache, knows_any, newest_window_tail
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import StoreError
+from groomguard.serving.store import StoreError, StoreFull, is_disk_full
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
 from groomguard.serving.store.models import ConversationRow, utcnow
@@ -170,6 +170,9 @@ class StreamingAppends(CaseQueue):
 
     def _transient(self, conversation_id: str, exc: Exception, transient: int) -> int:
         """A concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout."""
+        if is_disk_full(exc):  # retrying at once cannot help: fail fast, the client retries later
+            raise StoreFull(f"append to conversation {conversation_id!r} failed: the database or its disk is full"
+                            ) from None
         log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
         if transient + 1 > MAX_TRANSIENT_RETRIES:
             raise StoreError(f"append to conversation {conversation_id!r} failed: {exc.__class__.__name__}") from None
