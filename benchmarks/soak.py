@@ -296,11 +296,17 @@ def store_counts(db_url: str) -> dict[str, int]:
     queries = {"conversations": "SELECT COUNT(*) FROM conversations",
                "cases": "SELECT COUNT(*) FROM cases",
                "cases_open": "SELECT COUNT(*) FROM cases WHERE status IN ('open', 'escalated')",
-               "purge_runs": "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'purge%'"}
+               "cases_decided": "SELECT COUNT(*) FROM cases WHERE decided_at IS NOT NULL",
+               "purge_runs": "SELECT COUNT(*) FROM audit_log WHERE action = 'retention:purge'"}
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return {k: int(conn.execute(text(q)).scalar_one()) for k, q in queries.items()}
+            out = {k: int(conn.execute(text(q)).scalar_one()) for k, q in queries.items()}
+            purged: Counter[str] = Counter()
+            for (detail,) in conn.execute(text("SELECT detail FROM audit_log WHERE action = 'retention:purge'")):
+                counts = json.loads(detail) if isinstance(detail, str) else (detail or {})
+                purged.update({f"purged_{k}": int(v) for k, v in counts.items() if isinstance(v, int)})
+            return {**out, **purged}
     finally:
         engine.dispose()
 

@@ -23,7 +23,7 @@ def test_short_soak_writes_the_report_with_no_server_errors(tiny_bundle_dir: Pat
     assert totals["server_errors_5xx"] == 0 and totals["transport_errors"] == 0, totals
     assert data["server_alive_at_end"] is True
     routes = totals["by_route"]
-    for route in ("append", "score_bulk", "desk_queue", "cases_list"):
+    for route in ("append", "score_bulk", "desk_queue", "desk_case", "cases_list", "case_get", "decision"):
         assert routes[route]["n"] > 0 and routes[route]["2xx"] > 0, (route, routes.get(route))
         assert routes[route]["p50_ms"] is not None and routes[route]["p99_ms"] >= routes[route]["p50_ms"]
     assert data["acknowledged"]["append_messages"] > 0
@@ -31,5 +31,5 @@ def test_short_soak_writes_the_report_with_no_server_errors(tiny_bundle_dir: Pat
     assert len(data["samples"]) >= 2
     for sample in data["samples"]:
         assert sample["rss_mb"] > 0 and sample["open_fds"] > 0 and sample["db_bytes"] > 0
-    assert data["store_after"]["conversations"] > 0
+    assert data["store_after"]["conversations"] > 0 and data["store_after"]["cases_decided"] > 0
     assert rc == 0
