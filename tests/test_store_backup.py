@@ -133,3 +133,34 @@ def test_postgres_backup_without_pg_dump_names_it(
         code, _, err = run_cli(capsys, "store", "backup", "-o", str(tmp_path / "x.dump"), "--db-url", url)
     assert code == 2 and "pg_dump not found on PATH" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_backup_from_an_older_release_restores_at_head(
+        source_and_target: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A backup taken at the previous schema revision (an older release) restores into this one:
+    the restore ends with the upgrade, and the old rows are all there."""
+    from groomguard.serving.store import StoreConfig
+    from groomguard.serving.store.db import create_db_engine, current_revision, head_revision, migrate
+    from tests.test_store_upgrade import previous_revision
+
+    source, target = source_and_target
+    previous = previous_revision()
+    engine = create_db_engine(StoreConfig(url=source))
+    migrate(engine, previous)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO api_keys (key_id, name, scopes, secret_hash, created_at, local) "
+                          "VALUES ('cccccccccccc', 'legacy', 'score', :h, CURRENT_TIMESTAMP, false)"), {"h": "3" * 64})
+    engine.dispose()
+    before = table_rows(source)
+    backup_file = tmp_path / "old.backup"
+    assert run_cli(capsys, "store", "backup", "-o", str(backup_file), "--db-url", source)[0] == 0
+    code, out, err = run_cli(capsys, "store", "restore", "-i", str(backup_file), "--db-url", target)
+    assert code == 0, err
+    assert f"{previous} -> {head_revision()}" in out
+    restored = create_db_engine(StoreConfig(url=target))
+    try:
+        assert current_revision(restored) == head_revision()
+    finally:
+        restored.dispose()
+    after = table_rows(target, [t for t in before if t != "alembic_version"])
+    assert after == {t: rows for t, rows in before.items() if t != "alembic_version"}
