@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import make_url
 
 # Innocuous chat lines (school, sport, weekend plans): the soak measures the service, not the model.
 LINES = ["did you finish the maths homework", "see you at football practice at five",
@@ -353,9 +354,9 @@ def run(bundle: Path, cfg: SoakConfig, db_url: str | None = None) -> dict[str, A
     first, last = (samples[0], samples[-1]) if samples else ({}, {})
     return {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.soak", *sys.argv[1:]]),
+        "command": _command_line(),
         "minutes": cfg.minutes, "clients": cfg.clients, "elapsed_s": round(elapsed, 1),
-        "bundle": str(bundle), "store": "sqlite" if db_url is None else db_url.split(":", 1)[0],
+        "bundle": str(bundle), "store": "sqlite" if db_url is None else make_url(db_url).get_backend_name(),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "config": cfg.model_dump(),
         "totals": totals,
@@ -374,6 +375,19 @@ def run(bundle: Path, cfg: SoakConfig, db_url: str | None = None) -> dict[str, A
         "server_alive_at_end": alive,
         "server_log_tail": [ln for ln in log_tail if "WARNING" in ln or "ERROR" in ln][-10:],
     }
+
+
+def _command_line() -> str:
+    """This run's command for the report, with any database password masked."""
+    from groomguard.serving.store.db import safe_url
+
+    args = list(sys.argv[1:])
+    for i, arg in enumerate(args):
+        if arg.startswith("--db-url="):
+            args[i] = "--db-url=" + safe_url(arg.split("=", 1)[1])
+        elif i > 0 and args[i - 1] == "--db-url":
+            args[i] = safe_url(arg)
+    return " ".join(["python", "-m", "benchmarks.soak", *args])
 
 
 def load_soak_config(path: Path | None, sets: list[str], values: dict[str, Any]) -> SoakConfig:
