@@ -127,7 +127,8 @@ def test_sqlite_full_database_is_503_not_ready_then_recovers(tiny_bundle_dir: Pa
 @pytest.mark.postgres
 def test_postgres_disk_full_is_503_not_ready_then_recovers(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     with pg_databases(1) as (url,):
-        cfg = make_config(tmp_path / "unused.db", f"store.url={url}", "readiness.check_interval_s=0")
+        cfg = make_config(tmp_path / "unused.db", f"store.url={url}", "readiness.check_interval_s=0",
+                          "thresholds={review: 0.0, high: 1.0}")  # every conversation opens a case
         keys = make_keys(cfg)  # migrates the fresh database
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -147,15 +148,28 @@ def test_postgres_disk_full_is_503_not_ready_then_recovers(tiny_bundle_dir: Path
         refused: list[str] = []
         try:
             with running_app(cfg, tiny_bundle_dir) as client:
+                case_id = None
                 for i in range(10):
-                    assert _append(client, keys["score"], f"c-{i % 4}", f"m-{i}").status_code == 200
+                    r = _append(client, keys["score"], f"c-{i % 4}", f"m-{i}")
+                    assert r.status_code == 200, r.text
+                    case_id = case_id or r.json()["case_id"]
                     acked.append(f"m-{i}")
+                assert case_id
                 with admin.connect() as conn:
                     conn.execute(text("UPDATE gg_fault SET is_full = true"))
                 for i in range(10, 13):
                     r = _append(client, keys["score"], f"c-{i % 4}", f"m-{i}")
                     _assert_full_503(r)
                     refused.append(f"m-{i}")
+                # other writes: a decision, and bulk scoring that routes (opens a case)
+                decision = client.post(f"/v1/cases/{case_id}/decision", json={"decision": "dismissed"},
+                                       headers=auth(keys["review"]))
+                _assert_full_503(decision)
+                routed = client.post("/v1/score", headers=auth(keys["score"]), json={
+                    "conversations": [{"conversation_id": "bulk-1", "messages": [msg("ana", TEXT)]}], "route": True})
+                _assert_full_503(routed)
+                listed = client.get("/v1/cases", headers=auth(keys["review"]))
+                assert listed.status_code == 200  # reads keep working
                 ready = client.get("/readyz")
                 assert ready.status_code == 503 and ready.json()["store_ok"] is False
                 assert set(acked) <= _stored_ids(url) and not set(refused) & _stored_ids(url)
@@ -165,6 +179,9 @@ def test_postgres_disk_full_is_503_not_ready_then_recovers(tiny_bundle_dir: Path
                 for i, mid in enumerate(refused):
                     r = _append(client, keys["score"], f"c-{i % 4}", mid)
                     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+                decision = client.post(f"/v1/cases/{case_id}/decision", json={"decision": "dismissed"},
+                                       headers=auth(keys["review"]))
+                assert decision.status_code == 200, decision.text
             assert set(acked) | set(refused) <= _stored_ids(url)
         finally:
             admin.dispose()

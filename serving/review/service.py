@@ -28,7 +28,7 @@ from groomguard.serving.review.influence import WindowScorer
 from groomguard.serving.review.snapshot_cache import SnapshotCache
 from groomguard.serving.review.views import PurgeResult
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreError
+from groomguard.serving.store import RetentionConfig, StateConfig, Store, StoreError, StoreFull, is_disk_full
 from groomguard.serving.store import cases as case_db
 from groomguard.windowing import Windower, assign_roles
 
@@ -108,6 +108,9 @@ class ReviewService(StreamingAppends):
                     log.info("case %s opened for conversation %r (routed score)", case_id, conv.conversation_id)
                 return RouteOutcome(case_id, opened)
             except (IntegrityError, OperationalError) as exc:
+                if is_disk_full(exc):  # not a conflict: retrying at once cannot help
+                    raise StoreFull(f"routing conversation {conv.conversation_id!r} failed: the database or its "
+                                    "disk is full") from None
                 if attempt == MAX_TRANSIENT_RETRIES:
                     raise StoreError(f"routing conversation {conv.conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None
