@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCORE_TESTS = ("tests/test_score_meaning.py",)
 AUTH_TESTS = ("tests/test_api_key_cache.py", "tests/test_api_auth.py", "tests/test_keys.py")
 RETENTION_TESTS = ("tests/test_retention.py",)
+BACKUP_TESTS = ("tests/test_store_backup.py",)
+UPGRADE_TESTS = ("tests/test_store_upgrade.py",)
+DISK_FULL_TESTS = ("tests/test_store_disk_full.py",)
 STREAM_TESTS = ("tests/test_streaming_equals_batch.py",)
 WINDOW_TESTS = ("tests/test_contract_windowing.py",)
 TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
@@ -154,6 +157,18 @@ MUTANTS: list[Mutant] = [
     Mutant("desk-no-frame-header", "serving/desk/web.py",
            '(b"referrer-policy", b"no-referrer"),\n           (b"x-frame-options", b"DENY")]',
            '(b"referrer-policy", b"no-referrer")]', DESK_WEB_TESTS),
+    # --- issue 26: operations ---
+    Mutant("restore-over-populated-store", "serving/store/backup.py", "if held and not force:", "if False:",
+           BACKUP_TESTS),
+    Mutant("restore-left-at-old-schema", "serving/store/backup.py", "        migrate(engine)\n        rows = ",
+           "        rows = ", BACKUP_TESTS),
+    Mutant("migrate-check-always-ok", "groomguard/cli/keys_store.py", "    if current == head:\n",
+           "    if True:\n", UPGRADE_TESTS),
+    Mutant("readiness-probe-needs-no-page", "serving/store/db.py",
+           'if self.dialect == "sqlite":  # inserted and deleted', 'if False:  # inserted and deleted',
+           DISK_FULL_TESTS),
+    Mutant("disk-full-retried-as-conflict", "serving/review/appends.py",
+           "if is_disk_full(exc):  # retrying at once", "if False:  # retrying at once", DISK_FULL_TESTS),
 ]
 
 

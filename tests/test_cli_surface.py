@@ -21,9 +21,9 @@ from groomguard.cli import _register, app, main
 ROOT = Path(__file__).resolve().parent.parent
 
 # Which commands read (-i) and write (-o) files or directories of data; every other command must not.
-READS = {"score", "evaluate", "data stats", "data convert", "data split", "data audit", "triton serve"}
+READS = {"score", "evaluate", "data stats", "data convert", "data split", "data audit", "triton serve", "store restore"}
 WRITES = {"score", "evaluate", "export", "data stats", "data convert", "data split", "data synth", "data audit",
-          "data mix", "data verdicts", "keys ensure-local", "triton export", "config init"}
+          "data mix", "data verdicts", "keys ensure-local", "triton export", "config init", "store backup"}
 # Commands that take no settings (they print or copy the packaged configs themselves).
 NOT_CONFIG_DRIVEN = {"config show", "config init"}
 # Path options that name a resource rather than the data in/out: a model bundle, a checkpoint, a
@@ -75,7 +75,8 @@ def _help(path: str, capsys: pytest.CaptureFixture[str]) -> str:
 def test_the_tree_has_every_command() -> None:
     assert {"train", "export", "score", "evaluate", "serve", "data stats", "data convert", "data split", "data synth",
             "data audit", "data mix", "data verdicts", "keys create", "keys list", "keys revoke",
-            "keys ensure-local", "store migrate", "store purge", "users create", "users list", "users disable",
+            "keys ensure-local", "store migrate", "store purge", "store backup", "store restore",
+            "users create", "users list", "users disable",
             "triton export", "triton serve", "config show", "config init"} <= set(COMMANDS)
 
 

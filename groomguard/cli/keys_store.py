@@ -1,4 +1,4 @@
-"""`groomguard keys ...` (API keys) and `groomguard store ...` (migrations, retention purge).
+"""`groomguard keys ...` (API keys) and `groomguard store ...` (migrations, backup/restore, retention purge).
 
 Both act on the store configured in the serve config's `store:` section (default
 `sqlite:///var/groomguard.db`, relative to the working directory); GROOMGUARD_STORE__URL, `--set
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed; shown once).", no_args_is_help=True,
                        rich_markup_mode=None)
-store_app = typer.Typer(help="Database maintenance: schema migrations and the retention purge.",
+store_app = typer.Typer(help="Database maintenance: schema migrations, backup and restore, the retention purge.",
                         no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = ServeConfigOpt
@@ -163,20 +163,132 @@ def keys_ensure_local(
 
 
 @store_app.command("migrate")
-def store_migrate(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: DbUrlOpt = None) -> None:
+def store_migrate(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+    db_url: DbUrlOpt = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Change nothing: exit 0 when the schema is at this release's newest revision, 1 (with "
+                        "one line saying which) when a migration is pending or the database is unknown.")] = False,
+) -> None:
     """Create or upgrade the database schema to the newest revision (the server also does this).
 
-    Example: GROOMGUARD_STORE__URL=postgresql+psycopg://gg@db/gg groomguard store migrate
+    Run --check before an upgrade (is a migration pending?) and after it (did it apply?). Back up
+    first (groomguard store backup); docs/operations.md has the whole procedure.
+
+    Example: GROOMGUARD_STORE__URL=postgresql+psycopg://gg@db/gg groomguard store migrate --check
     """
     from groomguard.serving.store.db import current_revision, safe_url
 
     cfg = _store_config(config, db_url, set_)
+    if check:
+        _check_schema(cfg)
+        return
     store = _open(config, db_url, set_)
     try:
         rev = current_revision(store.engine)
     finally:
         store.close()
     typer.echo(f"{safe_url(cfg.url)} is at schema revision {rev}")
+
+
+def _check_schema(cfg: StoreConfig) -> None:
+    """`store migrate --check`: read the revision without migrating (nor creating a SQLite file)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from groomguard.serving.store.db import (
+        StoreError,
+        create_db_engine,
+        current_revision,
+        head_revision,
+        known_revisions,
+        safe_url,
+    )
+
+    where = safe_url(cfg.url)
+    url = make_url(cfg.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not Path(url.database).expanduser().is_file():
+        typer.echo(f"migration pending: no database at {url.database} yet (groomguard store migrate creates it)",
+                   err=True)
+        raise typer.Exit(1)
+    engine = create_db_engine(cfg)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot reach the store at {where}: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if current == head:
+        typer.echo(f"{where} is at the newest schema revision {head}: no migration pending")
+        return
+    if current is not None and current not in known_revisions():
+        typer.echo(f"{where} is at schema revision {current}, which this release does not know (written by a "
+                   f"newer release?); this release's newest is {head}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"migration pending: {where} is at schema revision {current or 'none (empty)'}, this release "
+               f"needs {head}; run groomguard store migrate", err=True)
+    raise typer.Exit(1)
+
+
+@store_app.command("backup")
+def store_backup(
+    output: Annotated[Path, typer.Option("--output", "-o", show_default=False,
+                                         help="Backup file to write (replaced only when complete). SQLite: a "
+                                              "database file; PostgreSQL: a pg_dump custom-format archive.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+    db_url: DbUrlOpt = None,
+) -> None:
+    """Copy the whole store (cases, decisions, audit log, API keys, desk users, conversation state)
+    to one file, while the server keeps running.
+
+    SQLite uses its online backup API (one consistent snapshot; writers are not stopped).
+    PostgreSQL runs pg_dump --format=custom, which must be on PATH (postgresql-client, the server's
+    major version or newer). Keep backups off the database's disk, and try a restore now and then.
+
+    Example: groomguard store backup -o backups/groomguard-$(date +%F).db
+    """
+    from groomguard.cli.files import STDIO, FileArgumentError, check_output
+    from groomguard.serving.store.backup import backup
+
+    if str(output) == STDIO:
+        raise FileArgumentError("--output: a backup is binary; give a file path, not -")
+    check_output("--output", output)
+    result = backup(_store_config(config, db_url, set_), output)
+    typer.echo(f"backed up the {result.dialect} store (schema revision {result.revision}) to {result.path} "
+               f"({result.size_bytes:,} bytes)")
+
+
+@store_app.command("restore")
+def store_restore(
+    input_: Annotated[Path, typer.Option("--input", "-i", show_default=False,
+                                         help="A file written by groomguard store backup.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the contents of a store that is not empty "
+                                                        "(without it, such a store is refused).")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    set_: SetOpt = None,
+    db_url: DbUrlOpt = None,
+) -> None:
+    """Load a backup into an empty store, then upgrade its schema to this release's newest revision.
+
+    Stop the server first. The target is the configured store (--db-url / GROOMGUARD_STORE__URL):
+    a new SQLite path or a freshly created PostgreSQL database (pg_restore must be on PATH). A store
+    that already holds rows is refused unless --force is given.
+
+    Example: groomguard store restore -i backups/groomguard-2026-12-01.db --db-url sqlite:///var/groomguard.db
+    """
+    from groomguard.cli.files import check_input
+    from groomguard.serving.store.backup import restore
+    from groomguard.serving.store.db import safe_url
+
+    check_input("--input", input_)
+    cfg = _store_config(config, db_url, set_)
+    result = restore(cfg, input_, force=force)
+    typer.echo(f"restored {input_} into {safe_url(cfg.url)}: {result.rows:,} rows, schema revision "
+               f"{result.backup_revision} -> {result.revision}")
 
 
 @store_app.command("purge")

@@ -21,11 +21,13 @@ from groomguard.serving.backends.base import BackendUnavailable
 from groomguard.serving.batcher import BatcherClosed, Overloaded
 from groomguard.serving.review import Conflict, InvalidRequest, NotFound
 from groomguard.serving.review.errors import LimitExceeded
-from groomguard.serving.store import StoreError
+from groomguard.serving.store import StoreError, StoreFull, is_disk_full
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Said to clients so the sender of a refused append knows it was not stored and why (no content).
+STORE_FULL_DETAIL = "store full: nothing was stored; retry later"
 STORE_RETRY_AFTER = "1"  # seconds; store faults are usually short (failover, a full disk being cleared)
 TITLES = {
     400: "Bad Request",
@@ -143,6 +145,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
         log.warning("store error on %s: %s", _path(request), exc)
+        if isinstance(exc, StoreFull):
+            return problem(503, STORE_FULL_DETAIL, headers={"Retry-After": STORE_RETRY_AFTER})
         return problem(503, "store unavailable; retry later", headers={"Retry-After": STORE_RETRY_AFTER})
 
     @app.exception_handler(SQLAlchemyError)
@@ -150,6 +154,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # Any database failure that escaped the service (refused connection, read-only file, lost
         # server, auth-key lookup included) is the store being unavailable, never a 500. Only the
         # class name is logged: driver messages can quote SQL parameters (message text, ids).
+        if is_disk_full(exc):
+            log.warning("store error on %s: %s (database or disk full)", _path(request), exc.__class__.__name__)
+            return problem(503, STORE_FULL_DETAIL, headers={"Retry-After": STORE_RETRY_AFTER})
         log.warning("store error on %s: %s", _path(request), exc.__class__.__name__)
         return problem(503, "store unavailable; retry later", headers={"Retry-After": STORE_RETRY_AFTER})
 

@@ -39,7 +39,7 @@ from groomguard.serving.review.influence import WindowScorer
 from groomguard.serving.review.request_limits import check_append
 from groomguard.serving.review.snapshot_cache import SnapshotCache, knows_any, newest_window_tail
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import StateConfig, Store, StoreError
+from groomguard.serving.store import StateConfig, Store, StoreError, StoreFull, is_disk_full
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
 from groomguard.serving.store.db import MAX_TRANSIENT_RETRIES
@@ -156,6 +156,9 @@ class Appends:
     # -- steps -------------------------------------------------------------------------------------
     def _transient(self, conversation_id: str, exc: Exception, transient: int) -> int:
         """A concurrent route_scored opened the case first, a deadlock, or SQLite's busy timeout."""
+        if is_disk_full(exc):  # retrying at once cannot help: fail fast, the client retries later
+            raise StoreFull(f"append to conversation {conversation_id!r} failed: the database or its disk is full"
+                            ) from None
         log.info("append to %r retried after %s", conversation_id, exc.__class__.__name__)
         if transient + 1 > MAX_TRANSIENT_RETRIES:
             raise StoreError(f"append to conversation {conversation_id!r} failed: {exc.__class__.__name__}") from None

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for
 from groomguard.serving.review.errors import InvalidRequest
-from groomguard.serving.store import StateConfig, Store, StoreError
+from groomguard.serving.store import StateConfig, Store, StoreError, StoreFull, is_disk_full
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.db import MAX_TRANSIENT_RETRIES
 from groomguard.serving.store.orm import utc
@@ -86,6 +86,9 @@ class Routing:
                     log.info("case %s opened for conversation %r (routed score)", case_id, conv.conversation_id)
                 return RouteOutcome(case_id, opened)
             except (IntegrityError, OperationalError) as exc:
+                if is_disk_full(exc):  # not a conflict: retrying at once cannot help
+                    raise StoreFull(f"routing conversation {conv.conversation_id!r} failed: the database or its "
+                                    "disk is full") from None
                 if attempt == MAX_TRANSIENT_RETRIES:
                     raise StoreError(f"routing conversation {conv.conversation_id!r} failed: "
                                      f"{exc.__class__.__name__}") from None

@@ -52,6 +52,32 @@ class StoreError(GroomguardError):
     """A database operation failed. The message names the operation, never the data."""
 
 
+class StoreFull(StoreError):
+    """The database or its disk is full: writes fail until space returns (the API answers 503 +
+    Retry-After, /readyz is 503 until the write probe passes again)."""
+
+
+SQLITE_FULL = 13  # sqlite3 result code "database or disk is full" (also hit at PRAGMA max_page_count)
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full: PostgreSQL could not extend a file
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for SQLITE_FULL and PostgreSQL's SQLSTATE 53100 (raw driver error or SQLAlchemy's
+    wrapper). Why: a full disk is not a transient conflict worth retrying at once, and operators
+    need it named (by code, never by the driver's message, which can quote parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+        return True
+    return getattr(orig, "sqlstate", None) == PG_DISK_FULL
+
+
+# A row bigger than a page: SQLite must allocate overflow pages for it, so the readiness probe fails
+# when the file cannot grow (PRAGMA max_page_count, or a disk with no room for the WAL), as an append
+# would; rewriting the one version row in place needs no new page and would pass.
+_SPACE_PROBE = "gg-space-probe-" + "0" * 8192
+
+
 def _sqlite_setup(engine: Engine, busy_timeout_s: float) -> None:
     """Take over transaction control from pysqlite so BEGIN IMMEDIATE is possible (SQLAlchemy recipe)."""
 
@@ -126,7 +152,32 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         log.info("store schema upgraded from %s to %s", before or "empty", after)
 
 
+def head_revision() -> str:
+    """The newest revision this release's migrations know (no database needed)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None, "the migrations directory has no head revision"
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every revision of this release's migrations: a database at another one was written by a newer
+    release, which an older one must not touch."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision, None when it has none (empty database)."""
     with engine.connect() as conn:
         try:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
@@ -224,12 +275,19 @@ class Store:
         """A committed write that changes nothing (readiness): raises StoreError if writes fail.
 
         Rewrites the one `alembic_version` row with its own value, so no table is needed for it and
-        both SQLite (journal + fsync) and PostgreSQL (a new tuple, WAL flush) really write.
+        both SQLite (journal + fsync) and PostgreSQL (a new tuple, WAL flush) really write. On SQLite
+        it also inserts and deletes a row larger than a page in the same transaction, which needs
+        fresh pages: a database that cannot grow (disk full, max_page_count) is not ready.
         """
         try:
             with self.write() as s:
                 s.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                if self.dialect == "sqlite":  # inserted and deleted in one transaction: never visible
+                    s.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": _SPACE_PROBE})
+                    s.execute(text("DELETE FROM alembic_version WHERE version_num = :v"), {"v": _SPACE_PROBE})
         except SQLAlchemyError as exc:
+            if is_disk_full(exc):
+                raise StoreFull("store write probe failed: the database or its disk is full") from None
             raise StoreError(f"store write probe failed: {exc.__class__.__name__}") from None
 
     def ping(self) -> bool:
@@ -242,6 +300,14 @@ class Store:
         except (SQLAlchemyError, StoreError) as exc:
             log.warning("store ping failed: %s", exc.__class__.__name__)
             return False
+
+    def reconnect(self) -> None:
+        """Close the write connection and the pooled ones: later transactions open fresh
+        connections, so connect-time settings changed since (PRAGMAs) apply to all of them."""
+        if self._write_lock is not None:
+            with self._write_lock:
+                self._drop_writer()
+        self.engine.dispose()
 
     def close(self) -> None:
         if self._write_lock is not None:
