@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.ops_support import Filled, fill_store, pg_databases, table_names, table_rows
+from tests.support.ops import Filled, fill_store, pg_databases, table_names, table_rows
 from tests.support.store import run_cli
 
 

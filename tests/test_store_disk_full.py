@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 
 from benchmarks.support.server import auth, make_config, make_keys, msg, running_app
-from tests.ops_support import pg_databases
+from tests.support.ops import pg_databases
 
 # ~400 characters of innocuous text: each append needs room, so the cap is reached quickly
 TEXT = ("we are planning the class picnic for saturday, bring sandwiches and a ball; "

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from groomguard.serving.store import StoreConfig
 from groomguard.serving.store.db import create_db_engine, current_revision, head_revision, migrate
-from tests.ops_support import LINES, checksum
+from tests.support.ops import LINES, checksum
 from tests.support.store import run_cli
 
 pytest_plugins = ["tests.support.store_fixtures"]
@@ -162,7 +162,7 @@ def test_upgrade_from_previous_revision_keeps_every_row(db_url: str, capsys: pyt
     store = open_store(StoreConfig(url=db_url))
     try:
         windower = make_windower(tokenizer_path())
-        svc = ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
+        svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
                             StateConfig(tail_messages=8), RetentionConfig())
         out_append = svc.append_messages("conv-00001", [Message(author="ana", text="see you at the game",
                                                                    message_id="conv-00001-new")])

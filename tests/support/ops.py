@@ -118,7 +118,7 @@ def fill_store(url: str, conversations: int = 12) -> Filled:
     store = open_store(StoreConfig(url=url))
     try:
         windower = make_windower(tokenizer_path())
-        svc = ReviewService(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
+        svc = ReviewService.build(store, KeywordScorer(windower), windower, Thresholds(review=0.5, high=0.8), "test@1",
                             StateConfig(tail_messages=8), RetentionConfig())
         messages = 0
         for c in range(conversations):
