@@ -11,7 +11,7 @@ import pytest
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.training.synth import generate, write_corpus
-from groomguard.training.synth.langpack import english, french
+from groomguard.training.synth.languages import english, french
 from groomguard.training.synth.shortcuts import line_shares, shallow_auc
 
 # Mild/clinical terms only: none of these may ever appear in synthetic text (project content rule).

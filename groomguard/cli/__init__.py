@@ -12,8 +12,8 @@ import sys
 
 import click
 import typer
-from rich.console import Console
 
+from groomguard.cli.console import err
 from groomguard.errors import GroomguardError
 
 app = typer.Typer(
@@ -24,7 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help shows docstrings as written: rich markup would eat `[train]`, `[a,b]`
 )
-err = Console(stderr=True)
 
 
 def version_line() -> str:

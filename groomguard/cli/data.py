@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 
+from groomguard.cli.console import err
 from groomguard.cli.options import DataConfigOpt, UsageError, old_flag, renamed, required, warn_deprecated
 
 if TYPE_CHECKING:
@@ -93,7 +94,6 @@ class _Source:
                     predators=self.predators, problem2=self.problem2, progress=progress)
 
     def print_skipped(self) -> None:
-        from groomguard.cli import err
 
         if self.report.skipped:
             err.print(f"skipped {self.report.skipped} malformed record(s); first errors:", markup=False)
@@ -235,7 +235,6 @@ def convert(
     The output appears only when the whole input converted (written to a temporary file, then renamed);
     `-o -` writes to stdout, `-i -` reads stdin.
     """
-    from groomguard.cli import err
     from groomguard.cli.files import STDIO, atomic_output, check_output
     from groomguard.errors import DataError
     from groomguard.jsonl import write_jsonl_to

@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Optional, TypeVar
 
 import typer
 
+from groomguard.cli.console import err
 from groomguard.errors import GroomguardError
 
 V = TypeVar("V")
@@ -66,7 +67,6 @@ def renamed(new_value: V | None, old_value: V | None, new: str, old: str) -> V |
 
 def warn_deprecated(old: str, new: str) -> None:
     """One line on stderr: the old spelling still works until REMOVED_IN."""
-    from groomguard.cli import err
 
     err.print(f"warning: {old} is deprecated and will be removed in {REMOVED_IN}; use {new}",
               markup=False, highlight=False, soft_wrap=True)

@@ -30,6 +30,7 @@ from groomguard.serving.api.models import Ready
 from groomguard.serving.api.ratelimit import make_limiter
 from groomguard.serving.api.readiness import ModelProbeFailed, Readiness, probe_model
 from groomguard.serving.batcher import MicroBatcher
+from groomguard.serving.desk.mount import install_desk
 from groomguard.serving.engine import build_engine
 from groomguard.serving.retention import PeriodicPurge
 from groomguard.serving.review import ReviewService
@@ -148,9 +149,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     app.include_router(routes_cases.router)
     _add_ops_routes(app, config)
     if config.desk.enabled:
-        from groomguard.serving import desk
-
-        desk.install(app)  # moderator web UI under /review
+        install_desk(app)  # moderator web UI under /review
     openapi_bounds.install(app, config.limits)  # the configured limits, in /openapi.json
     return app
 

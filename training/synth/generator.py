@@ -17,7 +17,8 @@ from groomguard.schema import Conversation, Message
 from groomguard.training.synth.builder import Builder, Script, pick_tactics, realise, timestamps, weighted
 from groomguard.training.synth.config import GeneratorSettings, load_synth_settings
 from groomguard.training.synth.handles import HandleFactory
-from groomguard.training.synth.langpack import LangPack, english, french
+from groomguard.training.synth.langpack import LangPack
+from groomguard.training.synth.languages import english, french
 from groomguard.training.synth.noise import draw_style
 from groomguard.training.synth.templates import PoolHalf
 

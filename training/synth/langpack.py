@@ -38,24 +38,3 @@ class LangPack:
         if self.chat_teen_extra is not None:
             pools.append(self.chat_teen_extra)
         return pools
-
-
-def english() -> LangPack:
-    from groomguard.training.synth import benign_en, chat_en, hard_negatives_en, slots_en, tactics_en, teen_peers_en
-    from groomguard.training.synth.templates import pools_by_name
-
-    return LangPack("en", pools_by_name(tactics_en.TACTICS), pools_by_name(tactics_en.CHILD_REPLIES),
-                    chat_en.CHAT_TEEN, chat_en.CHAT_ADULT, chat_en.REACTIONS,
-                    benign_en.SCENARIOS, hard_negatives_en.HARD_NEGATIVES,
-                    {**slots_en.SLOTS, **teen_peers_en.TEEN_SLOTS}, teen_peers_en.TEEN_PEER_SCENARIOS,
-                    teen_peers_en.CHAT_TEEN_EXTRA)
-
-
-def french() -> LangPack:
-    from dataclasses import replace
-
-    from groomguard.training.synth import pools_fr, teen_peers_en, teen_peers_fr
-
-    slots = {**pools_fr.PACK.slots, **teen_peers_en.TEEN_SLOTS, **teen_peers_fr.TEEN_SLOTS_FR}
-    return replace(pools_fr.PACK, slots=slots, teen_scenarios=teen_peers_fr.TEEN_PEER_SCENARIOS_FR,
-                   chat_teen_extra=teen_peers_fr.CHAT_TEEN_EXTRA_FR)
