@@ -53,13 +53,18 @@ class PgSchema:
         self._admin.dispose()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+def fresh_pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema's URL for one test (skips when no server is configured)."""
     base = pg_base_url()
     if not base:
         pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
     with PgSchema(base) as schema:
         yield schema.url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from fresh_pg_schema()
 
 
 @pytest.fixture
@@ -73,11 +78,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'var' / 'groomguard.db'}"
         return
-    base = pg_base_url()
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
-    with PgSchema(base) as schema:
-        yield schema.url
+    yield from fresh_pg_schema()
 
 
 @pytest.fixture
