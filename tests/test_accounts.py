@@ -6,6 +6,7 @@ Expectations are computed independently: by hand for the pinned scenario, and fr
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -29,7 +30,7 @@ from groomguard.serving.store.orm import (
     TailMessageRow,
 )
 from groomguard.windowing import Windower
-from tests.support.store import KeywordScorer
+from tests.support.store import KeywordScorer, process_account_appender
 
 pytest_plugins = ["tests.support.store_fixtures"]
 
@@ -147,6 +148,20 @@ def test_concurrent_appends_keep_counts(store: Store, windower: Windower) -> Non
         assert len(cases) == 1 and cases[0].account == "adult_x"
         links = set(s.scalars(select(CaseLinkRow.conversation_id).where(CaseLinkRow.case_id == cases[0].case_id)))
     assert links == {"cc0", "cc2"}
+
+
+def test_concurrent_processes_keep_counts(store: Store, db_url: str) -> None:
+    """The same from separate processes (replicas with their own engines and snapshot caches)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        done = [pool.apply_async(process_account_appender, (db_url, k, 6)) for k in range(4)]
+        assert [d.get(timeout=300) for d in done] == [6] * 4
+    got = accounts(store)
+    assert got == recompute(store)
+    assert got["adult_x"] == (4, 3, 2, 2, 24, 0.9)
+    assert got["kid_0"] == (2, 1, 1, 1, 12, 0.9)  # its replies in pc0 follow the risky message
+    with store.read() as s:
+        assert s.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.kind == "account")) == 1
 
 
 def test_account_rule(store: Store, windower: Windower) -> None:
