@@ -216,3 +216,24 @@ def test_purge_forgets_conversations(store: Store, windower: Windower) -> None:
         assert set(s.scalars(select(AccountConversationRow.conversation_id))) == {"p2"}
         assert "p1" not in set(s.scalars(select(CaseLinkRow.conversation_id)))
         assert s.scalar(select(func.count()).select_from(AuditRow)) >= 1
+
+
+def test_retention_keeps_what_an_active_account_case_links(store: Store, windower: Windower) -> None:
+    """A conversation linked to an open account case is kept; once the case is decided it can go."""
+    svc = service(store, windower, rule=2)
+    for k in range(2):
+        svc.append_messages(f"q{k}", say(f"kid_{k}", PLAIN, "1"))
+        svc.append_messages(f"q{k}", say("adult_x", RISKY, "2"))
+    with store.read() as s:
+        acct = s.scalars(select(CaseRow).where(CaseRow.kind == "account")).one()
+        own = list(s.scalars(select(CaseRow.case_id).where(CaseRow.kind == "conversation")))
+    assert len(own) == 2
+    for case_id in own:  # their own conversation cases end, so only the account case holds them
+        svc.decide(case_id, "dismissed", None, actor="mod-1")
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    assert purge(store, RetentionConfig(tail_inactive_days=30), later).conversations == 0
+    svc.decide(acct.case_id, "dismissed", None, actor="mod-1")
+    assert purge(store, RetentionConfig(tail_inactive_days=30), later).conversations == 2
+    assert accounts(store) == {} == recompute(store)
+    with store.read() as s:
+        assert s.scalar(select(func.count()).select_from(AccountCounterpartRow)) == 0

@@ -96,8 +96,11 @@ def decided_page(session: Session, after: tuple[datetime, str] | None, limit: in
 
 
 def no_active_case(conversation_id: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
-    """SQL condition for a conversation query: no open or escalated case (retention keeps those tails)."""
-    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id)
+    """SQL condition for a conversation query: no open or escalated case, and no link to an active
+    account case (retention keeps those tails: a moderator may still need them)."""
+    linked = (exists().where(CaseLinkRow.conversation_id == conversation_id, CaseLinkRow.case_id == CaseRow.case_id,
+                             CaseRow.status.in_(ACTIVE_STATUSES)))
+    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id) & ~linked
 
 
 def purgeable_case_ids(session: Session, decided_before: datetime, limit: int | None = None) -> list[str]:
