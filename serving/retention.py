@@ -1,7 +1,8 @@
 """Retention: expire idle conversation tails and purge old decided cases.
 
 - A conversation with no activity for `tail_inactive_days` and no active (open/escalated) case
-  loses its tail, role map and idempotency receipts (a later message starts it afresh).
+  (its own, or an account case linking it) loses its tail, role map and idempotency receipts (a later
+  message starts it afresh) and its trace in every account's aggregates (serving/store/accounts.py).
 - Cases decided as confirmed/dismissed more than `decided_case_days` ago are deleted with their
   evidence, score history and audit entries. Open and escalated cases are never purged.
 Each run is itself audited (counts only). `PeriodicPurge` runs it on a timer inside the server;

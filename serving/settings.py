@@ -16,7 +16,7 @@ from groomguard.scores import Thresholds
 from groomguard.serving.backfill.config import BackfillConfig
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.engine_config import EngineConfig
-from groomguard.serving.store.config import RetentionConfig, StateConfig, StoreConfig
+from groomguard.serving.store.config import AccountsConfig, RetentionConfig, StateConfig, StoreConfig
 
 
 class ServerConfig(BaseModel):
@@ -103,6 +103,7 @@ class ServeConfig(BaseModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    accounts: AccountsConfig = Field(default_factory=AccountsConfig)  # per-author aggregates + the account rule
     desk: DeskConfig = Field(default_factory=DeskConfig)  # moderator web UI (serving/desk)
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)  # `score --engine ray` (serving/backfill)
 

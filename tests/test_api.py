@@ -156,3 +156,52 @@ def test_unrouted_threshold_keeps_case_null(tiny_bundle_dir: Path, tmp_path: Pat
                         headers={"X-API-Key": keys["score"]})
         assert r.status_code == 200, r.text
         assert r.json()["case_id"] is None and r.json()["level"] == "low"
+
+
+def test_accounts(routed: tuple[TestClient, dict[str, str]]) -> None:
+    """Issue 25 over HTTP: one author at review in three conversations with three counterparts (the
+    default rule) gets an account case; the account routes show aggregates, never message text."""
+    client, keys = routed
+    h, score = auth(keys["review"]), auth(keys["score"])
+    for i in range(3):
+        for who in (f"acct-kid-{i}", "acct-x"):
+            r = client.post(f"/v1/conversations/acct-{i}/messages", json={"messages": [msg(who, f"hello there {i}")]},
+                            headers=score)
+            assert r.status_code == 200
+    one = client.get("/v1/accounts/acct-x", headers=h)
+    assert one.status_code == 200
+    body = one.json()
+    assert (body["conversations"], body["counterparts"], body["conversations_review"], body["messages"]) == (3, 3, 3, 3)
+    assert sorted(c["conversation_id"] for c in body["conversation_list"]) == ["acct-0", "acct-1", "acct-2"]
+    assert "hello there" not in one.text
+    kinds = sorted(c["kind"] for c in body["cases"])
+    assert kinds == ["account", "conversation", "conversation", "conversation"] and body["open_cases"] == 4
+    account_case = next(c for c in body["cases"] if c["kind"] == "account")
+    assert account_case["account"] == "acct-x"
+    case = client.get(f"/v1/cases/{account_case['case_id']}", headers=h).json()
+    assert case["linked_conversations"] == ["acct-0", "acct-1", "acct-2"] and case["messages"] == []
+    r = client.post(f"/v1/cases/{account_case['case_id']}/decision", json={"decision": "dismissed"}, headers=h)
+    assert r.status_code == 200 and [a["action"] for a in r.json()["audit"]] == ["opened", "decision:dismissed"]
+    assert client.get("/v1/accounts/acct-x", headers=h).json()["open_cases"] == 3
+    kid = client.get("/v1/accounts/acct-kid-0", headers=h).json()
+    assert (kid["conversations"], kid["counterparts"]) == (1, 1)
+    assert not [c for c in kid["cases"] if c["kind"] == "account"]
+
+    everyone = client.get("/v1/accounts", params={"limit": 200}, headers=h).json()
+    assert everyone["total"] == len(everyone["items"]) >= 4
+    risks = [a["max_risk"] for a in everyone["items"]]
+    assert risks == sorted(risks, reverse=True)
+    first = client.get("/v1/accounts", params={"limit": 2}, headers=h).json()["items"]
+    second = client.get("/v1/accounts", params={"limit": 2, "offset": 2}, headers=h).json()["items"]
+    assert len(first) == 2 and not {a["author"] for a in first} & {a["author"] for a in second}
+    assert client.get("/v1/accounts", params={"limit": 100_000}, headers=h).status_code == 422
+    assert client.get("/v1/accounts", headers=score).status_code == 403  # review scope
+    missing = client.get("/v1/accounts/acct-nobody", headers=h)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    assert "acct-nobody" not in missing.text
+    spec = client.get("/openapi.json").json()["paths"]
+    detail = spec["/v1/accounts/{author}"]["get"]["responses"]
+    assert detail["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AccountDetail")
+    assert "404" in detail
+    page = spec["/v1/accounts"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page["$ref"].endswith("/AccountPage")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from groomguard.serving.store import statuses
 from groomguard.serving.store.orm import CaseRow
@@ -28,13 +28,24 @@ def test_literals_match_the_tuples() -> None:
     assert get_args(statuses.Decision) == statuses.DECIDED_STATUSES
 
 
-def test_index_predicate_matches_the_migration() -> None:
-    """The model's partial index must be the one migration 0001 created (autogenerate would differ)."""
-    spec = importlib.util.spec_from_file_location("migration_0001", MIGRATION)
+def _migration(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert statuses.ACTIVE_SQL == module.ACTIVE == "status IN ('open', 'escalated')"
-    index = next(i for i in CaseRow.__table__.indexes if i.name == "uq_cases_one_active_per_conversation")
-    assert str(index.dialect_options["sqlite"]["where"]) == statuses.ACTIVE_SQL
-    assert str(index.dialect_options["postgresql"]["where"]) == statuses.ACTIVE_SQL
+    return module
+
+
+def test_index_predicate_matches_the_migration() -> None:
+    """The model's partial indexes must be the ones migrations 0001 and 0005 created (autogenerate
+    would differ): 0005 restricted the first to conversation cases and added one per account."""
+    assert statuses.ACTIVE_SQL == _migration(MIGRATION).ACTIVE == "status IN ('open', 'escalated')"
+    m5 = _migration(MIGRATION.with_name("0005_accounts.py"))
+    assert statuses.ACTIVE_CONVERSATION_SQL == m5.ACTIVE_CONVERSATION == (
+        "status IN ('open', 'escalated') AND kind = 'conversation'")
+    assert statuses.ACTIVE_ACCOUNT_SQL == m5.ACTIVE_ACCOUNT
+    for name, predicate in (("uq_cases_one_active_per_conversation", statuses.ACTIVE_CONVERSATION_SQL),
+                            ("uq_cases_one_active_per_account", statuses.ACTIVE_ACCOUNT_SQL)):
+        index = next(i for i in CaseRow.__table__.indexes if i.name == name)
+        assert str(index.dialect_options["sqlite"]["where"]) == predicate
+        assert str(index.dialect_options["postgresql"]["where"]) == predicate

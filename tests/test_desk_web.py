@@ -397,3 +397,28 @@ def test_login_failures_from_one_address_over_many_accounts_lock_the_address(
         r = client.post("/review/login", data={"username": "kai", "password": PASSWORD, "csrf": csrf_of(page.text)})
         assert r.status_code == 429 and "network address" in r.text
         assert "gg_desk=" not in "".join(r.headers.get_list("set-cookie"))
+
+
+def test_an_account_case_is_claimed_and_decided_like_any_case(desk) -> None:
+    """Issue 25: the account rule's case sits in the same queue, with the same claims, decisions and audit."""
+    client, keys, _ = desk
+    for i in range(3):  # one author, three conversations, three different counterparts: the default rule
+        for j, who in enumerate((f"acct_kid_{i}", "acct_y")):
+            r = client.post(f"/v1/conversations/acct-desk-{i}/messages", headers=auth(keys["score"]),
+                            json={"messages": [msg(who, "thanks, see you at the art club", f"m-{j}")]})
+            assert r.status_code == 200, r.text
+    cases = client.get("/v1/accounts/acct_y", headers=auth(keys["review"])).json()["cases"]
+    case_id = next(c["case_id"] for c in cases if c["kind"] == "account")
+    token = login(client, "mo")
+    assert case_id in client.get("/review").text
+    assert client.get(f"/review/cases/{case_id}").status_code == 200
+    assert client.post(f"/review/cases/{case_id}/claim", data={"csrf": token}).status_code == 200
+    token = login(client, "max")
+    assert client.post(f"/review/cases/{case_id}/claim", data={"csrf": token}).status_code == 409
+    token = login(client, "mo")
+    r = client.post(f"/review/cases/{case_id}/decision", data={"csrf": token, "decision": "dismissed"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    api = client.get(f"/v1/cases/{case_id}", headers=auth(keys["review"])).json()
+    assert (api["kind"], api["status"], api["decided_by"]) == ("account", "dismissed", "mo")
+    assert [a["action"] for a in api["audit"]] == ["opened", "claim", "decision:dismissed"]

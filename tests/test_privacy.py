@@ -55,9 +55,28 @@ def test_no_text_or_handles_in_logs_or_errors(tiny_bundle_dir: Path, tmp_path: P
         assert client.post(f"/v1/cases/{case_id}/decision", json={"decision": "escalated"},
                            headers=review).status_code == 200
         assert client.get("/v1/cases/export", headers=auth(keys["admin"])).status_code == 200
-    logged = caplog.text
+        # accounts (issue 25): the handle in three conversations with three counterparts opens an
+        # account case (default rule) and its log line; aggregates only, no message text; the author is
+        # in the path, never in logs
+        for i in range(3):
+            for who in (f"{HANDLE}-peer{i}", HANDLE):
+                r = client.post(f"/v1/conversations/priv-acct-{i}/messages", headers=h,
+                                json={"messages": [{**m, "author": who, "message_id": f"pa-{who}"}]})
+                assert r.status_code == 200
+        for path in ("/v1/accounts", f"/v1/accounts/{HANDLE}"):
+            r = client.get(path, headers=review)
+            assert r.status_code == 200 and HANDLE in r.text, path  # the account is the answer ...
+            assert TEXT not in r.text, path  # ... its messages never are
+        r = client.get(f"/v1/accounts/{HANDLE}-unknown", headers=review)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+        errors.append(r.text)
+    # the test client's own request log (httpx) names the URL the test asked for, an author included;
+    # what is checked is everything the server and groomguard logged
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records if not r.name.startswith("httpx"))
     assert "groomguard.access" in {r.name for r in caplog.records}, "logs were not captured: test is void"
     assert "/v1/conversations/{conversation_id}/messages" in logged
+    assert "/v1/accounts/{author}" in logged, "the accounts route is logged by its template"
+    assert "account case" in logged, "no account case was opened: the account part of this test is void"
     for body in errors:
         assert TEXT not in body and HANDLE not in body, body
     assert TEXT not in logged, "message text in logs"

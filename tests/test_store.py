@@ -25,14 +25,14 @@ from tests.support.store import KeywordScorer
 
 TABLES = {"conversations", "tail_messages", "message_receipts", "cases", "case_messages", "case_scores",
           "audit_log", "api_keys", "alembic_version", "desk_users", "desk_sessions",
-          "case_claims", "second_reviews"}
+          "case_claims", "second_reviews", "accounts", "account_conversations", "account_counterparts", "case_links"}
 
 pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def test_fresh_database_is_migrated_to_the_models(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) >= TABLES
-    assert current_revision(store.engine) == "0004"
+    assert current_revision(store.engine) == "0005"
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert store.ping()
@@ -48,7 +48,7 @@ def test_existing_database_upgrades_and_reopens(db_url: str) -> None:
     s1.close()
     with ThreadPoolExecutor(3) as pool:  # several replicas starting at once
         stores = list(pool.map(lambda _: open_store(StoreConfig(url=db_url)), range(3)))
-    assert all(current_revision(s.engine) == "0004" for s in stores)
+    assert all(current_revision(s.engine) == "0005" for s in stores)
     for s in stores:
         s.close()
 

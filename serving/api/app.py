@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from groomguard.errors import ConfigError
 from groomguard.serving import logsafe
-from groomguard.serving.api import openapi_bounds, routes_cases, routes_conversations, routes_score
+from groomguard.serving.api import openapi_bounds, routes_accounts, routes_cases, routes_conversations, routes_score
 from groomguard.serving.api.auth import KeyCache, authenticate, has_scope
 from groomguard.serving.api.body_size import BodySizeLimit
 from groomguard.serving.api.deps import Services
@@ -71,7 +71,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
                            timeout_s=batching.timeout_s, workers=config.engine.streams,
                            infer_timeout_s=config.engine.infer_timeout_s)
     review = ReviewService.build(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
-                                 config.state, config.retention, config.limits, async_scorer=batcher.score_async)
+                                 config.state, config.retention, config.limits, async_scorer=batcher.score_async,
+                                 accounts=config.accounts)
     health = engine.health()
     log.info("serving model=%s backend=%s provider=%s thresholds=review:%.3f/high:%.3f", engine.model_ref,
              health["backend"], health["detail"], engine.thresholds.review, engine.thresholds.high)
@@ -147,6 +148,7 @@ def create_app(config: ServeConfig, bundle_dir: Path | None = None, services: Se
     app.include_router(routes_score.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_cases.router)
+    app.include_router(routes_accounts.router)
     _add_ops_routes(app, config)
     if config.desk.enabled:
         install_desk(app)  # moderator web UI under /review

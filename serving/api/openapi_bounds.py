@@ -59,9 +59,9 @@ def bounded_schema(app: FastAPI, limits: LimitsConfig) -> dict[str, Any]:
     for path, item in schema["paths"].items():
         for op in item.values():
             for param in op.get("parameters", []):
-                if path == "/v1/cases" and param.get("name") in paging:
+                if path in ("/v1/cases", "/v1/accounts") and param.get("name") in paging:
                     param["schema"]["maximum"] = paging[param["name"]]
-                elif param.get("name") == "conversation_id":
+                elif param.get("name") in ("conversation_id", "author"):
                     _string(param["schema"], **ids)
                 elif param.get("name") == "case_id":
                     _string(param["schema"], **free)

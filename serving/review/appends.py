@@ -40,6 +40,7 @@ from groomguard.serving.review.request_limits import check_append
 from groomguard.serving.review.snapshot_cache import SnapshotCache, knows_any, newest_window_tail
 from groomguard.serving.settings import LimitsConfig
 from groomguard.serving.store import StateConfig, Store, StoreError, StoreFull, is_disk_full
+from groomguard.serving.store import accounts as account_db
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store import conversations as conv_db
 from groomguard.serving.store.db import MAX_TRANSIENT_RETRIES
@@ -107,8 +108,10 @@ class Appends:
 
     def __init__(self, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds,
                  model_ref: str, state: StateConfig, limits: LimitsConfig, snapshots: SnapshotCache,
-                 async_scorer: AsyncWindowScorer | None = None) -> None:
+                 async_scorer: AsyncWindowScorer | None = None,
+                 account_rule: account_db.AccountRule | None = None) -> None:
         self.store = store
+        self.account_rule = account_rule  # None: aggregates only, no account cases
         self.scorer = scorer
         self.async_scorer = async_scorer
         self.windower = windower
@@ -303,6 +306,8 @@ class Appends:
                                 evidence=new_evidence, evidence_cap=self.state.case_evidence_messages,
                                 history_cap=self.state.max_score_history)
         case_id = case.case_id if case is not None else None
+        accounts_opened = account_db.after_append(s, cid, [m.author for m in plan.new], risks, self._level,
+                                                  self.account_rule, self.model_ref, now)
         plan.after = self._after(row, plan, start, max_risk)
         conv_db.add_receipts(s, [
             {"conversation_id": cid, "message_id": m.message_id, "seq": start + i, "risk": risks[i],
@@ -311,5 +316,7 @@ class Appends:
         ])
         if opened:
             log.info("case %s opened for conversation %r (risk %.3f)", case_id, cid, max(risks))
+        for account_case in accounts_opened:
+            log.info("account case %s opened (conversation %r completed the account rule)", account_case, cid)
         return AppendOutcome(cid, risk, max_risk, self._level(max_risk), case_id, opened, len(plan.new),
                              plan.duplicates)

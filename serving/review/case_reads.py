@@ -21,6 +21,7 @@ from groomguard.serving.review.views import (
     ScorePoint,
 )
 from groomguard.serving.store import StateConfig, Store
+from groomguard.serving.store import accounts as account_db
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.orm import CaseRow
 from groomguard.serving.store.statuses import DECIDED_STATUSES, STATUSES
@@ -32,7 +33,7 @@ def summary(case: CaseRow, message_count: int) -> CaseSummary:
         case_id=case.case_id, conversation_id=case.conversation_id, status=case.status,  # type: ignore[arg-type]
         level=case.level, risk=case.risk, max_risk=case.max_risk, model=case.model_ref,  # type: ignore[arg-type]
         opened_at=case.opened_at, updated_at=case.updated_at, decided_at=case.decided_at,
-        message_count=message_count,
+        message_count=message_count, kind=case.kind, account=case.account,  # type: ignore[arg-type]
     )
 
 
@@ -68,6 +69,7 @@ class CaseReads:
             evidence = case_db.evidence_rows(s, case_id)
             scores = case_db.score_rows(s, case_id)
             audit = case_db.audit_rows(s, case_id)
+            links = account_db.case_links(s, case_id)
         roles = dict(case.roles or {})
         top = []
         if explain and evidence:
@@ -83,6 +85,7 @@ class CaseReads:
             score_history=[ScorePoint(seq=p.seq, risk=p.risk, at=p.at) for p in scores],
             top_messages=top,
             audit=[AuditEntry(action=a.action, actor=a.actor, note=a.note, at=a.at) for a in audit],
+            linked_conversations=links,
         )
 
     def export_decided(self) -> Iterator[Conversation]:

@@ -4,6 +4,7 @@
 - `Routing` (routing.py): conversations scored whole by `/v1/score` with route=true into cases;
 - `CaseReads` (case_reads.py): the case list, one case with its explanation, the export;
 - `Decisions` (decisions.py): moderators' verdicts;
+- `AccountReads` (account_reads.py): per-account aggregates (written by appends, issue 25);
 - retention (serving/retention.py): the purge.
 
 Each method hands its call to the part that owns it; `build` wires the parts from the serve config.
@@ -18,15 +19,17 @@ from datetime import datetime
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
 from groomguard.serving.retention import PurgeResult, purge
+from groomguard.serving.review.account_reads import AccountReads
 from groomguard.serving.review.appends import AppendOutcome, Appends, AsyncWindowScorer
 from groomguard.serving.review.case_reads import CaseReads
 from groomguard.serving.review.decisions import Decisions
 from groomguard.serving.review.influence import WindowScorer
 from groomguard.serving.review.routing import RouteOutcome, Routing
 from groomguard.serving.review.snapshot_cache import SnapshotCache
-from groomguard.serving.review.views import CaseDetail, CasePage
+from groomguard.serving.review.views import AccountDetail, AccountPage, CaseDetail, CasePage
 from groomguard.serving.settings import LimitsConfig
-from groomguard.serving.store import RetentionConfig, StateConfig, Store
+from groomguard.serving.store import AccountsConfig, RetentionConfig, StateConfig, Store
+from groomguard.serving.store.accounts import AccountRule
 from groomguard.serving.store.statuses import Decision
 from groomguard.windowing import Windower
 
@@ -35,28 +38,32 @@ __all__ = ["ReviewService"]
 
 class ReviewService:
     def __init__(self, appends: Appends, routing: Routing, reads: CaseReads, decisions: Decisions,
-                 store: Store, retention: RetentionConfig) -> None:
+                 store: Store, retention: RetentionConfig, accounts: AccountReads | None = None) -> None:
         self.appends = appends
         self.routing = routing
         self.reads = reads
         self.decisions = decisions
         self.store = store
         self.retention = retention
+        self.accounts = accounts or AccountReads(store, LimitsConfig().max_page_size)
 
     @classmethod
     def build(cls, store: Store, scorer: WindowScorer, windower: Windower, thresholds: Thresholds, model_ref: str,
               state: StateConfig, retention: RetentionConfig, limits: LimitsConfig | None = None,
-              async_scorer: AsyncWindowScorer | None = None) -> ReviewService:
+              async_scorer: AsyncWindowScorer | None = None,
+              accounts: AccountsConfig | None = None) -> ReviewService:
         """The parts over one store and one model. `scorer` scores inline (the sync form, case
         explanations); `async_scorer` (the micro-batcher's) is what the served append path awaits."""
         # never keep a conversation's ids in memory longer than retention keeps its tail on disk
         idle_s = min(state.snapshot_cache_idle_seconds, retention.tail_inactive_days * 86_400 / 2)
         snapshots = SnapshotCache(state.snapshot_cache_conversations, idle_s)
         reads = CaseReads(store, scorer, windower, state)
+        accounts = accounts or AccountsConfig()
+        rule = AccountRule(accounts.rule_conversations, accounts.rule_days) if accounts.rule_enabled else None
         appends = Appends(store, scorer, windower, thresholds, model_ref, state, limits or LimitsConfig(), snapshots,
-                          async_scorer)
+                          async_scorer, rule)
         return cls(appends, Routing(store, thresholds, model_ref, state), reads, Decisions(store, reads), store,
-                   retention)
+                   retention, AccountReads(store, (limits or LimitsConfig()).max_page_size))
 
     # -- appends (the served path is the coroutine; the sync form runs the same one inline) ----------
     async def append_messages_async(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
@@ -80,6 +87,12 @@ class ReviewService:
 
     def decide(self, case_id: str, decision: Decision, note: str | None, actor: str) -> CaseDetail:
         return self.decisions.decide(case_id, decision, note, actor)
+
+    def list_accounts(self, limit: int, offset: int) -> AccountPage:
+        return self.accounts.list_accounts(limit, offset)
+
+    def get_account(self, author: str) -> AccountDetail:
+        return self.accounts.get_account(author)
 
     def purge(self, now: datetime | None = None) -> PurgeResult:
         return purge(self.store, self.retention, now)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from groomguard.scores import Level
-from groomguard.serving.store.statuses import CaseStatus, Decision
+from groomguard.serving.store.statuses import CaseKind, CaseStatus, Decision
 
 
 class CaseSummary(BaseModel):
@@ -24,6 +24,8 @@ class CaseSummary(BaseModel):
     updated_at: datetime
     decided_at: datetime | None = None
     message_count: int = Field(description="Evidence messages kept with the case.")
+    kind: CaseKind = Field(default="conversation", description="conversation, or account (the account rule).")
+    account: str | None = Field(default=None, description="An account case's account (message author).")
 
 
 class CasePage(BaseModel):
@@ -76,3 +78,47 @@ class CaseDetail(CaseSummary):
         default_factory=list, description="Messages that moved the score most (leave-one-message-out)."
     )
     audit: list[AuditEntry]
+    linked_conversations: list[str] = Field(
+        default_factory=list, description="An account case's conversations (no message is copied into it).")
+
+
+# -- accounts (issue 25): aggregates only; no message text ever -------------------------------------------
+class AccountSummary(BaseModel):
+    """One message author's aggregates over the conversations the store still holds."""
+
+    author: str
+    conversations: int = Field(description="Conversations the author wrote in.")
+    counterparts: int = Field(description="Distinct other authors of those conversations.")
+    conversations_review: int = Field(description="Conversations where the author's windows reached review (or high).")
+    conversations_high: int = Field(description="Conversations where the author's windows reached high.")
+    messages: int
+    max_risk: float = Field(description="Highest risk of a window ending at one of the author's messages.")
+    first_seen: datetime
+    last_seen: datetime
+    open_cases: int = Field(
+        description="Active (open/escalated) account cases and cases of the author's conversations.")
+
+
+class AccountPage(BaseModel):
+    items: list[AccountSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class AccountConversation(BaseModel):
+    """The author in one conversation (ids, counts and scores only)."""
+
+    conversation_id: str
+    level: Level
+    max_risk: float
+    messages: int
+    first_seen: datetime
+    last_seen: datetime
+    review_at: datetime | None = Field(default=None, description="When it first reached review for this author.")
+
+
+class AccountDetail(AccountSummary):
+    conversation_list: list[AccountConversation] = Field(
+        description="The author's conversations, highest risk first (at most limits.max_page_size).")
+    cases: list[CaseSummary]

@@ -4,8 +4,8 @@
 runs the Alembic migrations to head and returns a `Store`.
 """
 
-from groomguard.serving.store.config import RetentionConfig, StateConfig, StoreConfig
+from groomguard.serving.store.config import AccountsConfig, RetentionConfig, StateConfig, StoreConfig
 from groomguard.serving.store.db import Store, StoreError, StoreFull, is_disk_full, migrate, open_store
 
-__all__ = ["RetentionConfig", "StateConfig", "Store", "StoreConfig", "StoreError", "StoreFull", "is_disk_full",
-           "migrate", "open_store"]
+__all__ = ["AccountsConfig", "RetentionConfig", "StateConfig", "Store", "StoreConfig", "StoreError", "StoreFull",
+           "is_disk_full", "migrate", "open_store"]

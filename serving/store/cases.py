@@ -20,13 +20,20 @@ from sqlalchemy.orm import Session
 from groomguard.serving.store.orm import (
     AuditRow,
     CaseClaimRow,
+    CaseLinkRow,
     CaseMessageRow,
     CaseRow,
     CaseScoreRow,
     SecondReviewRow,
     utcnow,
 )
-from groomguard.serving.store.statuses import ACTIVE_STATUSES, DECIDED_STATUSES, FINAL_STATUSES, OPEN
+from groomguard.serving.store.statuses import (
+    ACTIVE_STATUSES,
+    CONVERSATION_KIND,
+    DECIDED_STATUSES,
+    FINAL_STATUSES,
+    OPEN,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ def new_case_id() -> str:
 
 
 def active_case(session: Session, conversation_id: str, lock: bool = False) -> CaseRow | None:
-    stmt = select(CaseRow).where(CaseRow.conversation_id == conversation_id, CaseRow.status.in_(ACTIVE_STATUSES))
+    stmt = select(CaseRow).where(CaseRow.conversation_id == conversation_id, CaseRow.status.in_(ACTIVE_STATUSES),
+                                 CaseRow.kind == CONVERSATION_KIND)
     if lock:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
@@ -77,8 +85,10 @@ def case_page(session: Session, status: str | None, level: str | None, limit: in
 
 
 def decided_page(session: Session, after: tuple[datetime, str] | None, limit: int) -> list[CaseRow]:
-    """Decided cases in (decided_at, case_id) order after the keyset `after`: the verdict export's pages."""
-    stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None))
+    """Decided conversation cases in (decided_at, case_id) order after the keyset `after`: the verdict
+    export's pages (an account case copies no message, so it is no training example)."""
+    stmt = select(CaseRow).where(CaseRow.status.in_(DECIDED_STATUSES), CaseRow.decided_at.is_not(None),
+                                 CaseRow.kind == CONVERSATION_KIND)
     if after is not None:
         stmt = stmt.where((CaseRow.decided_at > after[0])
                           | ((CaseRow.decided_at == after[0]) & (CaseRow.case_id > after[1])))
@@ -86,8 +96,11 @@ def decided_page(session: Session, after: tuple[datetime, str] | None, limit: in
 
 
 def no_active_case(conversation_id: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
-    """SQL condition for a conversation query: no open or escalated case (retention keeps those tails)."""
-    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id)
+    """SQL condition for a conversation query: no open or escalated case, and no link to an active
+    account case (retention keeps those tails: a moderator may still need them)."""
+    linked = (exists().where(CaseLinkRow.conversation_id == conversation_id, CaseLinkRow.case_id == CaseRow.case_id,
+                             CaseRow.status.in_(ACTIVE_STATUSES)))
+    return ~exists().where(CaseRow.status.in_(ACTIVE_STATUSES), CaseRow.conversation_id == conversation_id) & ~linked
 
 
 def purgeable_case_ids(session: Session, decided_before: datetime, limit: int | None = None) -> list[str]:
@@ -200,13 +213,14 @@ def known_evidence_keys(session: Session, case_id: str) -> set[tuple[Any, ...]]:
 
 
 def delete_cases(session: Session, case_ids: Sequence[str]) -> None:
-    """Remove cases with their evidence, score history and audit entries (retention)."""
+    """Remove cases with their evidence, score history, audit entries and links (retention)."""
     if not case_ids:
         return
     ids = list(case_ids)
     session.execute(delete(CaseMessageRow).where(CaseMessageRow.case_id.in_(ids)))
     session.execute(delete(CaseScoreRow).where(CaseScoreRow.case_id.in_(ids)))
     session.execute(delete(AuditRow).where(AuditRow.case_id.in_(ids)))
+    session.execute(delete(CaseLinkRow).where(CaseLinkRow.case_id.in_(ids)))
     session.execute(delete(CaseRow).where(CaseRow.case_id.in_(ids)))
 
 

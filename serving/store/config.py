@@ -42,3 +42,15 @@ class RetentionConfig(BaseModel):
     tail_inactive_days: float = Field(default=30, gt=0)
     decided_case_days: float = Field(default=365, gt=0)
     purge_interval_minutes: float = Field(default=60, gt=0)
+
+
+class AccountsConfig(BaseModel):
+    """The account rule (issue 25; docs/design.md "Accounts"): an author whose windows reach `review`
+    in at least `rule_conversations` conversations, with at least that many distinct counterparts,
+    within `rule_days` days gets an account case linking those conversations."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule_enabled: bool = True
+    rule_conversations: int = Field(default=3, ge=2)
+    rule_days: float = Field(default=30, gt=0)

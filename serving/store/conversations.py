@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from groomguard.serving.store import accounts as account_db
 from groomguard.serving.store.orm import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
 
@@ -132,10 +133,11 @@ def add_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def delete_conversations(session: Session, conversation_ids: Sequence[str]) -> None:
-    """Drop conversations with their tails and receipts (retention)."""
+    """Drop conversations with their tails and receipts, and their trace in account aggregates (retention)."""
     if not conversation_ids:
         return
     ids = list(conversation_ids)
+    account_db.forget_conversations(session, ids)
     session.execute(delete(TailMessageRow).where(TailMessageRow.conversation_id.in_(ids)))
     session.execute(delete(ReceiptRow).where(ReceiptRow.conversation_id.in_(ids)))
     session.execute(delete(ConversationRow).where(ConversationRow.conversation_id.in_(ids)))

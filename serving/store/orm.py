@@ -14,6 +14,8 @@
 - `case_messages` / `case_scores`: evidence copies and score history (both capped).
 - `audit_log`: append-only record of every case action and key operation.
 - `api_keys`: hashed API keys with scopes.
+- `accounts` / `account_conversations` / `account_counterparts` / `case_links`: per-author aggregates
+  (issue 25, serving/store/accounts.py), kept up to date in each append's transaction.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from groomguard.serving.store.statuses import ACTIVE_SQL
+from groomguard.serving.store.statuses import ACTIVE_ACCOUNT_SQL, ACTIVE_CONVERSATION_SQL
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -146,8 +148,15 @@ class CaseRow(Base):
             "uq_cases_one_active_per_conversation",
             "conversation_id",
             unique=True,
-            sqlite_where=text(ACTIVE_SQL),
-            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_CONVERSATION_SQL),
+            postgresql_where=text(ACTIVE_CONVERSATION_SQL),
+        ),
+        Index(
+            "uq_cases_one_active_per_account",
+            "account",
+            unique=True,
+            sqlite_where=text(ACTIVE_ACCOUNT_SQL),
+            postgresql_where=text(ACTIVE_ACCOUNT_SQL),
         ),
         Index("ix_cases_status_max_risk", "status", "max_risk"),
     )
@@ -166,6 +175,10 @@ class CaseRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decision_note: Mapped[str | None] = mapped_column(Text)
     evidence_version: Mapped[int] = mapped_column(Integer, default=0)
+    # issue 25: "conversation" or "account"; an account case names its account here and the
+    # conversation that completed the rule in `conversation_id` (its conversations: `case_links`)
+    kind: Mapped[str] = mapped_column(String(16), default="conversation", server_default="conversation")
+    account: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class CaseMessageRow(Base):
@@ -284,3 +297,57 @@ class SecondReviewRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column()
+
+
+# -- accounts (issue 25, serving/store/accounts.py): per-author aggregates, O(1) per append ------------
+class AccountRow(Base):
+    """One message author's running aggregates. Counters move by deltas from `account_conversations`
+    (never a scan of the author's conversations), so an append costs the same however busy the author."""
+
+    __tablename__ = "accounts"
+
+    author: Mapped[str] = mapped_column(String(255), primary_key=True)
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    counterparts: Mapped[int] = mapped_column(Integer, default=0)  # distinct other authors met
+    conversations_review: Mapped[int] = mapped_column(Integer, default=0)  # at review or high
+    conversations_high: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    max_risk: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountConversationRow(Base):
+    """One author in one conversation: the highest risk of the windows ending at their messages and the
+    level it gives. Written under the conversation's lock, so the account's delta is exact."""
+
+    __tablename__ = "account_conversations"
+
+    author: Mapped[str] = mapped_column(String(255), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    max_risk: Mapped[float] = mapped_column(Float, default=0.0)
+    level: Mapped[str] = mapped_column(String(16), default="low")
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    review_at: Mapped[datetime | None] = mapped_column(index=True)  # when it first reached review
+
+
+class AccountCounterpartRow(Base):
+    """(author, someone they shared a conversation with): the set behind `accounts.counterparts`; an
+    INSERT that finds the pair already there adds nothing, so distinct counts need no scan."""
+
+    __tablename__ = "account_counterparts"
+
+    author: Mapped[str] = mapped_column(String(255), primary_key=True)
+    counterpart: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class CaseLinkRow(Base):
+    """The conversations an account case is about (no message is copied into an account case)."""
+
+    __tablename__ = "case_links"
+
+    case_id: Mapped[str] = mapped_column(String(64), ForeignKey("cases.case_id", ondelete="CASCADE"),
+                                         primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)

@@ -26,3 +26,13 @@ FINAL_STATUSES: Final[tuple[Decision, ...]] = (CONFIRMED, DISMISSED)
 
 # SQL predicate of the one-active-case-per-conversation index (migration 0001 spells out the same).
 ACTIVE_SQL: Final = "status IN (" + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES) + ")"
+
+# Case kinds (issue 25): a conversation case (evidence: the conversation's messages) or an account case
+# (the account rule: one author at `review` in several conversations with distinct counterparts; it
+# links those conversations and copies no message). Migration 0005 restricts the index above to
+# conversation cases and adds one active account case per account.
+CaseKind = Literal["conversation", "account"]
+CONVERSATION_KIND: Final = "conversation"
+ACCOUNT_KIND: Final = "account"
+ACTIVE_CONVERSATION_SQL: Final = ACTIVE_SQL + " AND kind = 'conversation'"
+ACTIVE_ACCOUNT_SQL: Final = ACTIVE_SQL + " AND kind = 'account'"

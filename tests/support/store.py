@@ -66,6 +66,28 @@ def process_appender(url: str, conversation_id: str, worker: int, n: int, tail: 
     return n
 
 
+def process_account_appender(url: str, k: int, n: int) -> int:
+    """A replica process in the accounts concurrency test: `adult_x` and `kid_<k % 3>` take turns in
+    conversation `pc<k>`; in even conversations adult_x's fourth message is risky (KeywordScorer)."""
+    from groomguard.schema import Message
+    from groomguard.scores import Thresholds
+    from groomguard.serving.review import ReviewService
+    from groomguard.serving.store import AccountsConfig, RetentionConfig, StateConfig
+
+    st = open_store(StoreConfig(url=url))
+    w = make_windower(tokenizer_path())
+    svc = ReviewService.build(st, KeywordScorer(w), w, Thresholds(review=0.5, high=0.8), "test@1",
+                              StateConfig(tail_messages=1000), RetentionConfig(),
+                              accounts=AccountsConfig(rule_conversations=2))
+    for i in range(n):
+        text = f"keep this {RISKY_WORD}" if i == 3 and k % 2 == 0 else "see you at practice"
+        svc.append_messages(f"pc{k}", [Message(author="adult_x", text=text, message_id=f"x{i}")])
+        svc.append_messages(f"pc{k}", [Message(author=f"kid_{k % 3}", text="see you at practice",
+                                               message_id=f"k{i}")])
+    st.close()
+    return n
+
+
 def run_cli(capsys: Any, *args: str) -> tuple[int, str, str]:
     """Run `groomguard ARGS` in-process (the real entry point, minus interpreter start-up)."""
     from groomguard.cli import main
