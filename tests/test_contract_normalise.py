@@ -220,4 +220,7 @@ def test_v2_linear_time_on_100kb(name: str) -> None:
         start = time.perf_counter()
         normalise_text(text)
         best = min(best, time.perf_counter() - start)
-    assert best < 0.05, f"{name}: {best * 1000:.1f} ms"
+    # ~5-20 ms on an idle 2-core box; quadratic behaviour on 100 kB takes seconds. The bound leaves
+    # room for a loaded machine (52 ms was measured once under a concurrent benchmark) without
+    # letting a super-linear pattern through.
+    assert best < 0.25, f"{name}: {best * 1000:.1f} ms"
