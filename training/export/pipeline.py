@@ -52,6 +52,7 @@ from groomguard.training.export.variant_budget import check_variants
 from groomguard.training.export.variants import export_variants
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import WindowSet
+from groomguard.window_plan import WindowPlan
 from groomguard.windowing import Windower, window_label
 
 
@@ -101,15 +102,11 @@ class ValidationScores:
 def score_validation(session: Any, windower: Windower, convs: Sequence[Conversation],
                      show_progress: bool = True) -> ValidationScores:
     """Logits for the window ending at every message of every validation conversation."""
-    windows: list[list[int]] = []
-    owner: list[int] = []
-    labels: list[int] = []
-    for i, conv in enumerate(convs):
-        ids = windower.encode_messages(conv.messages)
-        for end in windower.window_ends(len(ids), stride=1):  # every message, as streaming serving scores
-            windows.append(windower.window_ids(ids, end))
-            owner.append(i)
-            labels.append(int(window_label(conv, end) or 0))
+    plan = WindowPlan.of(windower, convs)  # every message, as serving scores (groomguard/window_plan.py)
+    windows = plan.windows
+    owner = plan.spans.owners()
+    labels = [int(window_label(conv, end) or 0) for conv, ends in zip(convs, plan.spans.ends, strict=True)
+              for end in ends]
     if not windows:
         raise ExportError("no validation windows to calibrate on")
     if show_progress:
