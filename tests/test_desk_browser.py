@@ -99,7 +99,7 @@ def test_moderator_works_a_case_in_chromium(server: tuple[str, dict[str, str]], 
             assert text.is_visible()
             assert not page.get_by_text(SYNTHETIC_THREAD[4][1]).is_visible()  # only that one revealed
             page.wait_for_function("/^\\d+:\\d\\d$/.test(document.getElementById('exposure-time').textContent)")
-            assert page.locator("svg.strip rect").count() == len(SYNTHETIC_THREAD)
+            assert page.locator("svg.strip rect.bar").count() == len(SYNTHETIC_THREAD)
             page.screenshot(path=str(tmp_path / "desk-case.png"), full_page=True)
 
             refused = page.request.post(f"{base}/review/cases/{case_id}/decision",

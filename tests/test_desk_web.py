@@ -277,7 +277,8 @@ def test_every_desk_route_sends_the_security_headers_logged_in_or_not(desk) -> N
     # the enumeration itself must see the desk (an empty list would pass vacuously)
     for expected in (("GET", "/review"), ("GET", "/review/cases/{case_id}"), ("POST", "/review/login"),
                      ("GET", "/review/cases/{case_id}/report-draft.json"), ("GET", "/review/lead/export"),
-                     ("GET", "/review/password"), ("POST", "/review/password"), ("GET", "/review/static/desk.css")):
+                     ("GET", "/review/password"), ("POST", "/review/password"), ("GET", "/review/static/desk.css"),
+                     ("GET", "/review/accounts"), ("GET", "/review/accounts/{author:path}")):
         assert expected in routes, expected
     assert len(routes) >= 17
     for who in (None, "lea"):
@@ -286,7 +287,7 @@ def test_every_desk_route_sends_the_security_headers_logged_in_or_not(desk) -> N
         else:
             login(client, who)
         for method, template in routes:
-            path = template.replace("{case_id}", case_id)
+            path = template.replace("{case_id}", case_id).replace("{author:path}", "adult_x")  # a real account
             assert "{" not in path, f"unfilled path parameter in {template}: add it to this test"
             r = client.request(method, path, follow_redirects=False)
             assert r.status_code < 500, (method, path, r.status_code)
@@ -345,7 +346,7 @@ def test_a_lapsed_claim_shows_unclaimed_and_another_moderator_takes_it(desk) -> 
 def test_an_existing_session_cookie_stops_working_on_password_change_and_on_disable(
         tiny_bundle_dir: Path, tmp_path: Path) -> None:
     from benchmarks.support.server import running_app
-    from groomguard.serving.desk.accounts import disable_user
+    from groomguard.serving.desk.users import disable_user
     from groomguard.serving.store import open_store
 
     cfg = desk_config(tmp_path / "sess.db")

@@ -30,3 +30,14 @@ class DeskConfig(BaseModel):
     blur_default: bool = True  # new accounts see message text blurred until revealed
     page_size: int = Field(default=25, ge=1, le=200)  # queue rows per page
     min_password_chars: int = Field(default=12, ge=8)
+    # Long case pages (issue 25 item 4): runs of at least fold_low_risk_run consecutive low-risk messages
+    # fold into one "N low-risk messages - show" row (0 = never fold). Never folded: messages that moved
+    # the score, messages at review/high, fold_context messages either side of those, and the first and
+    # last fold_keep_edges messages of the case.
+    fold_low_risk_run: int = Field(default=8, ge=0)
+    fold_keep_edges: int = Field(default=3, ge=0)
+    fold_context: int = Field(default=1, ge=0)
+    # "This account's other conversations" on a case page: at most this many per author, and at most
+    # other_authors authors of the conversation (highest risk in it first); the account page has the rest.
+    other_conversations: int = Field(default=20, ge=1, le=200)
+    other_authors: int = Field(default=5, ge=1)

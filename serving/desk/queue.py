@@ -19,9 +19,10 @@ from groomguard.serving.store import Store
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.cases import audit
 from groomguard.serving.store.orm import CaseClaimRow, utcnow
-from groomguard.serving.store.statuses import OPEN, STATUSES
+from groomguard.serving.store.statuses import ACCOUNT_KIND, CONVERSATION_KIND, OPEN, STATUSES
 
 LEVELS = ("high", "review", "low")
+KINDS = (CONVERSATION_KIND, ACCOUNT_KIND)
 
 
 def claim_cutoff(claim_minutes: float, now: datetime | None = None) -> datetime | None:
@@ -42,12 +43,15 @@ class QueueFilter:
     mine: bool = False
     opened_from: datetime | None = None
     opened_to: datetime | None = None  # exclusive
+    kind: str | None = None  # None: every case; "account": the account queue's account cases
 
     def check(self) -> None:
         if self.status is not None and self.status not in STATUSES:
             raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
         if self.level is not None and self.level not in LEVELS:
             raise InvalidRequest(f"level must be one of {', '.join(LEVELS)}")
+        if self.kind is not None and self.kind not in KINDS:
+            raise InvalidRequest(f"kind must be one of {', '.join(KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class QueueRow:
     max_risk: float
     opened_at: datetime
     claimed_by: str | None
+    kind: str = CONVERSATION_KIND
+    account: str | None = None  # an account case's account (message author)
 
 
 @dataclass
@@ -73,13 +79,14 @@ def queue(store: Store, user: str, flt: QueueFilter, page: int, page_size: int, 
           now: datetime | None = None) -> QueuePage:
     flt.check()
     where = case_db.CaseFilter(flt.status, flt.level, flt.opened_from, flt.opened_to, user if flt.mine else None,
-                               claim_cutoff(claim_minutes, now))
+                               claim_cutoff(claim_minutes, now), flt.kind)
     with store.read() as s:
         total = case_db.count_filtered(s, where)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         result = case_db.filtered_page(s, where, page_size, (page - 1) * page_size)
-        rows = [QueueRow(c.case_id, c.status, c.level, c.max_risk, c.opened_at, claimed) for c, claimed in result]
+        rows = [QueueRow(c.case_id, c.status, c.level, c.max_risk, c.opened_at, claimed, c.kind, c.account)
+                for c, claimed in result]
         counts = case_db.queue_counts(s)
     return QueuePage(rows, total, page, pages, counts)
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from groomguard.serving.desk import accounts, sessions
+from groomguard.serving.desk import sessions, users
 from groomguard.serving.desk.sessions import DeskSession
 from groomguard.serving.desk.web import PREFIX, check_csrf, current, render, see_other, services_of
 
@@ -53,7 +53,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
         return _login_page(request, 403, "The login form expired. Please try again.")
     services = services_of(request)
     client = request.client.host if request.client else "unknown"
-    result = await run_in_threadpool(accounts.login, services.store, username.strip(), password,
+    result = await run_in_threadpool(users.login, services.store, username.strip(), password,
                                      services.config.desk, client)
     if result.user is None:
         status, message = LOGIN_MESSAGES[result.reason]
@@ -80,7 +80,7 @@ def settings(request: Request, blur: str = Form(""), csrf: str = Form(""), back:
              session: DeskSession = Depends(current)) -> Response:
     """Blur on or off for this person; `back` returns to the page they were on (only desk paths)."""
     check_csrf(session, csrf)
-    accounts.set_blur(services_of(request).store, session.user.name, blur == "on")
+    users.set_blur(services_of(request).store, session.user.name, blur == "on")
     return see_other(back if back.startswith(f"{PREFIX}/") and "//" not in back else PREFIX)
 
 
@@ -94,7 +94,7 @@ def password_form(request: Request, session: DeskSession = Depends(current)) -> 
 async def change_password(request: Request, current_pw: str = Form("", alias="current"),
                           new: str = Form(""), csrf: str = Form(""),
                           session: DeskSession = Depends(current)) -> Response:
-    """Self-service password change. The current password is checked through `accounts.login` (so a
+    """Self-service password change. The current password is checked through `users.login` (so a
     stolen session cannot set a password without knowing the old one, and guesses here count towards
     the lockouts like any login); then every session of the account ends, this one included."""
     check_csrf(session, csrf)
@@ -108,11 +108,11 @@ async def change_password(request: Request, current_pw: str = Form("", alias="cu
     if len(new) < min_chars:
         return again(400, f"The new password must be at least {min_chars} characters.")
     client = request.client.host if request.client else "unknown"
-    result = await run_in_threadpool(accounts.login, services.store, session.user.name, current_pw, desk, client)
+    result = await run_in_threadpool(users.login, services.store, session.user.name, current_pw, desk, client)
     if result.user is None:
         status, message = LOGIN_MESSAGES[result.reason]
         return again(status, "The current password is wrong." if status == 401 else message)
-    await run_in_threadpool(accounts.set_password, services.store, session.user.name, new, desk,
+    await run_in_threadpool(users.set_password, services.store, session.user.name, new, desk,
                             session.user.name)
     response = see_other(f"{PREFIX}/login")
     response.delete_cookie(sessions.COOKIE, path=PREFIX)

@@ -1,4 +1,10 @@
-"""The case page, decisions (through `ReviewService.decide`, as the API), second reviews, report drafts."""
+"""The case page, decisions (through `ReviewService.decide`, as the API), second reviews, report drafts.
+
+The case page (issue 25 item 4) keeps the claim and decision controls in a side panel that stays in
+view (CSS sticky), folds long low-risk stretches (case_view.segments), links every risk-strip bar to
+its message, and lists each author's other conversations (account_view); an account case shows its
+linked conversations instead of messages.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ from fastapi.responses import Response
 from groomguard.serving.api.metrics import DECISIONS
 from groomguard.serving.desk import queue as q
 from groomguard.serving.desk import second
-from groomguard.serving.desk.accounts import list_users
-from groomguard.serving.desk.case_view import report_draft, risk_strip, top_seqs
+from groomguard.serving.desk.account_view import linked_rows, other_conversations
+from groomguard.serving.desk.case_view import report_draft, risk_strip, segments, top_seqs
 from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.users import list_users
 from groomguard.serving.desk.web import (
     NOTE_MAX,
     PREFIX,
@@ -59,9 +66,14 @@ def case_page(request: Request, case_id: str, session: DeskSession = Depends(cur
     exposure_s = (now - session.created_at).total_seconds()
     users = [u.name for u in list_users(services.store) if u.disabled_at is None] if session.user.is_lead else []
     holder = q.claimant(services.store, case_id, services.config.desk.claim_minutes)
+    desk = services.config.desk
+    top = top_seqs(detail)
     return render(request, "case.html", session=session, case=detail, thresholds=thresholds,
-                  strip=risk_strip(detail, thresholds), top=top_seqs(detail), claimed_by=holder,
-                  second=review2, blind=blind, users=users, desk=services.config.desk,
+                  strip=risk_strip(detail, thresholds), top=top, claimed_by=holder,
+                  segments=segments(detail, thresholds, top, desk),
+                  others=other_conversations(services.store, detail, thresholds, desk),
+                  linked=linked_rows(services.store, detail, thresholds),
+                  second=review2, blind=blind, users=users, desk=desk,
                   exposure_minutes=int(exposure_s // 60), started_ms=int(session.created_at.timestamp() * 1000),
                   break_due=exposure_s >= services.config.desk.break_reminder_minutes * 60)
 

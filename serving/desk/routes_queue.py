@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from groomguard.serving.desk import queue as q
-from groomguard.serving.desk.accounts import list_users
 from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.desk.users import list_users
 from groomguard.serving.desk.web import (
     PREFIX,
     DeskError,

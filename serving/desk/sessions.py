@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from groomguard.serving.desk.accounts import User, _user
 from groomguard.serving.desk.config import DeskConfig
+from groomguard.serving.desk.users import User, _user
 from groomguard.serving.store import Store
 from groomguard.serving.store.orm import DeskSessionRow, UserRow, utcnow
 

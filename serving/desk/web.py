@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +23,9 @@ from groomguard.serving.desk.sessions import DeskSession
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+# A path segment for an id that may hold '/', '?', '#' or '..' (chat account ids are the platform's):
+# everything but unreserved characters is escaped, '/' included (Jinja's urlencode keeps '/').
+TEMPLATES.env.filters["segment"] = lambda value: quote(str(value), safe="")
 PREFIX = "/review"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
@@ -88,6 +92,17 @@ def check_case_id(case_id: str) -> None:
     """An id that cannot name a case is a 404 before it reaches the database (no NUL, no 10 kB path)."""
     if not CASE_ID.match(case_id):
         raise DeskError(404, "No such case.")
+
+
+# Authors (chat accounts) are platform ids: any printable text up to limits.max_id_chars, '/' included
+# (the route takes the rest of the path). A control character or an over-long value cannot name one.
+AUTHOR = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+def check_author(author: str, max_chars: int) -> None:
+    """Like check_case_id, for `/review/accounts/{author}`; the value is never echoed (user-supplied)."""
+    if not author or len(author) > max_chars or not AUTHOR.match(author):
+        raise DeskError(404, "No such account.")
 
 
 def check_csrf(session: DeskSession, token: str | None) -> None:

@@ -238,6 +238,7 @@ class CaseFilter:
     opened_to: datetime | None = None
     claimed_by: str | None = None
     claim_cutoff: datetime | None = None  # claims made at or before this have lapsed: shown as unclaimed
+    kind: str | None = None  # conversation | account (the desk's account queue lists account cases)
 
 
 def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
@@ -252,6 +253,8 @@ def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
         where.append(CaseRow.opened_at < flt.opened_to)
     if flt.claimed_by is not None:
         where.append(CaseClaimRow.user_name == flt.claimed_by)
+    if flt.kind is not None:
+        where.append(CaseRow.kind == flt.kind)
     return where
 
 

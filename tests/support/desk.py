@@ -1,4 +1,4 @@
-"""Helpers for the moderator desk tests: config, accounts, login through the real form, CSRF scraping."""
+"""Helpers for the moderator desk tests: config, desk users, login through the real form, CSRF scraping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from benchmarks.support.server import make_config
-from groomguard.serving.desk.accounts import create_user
+from groomguard.serving.desk.users import create_user
 from groomguard.serving.settings import ServeConfig
 from groomguard.serving.store import open_store
 

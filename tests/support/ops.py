@@ -109,8 +109,8 @@ def fill_store(url: str, conversations: int = 12) -> Filled:
     from groomguard.schema import Message
     from groomguard.scores import Thresholds
     from groomguard.serving.apikeys import create_key, revoke_key
-    from groomguard.serving.desk.accounts import create_user
     from groomguard.serving.desk.config import DeskConfig
+    from groomguard.serving.desk.users import create_user
     from groomguard.serving.review import ReviewService
     from groomguard.serving.store import RetentionConfig, StateConfig, StoreConfig, open_store
     from tests.support.store import KeywordScorer, make_windower, tokenizer_path

@@ -1,4 +1,8 @@
-"""People who work the review queue: accounts, password hashing, login with lockout.
+"""People who work the review queue (desk users: moderators, leads, admins): logins, password hashing,
+lockout.
+
+"Account" elsewhere in the desk means a chat account (a message author, issue 25); the people who
+log in to the desk are users, hence this module's name.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile); the hash
 string carries its own parameters, so raising them later re-hashes at the next login. Failed logins
@@ -42,7 +46,7 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("groomguard-no-such-user")
 
 
-class AccountError(GroomguardError):
+class UserError(GroomguardError):
     """A bad account request (unknown role, weak password, duplicate or unknown name)."""
 
 
@@ -68,17 +72,17 @@ def _user(row: UserRow) -> User:
 def create_user(store: Store, name: str, role: str, password: str, config: DeskConfig, actor: str = "cli") -> User:
     """Create an account; the name is an identifier (letters, digits, `.`, `_`, `-`; at most 64)."""
     if not NAME_RE.match(name):
-        raise AccountError("name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise UserError("name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < config.min_password_chars:
-        raise AccountError(f"password must be at least {config.min_password_chars} characters "
+        raise UserError(f"password must be at least {config.min_password_chars} characters "
                            "(desk.min_password_chars)")
     row = UserRow(name=name, role=role, password_hash=_HASHER.hash(password), blur=config.blur_default,
                   failed_logins=0, created_at=utcnow())
     with store.write() as s:
         if s.get(UserRow, name) is not None:
-            raise AccountError(f"user {name!r} already exists")
+            raise UserError(f"user {name!r} already exists")
         s.add(row)
         audit(s, "user:create", actor, detail={"user": name, "role": role})
     return _user(row)
@@ -100,7 +104,7 @@ def disable_user(store: Store, name: str, actor: str = "cli") -> User:
     with store.write() as s:
         row = s.get(UserRow, name)
         if row is None:
-            raise AccountError(f"no user named {name!r}")
+            raise UserError(f"no user named {name!r}")
         if row.disabled_at is None:
             row.disabled_at = utcnow()
             audit(s, "user:disable", actor, detail={"user": name})
@@ -113,13 +117,13 @@ def set_password(store: Store, name: str, password: str, config: DeskConfig, act
     password it was obtained with); clears a lockout. Returns how many sessions ended. Audited, the
     password never is."""
     if len(password) < config.min_password_chars:
-        raise AccountError(f"password must be at least {config.min_password_chars} characters "
+        raise UserError(f"password must be at least {config.min_password_chars} characters "
                            "(desk.min_password_chars)")
     hashed = _HASHER.hash(password)
     with store.write() as s:
         row = s.get(UserRow, name)
         if row is None:
-            raise AccountError(f"no user named {name!r}")
+            raise UserError(f"no user named {name!r}")
         row.password_hash, row.failed_logins, row.locked_until = hashed, 0, None
         ended = len(s.scalars(select(DeskSessionRow.token_hash).where(DeskSessionRow.user_name == name)).all())
         s.execute(delete(DeskSessionRow).where(DeskSessionRow.user_name == name))
