@@ -91,12 +91,13 @@ def batch1_rate(ctx: Ctx, variant: str, windows: list[list[int]], streams: int =
 
 
 def variants_present(bundle: Bundle, gpu: bool) -> list[str]:
-    """Variants this machine can run: fp16 only on a GPU, bf16 only where recorded and the CPU has native bf16."""
+    """Variants this machine can run: fp16 and fused-fp16 only on a GPU, bf16 only where recorded and the CPU
+    has native bf16."""
     from groomguard.serving.backends.openvino import native_bf16
 
     names = [v for v in MODEL_FILES if MODEL_FILES[v] in bundle.manifest.files]
-    return [v for v in names if (v != "fp16" or gpu) and (v != "bf16" or ("bf16" in bundle.manifest.variants
-                                                                             and not gpu and native_bf16()))]
+    return [v for v in names if (v not in ("fp16", "fused-fp16") or gpu)
+            and (v != "bf16" or ("bf16" in bundle.manifest.variants and not gpu and native_bf16()))]
 
 
 def engine_rows(ctx: Ctx, bundle: Bundle, windows: list[list[int]], lengths: Sequence[int],

@@ -1,8 +1,9 @@
 """The model bundle: the one artefact that moves from training to evaluation to serving.
 
 Layout (docs/design.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
-``model.fused.onnx`` / ``model.int8.onnx`` / ``model.fp16.onnx``), ``model_card.md``. Every consumer loads it through
-`Bundle.load`, which verifies sha256s and refuses versions it cannot honour.
+``model.fused.onnx`` / ``model.int8.onnx`` / ``model.fp16.onnx`` / ``model.fused-fp16.onnx``),
+``model_card.md``. Every consumer loads it through `Bundle.load`, which verifies sha256s and refuses
+versions it cannot honour.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 TOKENIZER = "tokenizer.json"
 # "bf16" is no file of its own: OpenVINO runs model.onnx at bf16 precision (serving/backends/openvino.py)
+# "fused-fp16": the fused graph in fp16, for GPUs (training/export/fused_fp16.py)
 MODEL_FILES: dict[str, str] = {"fp32": "model.onnx", "fused": "model.fused.onnx", "int8": "model.int8.onnx",
-                               "fp16": "model.fp16.onnx", "bf16": "model.onnx"}
-Variant = Literal["fp32", "fused", "int8", "fp16", "bf16"]  # "fused": fp32 with ONNX Runtime contrib-op fusions
+                               "fp16": "model.fp16.onnx", "bf16": "model.onnx", "fused-fp16": "model.fused-fp16.onnx"}
+# "fused": fp32 with ONNX Runtime contrib-op fusions
+Variant = Literal["fp32", "fused", "int8", "fp16", "bf16", "fused-fp16"]
 
 
 class NormalisationInfo(BaseModel):

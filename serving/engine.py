@@ -131,7 +131,7 @@ def build_backend(bundle: Bundle, config: EngineConfig) -> Backend:
                                           sig.inputs, sig.output, config.openvino_shape_cache, config.streams)
             else:
                 backend = OnnxRuntimeBackend(bundle.model_path(variant), config.providers, config.intra_op_threads,
-                                             sig.inputs, sig.output, config.intra_op_spinning)
+                                             sig.inputs, sig.output, config.intra_op_spinning, config.io_binding)
             backend.variant = variant
             return backend
 

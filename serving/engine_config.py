@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _on_off(value: object) -> object:
+    """YAML 1.1 reads a bare `on`/`off` as true/false: take those as the words they were written as."""
+    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
+# ONNX Runtime I/O binding (serving/backends/onnxruntime.py): auto = on where the session runs on CUDA or
+# TensorRT (host-to-device copies of each batch's feeds), off on the CPU; on | off force it.
+IoBinding = Annotated[Literal["auto", "on", "off"], BeforeValidator(_on_off)]
 
 
 class TritonClientConfig(BaseModel):
@@ -24,7 +34,7 @@ class TritonClientConfig(BaseModel):
     # /readyz name it, the fallback scores with it (fp16 falls back to fp32 on the CPU), and where the
     # server publishes the repository's `groomguard_variant` parameter (NVIDIA Triton) a mismatch makes
     # the backend unhealthy instead of serving answers nobody evaluated.
-    variant: Literal["fp32", "int8", "fp16"] = "fp32"
+    variant: Literal["fp32", "int8", "fp16", "fused-fp16"] = "fp32"
 
 
 class EngineConfig(BaseModel):
@@ -32,8 +42,8 @@ class EngineConfig(BaseModel):
 
     backend: Literal["onnxruntime", "triton"] = "onnxruntime"
     # auto = the fastest variant within auto_max_delta_prob of fp32 on the provider in use
-    # (serving/variant_choice.py); or name one: fp32 | fused | int8 | fp16 | bf16 (OpenVINO).
-    variant: Literal["auto", "fp32", "fused", "int8", "fp16", "bf16"] = "auto"
+    # (serving/variant_choice.py); or name one: fp32 | fused | int8 | fp16 | fused-fp16 | bf16 (OpenVINO).
+    variant: Literal["auto", "fp32", "fused", "int8", "fp16", "fused-fp16", "bf16"] = "auto"
     auto_max_delta_prob: float = Field(default=0.02, ge=0.0)
     providers: list[str] = Field(
         default_factory=lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -43,6 +53,7 @@ class EngineConfig(BaseModel):
     # request threads need those cycles (docs/performance.md: +6 % appends/s at 8 clients on 2 cores,
     # no measurable change to the engine's own batch-1 rate).
     intra_op_spinning: bool = False
+    io_binding: IoBinding = "auto"
     max_batch_size: int = Field(default=32, ge=1)
     # Model calls in flight at once: OpenVINO streams (bf16) and the micro-batcher's workers; offline
     # scoring keeps this many batches running. 1 = lowest latency for a lone request.

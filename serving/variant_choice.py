@@ -8,7 +8,9 @@ the one with the highest *worse* of its batch-1 and batch-32 speeds (streaming a
 batch 1, bulk scoring at 32; a variant must not be a regression at either). fp32 wins ties and is
 the answer whenever fp32 itself has no recorded speed (a bundle exported before speeds were
 recorded: nothing to compare). On a GPU provider the recorded CPU speeds say nothing, so auto
-picks fp16 when the bundle has it and its budget check passed, else fp32.
+picks the first of GPU_VARIANTS (fused-fp16, then fp16) that the bundle has and whose budget check
+passed, else fp32: fused attention is the reason fused-fp16 exists (issue 27); its GPU speed is
+`python -m benchmarks.gpu`'s to show, not the export's.
 `bf16` (OpenVINO, model.onnx at bf16 precision) is a candidate only where this CPU computes bf16
 natively (`native_bf16`): the speed the export recorded on an AMX machine says nothing elsewhere.
 Whatever the speed, a variant other than fp32 is a candidate only when its **budget check** passed:
@@ -25,6 +27,7 @@ from groomguard.bundle import MODEL_FILES, BundleManifest, Variant, VariantInfo
 
 CPU = "CPUExecutionProvider"
 CPU_VARIANTS: tuple[Variant, ...] = ("fp32", "fused", "int8", "bf16")  # fp16 is slower than fp32 on CPU
+GPU_VARIANTS: tuple[Variant, ...] = ("fused-fp16", "fp16")  # auto's order of preference on a GPU provider
 
 
 def _speed(variants: Mapping[str, VariantInfo], name: str) -> float | None:
@@ -63,17 +66,21 @@ def choose_variant(manifest: BundleManifest, provider: str, max_delta_prob: floa
                    native_bf16: bool = False) -> Variant:
     """The variant `auto` resolves to for `provider` (see the module docstring for the rule)."""
     if provider != CPU:
-        fp16 = manifest.variants.get("fp16")
-        return "fp16" if MODEL_FILES["fp16"] in manifest.files and budget_passed(fp16) else "fp32"
+        return next((v for v in GPU_VARIANTS if MODEL_FILES[v] in manifest.files
+                     and budget_passed(manifest.variants.get(v))), "fp32")
     ranked = ranked_cpu_variants(manifest.variants, manifest.files, max_delta_prob, native_bf16)
     return ranked[0] if ranked else "fp32"
 
 
 def choose_triton_variant(manifest: BundleManifest, gpu: bool) -> Variant:
     """`groomguard triton export --variant auto`: the engine's rule for the instance kind, restricted to
-    graphs Triton's onnxruntime backend runs (never bf16, which is OpenVINO; never unchecked variants)."""
+    graphs Triton's onnxruntime backend runs (never bf16, which is OpenVINO; never unchecked variants) and
+    to plain ONNX graphs (contrib-op graphs, `fused` and `fused-fp16`, are served by Triton only when
+    named: its TensorRT accelerator does not take com.microsoft ops, unverified on a GPU)."""
     if gpu:
-        return choose_variant(manifest, "CUDAExecutionProvider", float("inf"))
+        plain = manifest.model_copy(update={"files": {k: v for k, v in manifest.files.items()
+                                                      if k != MODEL_FILES["fused-fp16"]}})
+        return choose_variant(plain, "CUDAExecutionProvider", float("inf"))
     ranked = [v for v in ranked_cpu_variants(manifest.variants, manifest.files, float("inf"), False) if v != "fused"]
     return ranked[0] if ranked else "fp32"
 

@@ -14,7 +14,7 @@ from groomguard.bundle import BudgetCheck, Bundle, BundleManifest, VariantInfo, 
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import choose_variant
-from groomguard.training.export.variants import attention_shape, fuse
+from groomguard.training.export.fusion import attention_shape, fuse
 
 CPU = "CPUExecutionProvider"
 

@@ -102,6 +102,11 @@ class ExportSettings(_Strict):
     # int8 is left out when its max |Δ risk| vs fp32 on the parity windows exceeds this (None: kept whatever its error)
     int8_max_delta_prob: float | None = Field(default=None, gt=0)
     fused: bool = True  # also write model.fused.onnx (ORT transformer optimizer; same parity gate as fp32)
+    # fused-fp16 (model.fused-fp16.onnx, training/export/fused_fp16.py): the fused graph in fp16 for GPUs, gated on
+    # the CPU against fp32 at fused_fp16_max_delta_prob; off by default (a CPU host never serves it)
+    fused_fp16: bool = False
+    fused_fp16_attention: Literal["Attention", "MultiHeadAttention"] = "Attention"
+    fused_fp16_max_delta_prob: float = Field(default=0.01, gt=0)
     # bf16: record OpenVINO's bf16 run of model.onnx (only where the CPU has native bf16; no extra file)
     bf16: bool = True
     bf16_max_delta_prob: float | None = Field(default=0.02, gt=0)

@@ -25,7 +25,7 @@ V = TypeVar("V")
 REMOVED_IN = "0.3"
 
 Backend = Literal["onnxruntime", "triton"]
-Variant = Literal["auto", "fp32", "fused", "int8", "fp16", "bf16"]
+Variant = Literal["auto", "fp32", "fused", "int8", "fp16", "fused-fp16", "bf16"]
 TritonProtocol = Literal["grpc", "http"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 

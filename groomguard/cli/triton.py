@@ -27,7 +27,7 @@ def export(
                                                    "to write into (default: models/triton).")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in Triton (default: the bundle's name).")] = None,
     config: TritonConfigOpt = None,
-    variant: Annotated[Optional[Literal["auto", "fp32", "int8", "fp16"]], typer.Option(help="Variant served (auto: what the engine's auto serves on this instance kind, budget check passed; fp16 not in the bundle: converted and parity-checked). Point the gateway at it with engine.triton.variant.")] = None,
+    variant: Annotated[Optional[Literal["auto", "fp32", "int8", "fp16", "fused-fp16"]], typer.Option(help="Variant served (auto: what the engine's auto serves on this instance kind, budget check passed, contrib-op graphs only when named; fp16 not in the bundle: converted and parity-checked). Point the gateway at it with engine.triton.variant.")] = None,
     instance_kind: Annotated[Optional[Literal["gpu", "cpu"]], typer.Option(help="Instance kind: KIND_GPU or KIND_CPU.")] = None,
     instance_count: Annotated[Optional[int], typer.Option(min=1, help="Model instances per device.")] = None,
     tensorrt: Annotated[Optional[bool], typer.Option("--tensorrt/--no-tensorrt",
@@ -114,9 +114,10 @@ def serve(
 ) -> None:
     """Start a real Triton Inference Server (nvidia-pytriton) hosting REPO/MODEL on this machine.
 
-    The model runs through ONNX Runtime on CPU under the name, tensor names, dtypes and batching
-    settings of the generated config.pbtxt. On GPU hosts run NVIDIA's Triton container on the same
-    repository instead (deploy/triton/README.md). Stops on Ctrl-C / SIGTERM.
+    The model runs through the engine's ONNX Runtime backend on serve.providers (CUDA where
+    onnxruntime-gpu finds a GPU, else the CPU; the provider used is logged) under the name, tensor
+    names, dtypes and dynamic batching of the generated config.pbtxt. NVIDIA's Triton container on
+    the same repository is the other way (deploy/triton/README.md). Stops on Ctrl-C / SIGTERM.
 
     Example: groomguard triton serve -i models/triton --model demo --http-port 8010
     """
@@ -141,7 +142,8 @@ def serve(
     argv = [sys.executable, "-m", "groomguard.serving.triton.server", "--repo", str(repo), "--model", model,
             "--host", host or srv.host, "--http-port", str(http_port or srv.http_port),
             "--grpc-port", str(grpc_port or srv.grpc_port), "--metrics-port", str(metrics_port or srv.metrics_port),
-            "--threads", str(srv.intra_op_threads)]
+            "--threads", str(srv.intra_op_threads), "--providers", ",".join(srv.providers),
+            "--io-binding", srv.io_binding]
     typer.echo(f"starting Triton for {model} (http {argv[8]}, grpc {argv[10]}, metrics {argv[12]}) ...")
     sys.stdout.flush()
     os.execve(sys.executable, argv, libdir_env())

@@ -61,8 +61,8 @@ class TritonBackend:
         if tc.fallback_to_onnxruntime:
             from groomguard.serving.backends.onnxruntime import OnnxRuntimeBackend
 
-            # CPU fallback: the variant Triton serves (its answers, not another variant's); fp16 runs as
-            # fp32 on a CPU (within the fp16 parity tolerance)
+            # CPU fallback: the variant Triton serves (its answers, not another variant's); fp16 and
+            # fused-fp16 run as fp32 on a CPU (within the fp16 parity tolerance)
             variant: Variant = "int8" if tc.variant == "int8" else "fp32"
             sig = bundle.manifest.onnx
             fallback = OnnxRuntimeBackend(bundle.model_path(variant), ["CPUExecutionProvider"],

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from groomguard.config import load_config
+from groomguard.serving.engine_config import IoBinding
 
 
 class _Strict(BaseModel):
@@ -48,7 +49,7 @@ class Fp16Config(_Strict):
 class ExportConfig(_Strict):
     # auto: what `engine.variant: auto` would serve on the instance kind (GPU: fp16 if the bundle's
     # passed its budget check; CPU: the fastest ONNX Runtime graph that passed; else fp32).
-    variant: Literal["auto", "fp32", "int8", "fp16"] = "auto"
+    variant: Literal["auto", "fp32", "int8", "fp16", "fused-fp16"] = "auto"
     version: int = Field(default=1, ge=1)
     max_batch_size: int = Field(default=32, ge=1)
     dynamic_batching: DynamicBatchingConfig = Field(default_factory=DynamicBatchingConfig)
@@ -65,6 +66,9 @@ class LocalServerConfig(_Strict):
     metrics_port: int = 8002
     startup_timeout_s: float = Field(default=120, gt=0)
     intra_op_threads: int = Field(default=0, ge=0)
+    # the model callable's ONNX Runtime providers, tried in order (unavailable ones skipped, CPU last)
+    providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    io_binding: IoBinding = "auto"  # engine.io_binding's values (serving/engine_config.py)
 
 
 class TritonConfig(_Strict):

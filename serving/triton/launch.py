@@ -87,6 +87,10 @@ class LocalTriton:
     metrics_port: int
     log_path: Path
     workspace: Path | None = None
+    # the model's ONNX Runtime providers (first that runs wins, see `provider()`), I/O binding, threads
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    io_binding: str = "auto"
+    threads: int = 1
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -103,7 +107,8 @@ class LocalTriton:
         cmd = [sys.executable, "-m", "groomguard.serving.triton.server",
                "--repo", str(self.repo), "--model", self.model,
                "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-               "--metrics-port", str(self.metrics_port), "--threads", "1"]
+               "--metrics-port", str(self.metrics_port), "--threads", str(self.threads),
+               "--providers", ",".join(self.providers), "--io-binding", self.io_binding]
         if self.workspace is not None:
             shutil.rmtree(self.workspace, ignore_errors=True)
             cmd += ["--workspace", str(self.workspace)]
@@ -131,6 +136,16 @@ class LocalTriton:
             client.close()
         self.kill()
         raise TimeoutError(f"triton server not ready after {timeout_s}s; see {self.log_path}")
+
+    def provider(self) -> str:
+        """The execution provider the server's session really got (its `provider=` log line), "" before it
+        logged one: a GPU build without a usable GPU falls back to the CPU, and a measurement must say so."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        found = [line.split("provider=", 1)[1].split()[0] for line in text.splitlines() if " provider=" in line]
+        return found[-1] if found else ""
 
     def shared_memory(self) -> set[Path]:
         """The /dev/shm segments the running server tree holds (kill() removes them)."""
@@ -167,7 +182,9 @@ class LocalTriton:
         self.kill()
 
 
-def local_triton(repo: Path, model: str, log_path: Path) -> LocalTriton:
-    """A not-yet-started server on fresh free ports."""
+def local_triton(repo: Path, model: str, log_path: Path, providers: tuple[str, ...] = ("CPUExecutionProvider",),
+                 io_binding: str = "auto", threads: int = 1) -> LocalTriton:
+    """A not-yet-started server on fresh free ports (CPU, one thread unless told otherwise)."""
     http, grpc, metrics = free_ports(3)
-    return LocalTriton(repo, model, http, grpc, metrics, log_path, log_path.with_suffix(".workspace"))
+    return LocalTriton(repo, model, http, grpc, metrics, log_path, log_path.with_suffix(".workspace"),
+                       providers, io_binding, threads)

@@ -89,23 +89,31 @@ def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], p
     return ParityResult(d_prob, d_logit, len(windows), tolerance)
 
 
+def bundle_parity(bundle: Bundle, candidate: Path, name: str, n_windows: int = 256, seed: int = 0,
+                  tolerance: float = FP16_TOLERANCE, progress: Callable[[int], None] | None = None) -> ParityResult:
+    """`candidate` (a graph made from the bundle's fp32 model) against that model on the CPU, on generated
+    windows of every length, with the bundle's calibration; over `tolerance` the file is deleted and a
+    BundleError names the variant (`name`): an unchecked half-precision graph is never left behind."""
+    windower = bundle.windower()
+    windows = generated_parity_windows(windower.tokenizer.get_vocab_size(), bundle.manifest.max_length, n_windows, seed,
+                             tuple(windower.prefix), tuple(windower.suffix))
+    result = measure_parity(bundle.model_path("fp32"), candidate, windows, windower.pad_id,
+                            bundle.manifest.calibration.temperature, bundle.manifest.onnx.positive_index, tolerance,
+                            progress=progress, bias=bundle.manifest.calibration.bias)
+    if not result.ok:
+        candidate.unlink(missing_ok=True)
+        raise BundleError(
+            f"{name} variant fails parity: max |Δ risk| {result.max_abs_delta_prob:.3g} > tolerance {tolerance:g} "
+            f"over {result.n_windows} windows; serve fp32 instead"
+        )
+    return result
+
+
 def fp16_with_parity(bundle: Bundle, dst: Path, n_windows: int = 256, seed: int = 0,
                      tolerance: float = FP16_TOLERANCE, progress: Callable[[int], None] | None = None) -> ParityResult:
     """Convert the bundle's fp32 model to `dst` and parity-check it; raise if over tolerance."""
     convert_to_fp16(bundle.model_path("fp32"), dst)
-    windower = bundle.windower()
-    windows = generated_parity_windows(windower.tokenizer.get_vocab_size(), bundle.manifest.max_length, n_windows, seed,
-                             tuple(windower.prefix), tuple(windower.suffix))
-    result = measure_parity(bundle.model_path("fp32"), dst, windows, windower.pad_id,
-                            bundle.manifest.calibration.temperature, bundle.manifest.onnx.positive_index, tolerance,
-                            progress=progress, bias=bundle.manifest.calibration.bias)
-    if not result.ok:
-        dst.unlink(missing_ok=True)
-        raise BundleError(
-            f"fp16 variant fails parity: max |Δ risk| {result.max_abs_delta_prob:.3g} > tolerance {tolerance:g} "
-            f"over {result.n_windows} windows; serve fp32 instead"
-        )
-    return result
+    return bundle_parity(bundle, dst, "fp16", n_windows, seed, tolerance, progress)
 
 
 def add_fp16_variant(bundle_dir: Path, n_windows: int = 256, seed: int = 0,

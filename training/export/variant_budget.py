@@ -13,7 +13,9 @@ validation conversations again with the variant and applies the *same* threshold
 The result is recorded per variant (`bundle.json` `variants.<name>.budget_check`) and `engine.variant:
 auto` serves only variants that passed (serving/variant_choice.py). Scoring every validation window
 again costs a pass per variant, so by default (`export.budget_check: served`) variants are checked in
-`auto`'s order on this machine until one passes — the one this machine would serve.
+`auto`'s order on this machine until one passes — the one this machine would serve. A `fused-fp16`
+variant (a GPU graph, made only when `export.fused_fp16` asks for it) is always checked, its risks
+computed on the CPU: it is what `auto` serves on a GPU provider once it passed.
 """
 
 from __future__ import annotations
@@ -71,8 +73,12 @@ def check_variants(variants: dict[str, VariantInfo], out_dir: Path, score: Calla
     order: list[str] = list(ranked_cpu_variants(variants, None, float("inf"), "bf16" in variants and native_bf16(),
                                                 require_budget=False))
     if settings.budget_check == "all":
-        order += [v for v in variants if v not in order and v not in ("fp32", "fp16")]
-    for name in order:
+        order += [v for v in variants if v not in order and v not in ("fp32", "fp16", "fused-fp16")]
+    # a GPU variant the export made is checked whatever this machine would serve (the CPU computes its
+    # risks, fp16 rounding included): without a passed check `auto` never serves it on a GPU
+    gpu = [v for v in variants if v == "fused-fp16"]
+
+    def checked(name: str) -> bool:
         path = out_dir / MODEL_FILES[name]
         sess = bf16_session(path, threads) if name == "bf16" else session(path, threads)
         result = check(labels, score(sess), real, points, targets, fp32.budget_check,
@@ -82,8 +88,13 @@ def check_variants(variants: dict[str, VariantInfo], out_dir: Path, score: Calla
             f"{_f(result.review_alerts_per_1000_real)} / high {_f(result.high_alerts_per_1000_real)} alerts per "
             f"1,000 real val chats, recall {_f(result.review_recall, 3)} / {_f(result.high_recall, 3)}; "
             f"{result.detail})")
-        if result.passed and settings.budget_check == "served":
+        return result.passed
+
+    for name in order:
+        if checked(name) and settings.budget_check == "served":
             break
+    for name in gpu:
+        checked(name)
 
 
 def _f(x: float | None, digits: int = 1) -> str:

@@ -7,6 +7,10 @@
   `parity_tolerance` (the same reference and limit the fp32 graph passed), else it is not shipped.
   Contrib ops run on ONNX Runtime (CPU, CUDA); TensorRT and other runtimes may not take them,
   so Triton keeps serving the plain fp32 graph.
+- `fused-fp16` (model.fused-fp16.onnx, `export.fused_fp16`, off by default): the same fusions, then fp16,
+  for GPUs (training/export/fused_fp16.py); gated on the CPU against fp32 at
+  `export.fused_fp16_max_delta_prob` (0.01, the fp16 tolerance). No CPU speed is recorded: it is a
+  GPU variant (`python -m benchmarks.gpu` measures it on a card).
 - `int8` (model.int8.onnx): see training/export/quantise.py; its error is measured against fp32 and, with
   `export.int8_max_delta_prob`, gated (left out above it).
 - `bf16` (no file of its own): model.onnx run by OpenVINO at bf16 inference precision
@@ -37,64 +41,15 @@ from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, VariantInfo
 from groomguard.scores import risk_from_logits
 from groomguard.serving.backends.onnxruntime import open_session
+from groomguard.training.export.fused_fp16 import build_fused_fp16
+from groomguard.training.export.fused_fp16 import method as fused_fp16_method
+from groomguard.training.export.fusion import fuse
 from groomguard.training.export.parity import ExportError, check_parity
 from groomguard.training.export.quantise import quantise_int8, quantise_nbits, quantise_static
 from groomguard.training.train_config import ExportSettings
 
 log = logging.getLogger(__name__)
 SPEED_BATCHES = (1, 32)
-
-
-def fuse(src: Path, dst: Path, num_heads: int = 0, hidden_size: int = 0) -> dict[str, int]:
-    """Write the transformer-optimised graph of `src` to `dst`; returns the fused-op counts.
-
-    `num_heads`/`hidden_size` 0 = read from the graph (`attention_shape`). Raises ValueError when
-    no attention fused (not a BERT-like graph): such a copy would not be worth shipping.
-    """
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    if not (num_heads and hidden_size):
-        num_heads, hidden_size = attention_shape(src)
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the optimizer logs every fusion pass at INFO on the root logger
-    try:
-        opt = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
-                             opt_level=1, use_gpu=False)
-        stats = {k: int(v) for k, v in opt.get_fused_operator_statistics().items() if v}
-        if not stats.get("Attention"):
-            raise ValueError(f"{src.name}: the transformer optimizer fused no attention ({stats})")
-        opt.save_model_to_file(str(dst))
-    finally:
-        root.setLevel(level)
-    return stats
-
-
-def attention_shape(path: Path) -> tuple[int, int]:
-    """(num_heads, hidden_size) of a BERT-like graph exported by training/export/to_onnx.py.
-
-    The optimizer cannot detect them here (the exporter reshapes to [batch, seq, -1, head_dim]):
-    hidden_size is the first attention query projection's width and head_dim follows from the
-    attention score scale 1/sqrt(head_dim).
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(path)).graph
-    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    consts = {o: numpy_helper.to_array(n.attribute[0].t) for n in graph.node if n.op_type == "Constant"
-              for o in n.output if n.attribute and n.attribute[0].type == onnx.AttributeProto.TENSOR}
-    hidden = next((weights[i].shape[1] for n in graph.node if n.op_type == "MatMul" and "query" in n.name
-                   for i in n.input if i in weights and weights[i].ndim == 2), 0)
-    scale = next((float(c) for n in graph.node if n.op_type in ("Mul", "Div") and "attention/self" in n.name
-                  for i in n.input for c in [consts.get(i, weights.get(i))] if c is not None and c.size == 1), 0.0)
-    if not hidden or not scale:
-        raise ValueError(f"{path.name}: cannot find the attention shape (not a BERT-like graph)")
-    head_dim = round(1.0 / scale**2) if scale < 1.0 else round(scale**2)  # Mul by 1/sqrt(d) or Div by sqrt(d)
-    if head_dim < 1 or hidden % head_dim:
-        raise ValueError(f"{path.name}: attention scale {scale:g} does not divide hidden size {hidden}")
-    return hidden // head_dim, int(hidden)
 
 
 def session(path: Path, threads: int = 1) -> Any:
@@ -211,6 +166,11 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
         out[name] = info
         return True
 
+    def error(path: Path) -> float:
+        """max |Δ risk| vs fp32 on the checked windows, without timing (for variants not meant for this CPU)."""
+        got = risk_from_logits(logits(session(path, threads), checked, pad_id), t, bias=b)
+        return float(np.max(np.abs(got - ref)))
+
     out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)", **measured(fp32))
     if settings.fused:
         fused = out_dir / MODEL_FILES["fused"]
@@ -220,8 +180,7 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
             if model is not None:
                 parity = check_parity(model, fused, probe, pad_id, settings.parity_tolerance)
             else:  # no PyTorch model at hand (an existing bundle): the fp32 graph is the reference
-                got = risk_from_logits(logits(session(fused, threads), checked, pad_id), t, bias=b)
-                parity = float(np.max(np.abs(got - ref)))
+                parity = error(fused)
                 if parity > settings.parity_tolerance:
                     raise ExportError(f"fused graph: max |Δ risk| vs fp32 {parity:.3g} > {settings.parity_tolerance:g}")
             ops = ", ".join(f"{k} x{v}" for k, v in stats.items())
@@ -231,6 +190,19 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
         except (ValueError, ExportError) as exc:
             fused.unlink(missing_ok=True)
             say(f"fused variant left out: {str(exc)[:300]}")
+    if settings.fused_fp16:
+        half = out_dir / MODEL_FILES["fused-fp16"]
+        cfg = getattr(model, "config", None)
+        try:
+            stats = build_fused_fp16(fp32, half, getattr(cfg, "num_attention_heads", 0), getattr(cfg, "hidden_size", 0),
+                                     settings.fused_fp16_attention)
+            info = VariantInfo(file=MODEL_FILES["fused-fp16"], max_abs_delta_prob=error(half),
+                               method=fused_fp16_method(stats, f"fp32 ONNX, {len(checked)} windows"))
+            if not gated("fused-fp16", info, settings.fused_fp16_max_delta_prob, "fused_fp16_max_delta_prob"):
+                half.unlink()
+        except ValueError as exc:
+            half.unlink(missing_ok=True)
+            say(f"fused-fp16 variant left out: {str(exc)[:300]}")
     if settings.int8:
         int8 = out_dir / MODEL_FILES["int8"]
         if settings.int8_method == "static":
@@ -261,6 +233,7 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
         else:
             say("bf16 variant not measured: needs the openvino package and a CPU with native bf16 (AMX / AVX512-BF16)")
     for name, info in out.items():
+        speeds = ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()) or "not timed (GPU variant)"
         say(f"variant {name}: max |Δ risk| vs fp32 {info.max_abs_delta_prob:.2e} on {len(checked)} windows, "
-            "windows/s " + ", ".join(f"batch {b}: {v:.1f}" for b, v in info.windows_per_s.items()))
+            f"windows/s {speeds}")
     return out
