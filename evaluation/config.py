@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from groomguard.serving.engine_config import EngineConfig
+from groomguard.serving.store.config import AccountsConfig
 
 DEFAULT_EVAL_CONFIG = "eval.yaml"  # packaged default (groomguard.configs)
 
@@ -68,6 +69,23 @@ class RealChatConfig(_Strict):
     high_alerts_per_1000: float = Field(default=2.0, ge=0, le=1000)
 
 
+class AccountsEvalConfig(_Strict):
+    """`--accounts` (evaluation/accounts.py): the account rule as served, and how its minimum risk is
+    chosen on `--accounts-val`. Keep `rule` equal to configs/serve.yaml `accounts:`."""
+
+    rule: AccountsConfig = Field(default_factory=AccountsConfig)
+    # candidate rule_min_risk values, as fractions of the bundle's review threshold (1.0 is always tried)
+    min_risk_fractions: list[float] = Field(default_factory=lambda: [0.3, 0.45, 0.6, 0.75, 0.9, 1.0])
+    max_false_flag_rate: float = Field(default=0.05, ge=0, le=1)  # of non-grooming validation accounts
+
+    @field_validator("min_risk_fractions")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if not v or any(not 0 < f <= 2 for f in v):
+            raise ValueError("min_risk_fractions: one or more fractions in (0, 2]")
+        return v
+
+
 class ReportConfig(_Strict):
     context_messages: int = Field(default=12, ge=1)
 
@@ -90,4 +108,5 @@ class EvalConfig(_Strict):
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     real_chat: RealChatConfig = Field(default_factory=RealChatConfig)
+    accounts: AccountsEvalConfig = Field(default_factory=AccountsEvalConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)

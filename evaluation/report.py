@@ -14,6 +14,7 @@ import numpy as np
 
 from groomguard.evaluation import plots
 from groomguard.evaluation.config import EvalConfig
+from groomguard.evaluation.report_accounts import render_accounts
 from groomguard.evaluation.report_yardsticks import render_yardsticks
 from groomguard.evaluation.summary import ScoredSet
 from groomguard.schema import Conversation
@@ -264,6 +265,7 @@ def render_report(metrics: dict[str, Any], sets: Sequence[ScoredSet], convs: Seq
         "</p>",
         "<h2>Real chat: false alerts and real-register recall</h2>", _real_chat(metrics.get("real_chat")),
         "<h2>Yardsticks the generator did not write</h2>", render_yardsticks(metrics.get("yardsticks")),
+        "<h2>Accounts: several conversations per author</h2>", render_accounts(metrics.get("accounts")),
         "<h2>Operating points</h2>", _operating_points(models),
         "<h2>Choosing your own threshold</h2>", _threshold_helper(metrics["threshold_helper"]),
         *figs,

@@ -17,6 +17,7 @@ from typing import Any
 from groomguard.bundle import Bundle
 from groomguard.config import load_config
 from groomguard.errors import DataError
+from groomguard.evaluation.accounts import AccountPaths, evaluate_accounts
 from groomguard.evaluation.baselines import (
     DEFAULT_KEYWORDS,
     TfidfSettings,
@@ -232,6 +233,7 @@ def evaluate_bundle(
     real_grooming: Path | None = None,
     yardsticks: YardstickPaths | None = None,
     recorded_as: Path | None = None,
+    accounts: AccountPaths | None = None,
 ) -> dict[str, Any]:
     """Evaluate a bundle on a labelled JSONL; writes metrics.json, scores.jsonl, report.html; returns metrics.
 
@@ -240,6 +242,7 @@ def evaluate_bundle(
     (e.g. the mix's real-test files): adds the `real_chat` block (evaluation/real_chat.py).
     `recorded_as`: the bundle path the report names (training evaluates the staged bundle before it
     is moved into place, so that the bundle is written once).
+    `accounts`: account corpora (`data synth-accounts`): adds the `accounts` block (evaluation/accounts.py).
     """
     bundle_dir, data_path, out_dir = Path(bundle_dir), Path(data_path), Path(out_dir)
     cfg = config if isinstance(config, EvalConfig) else load_config(EvalConfig, config, default=DEFAULT_EVAL_CONFIG)
@@ -301,6 +304,11 @@ def evaluate_bundle(
         raise DataError("--real-grooming needs --real-benign (false alerts and recall are reported together)")
     if yardsticks is not None and yardsticks.any():
         metrics["yardsticks"] = _yardsticks(ctx, (convs, model), yardsticks)
+    if accounts is not None:  # (--input is scored once, when it is an account corpus at stride 1)
+        metrics["accounts"] = evaluate_accounts(lambda cs, what: ctx.model(cs, what).risk_by_message, ctx.seen,
+                                                Thresholds(**ctx.model_thresholds), cfg.accounts, accounts,
+                                                show_progress, {data_path.resolve(): model.risk_by_message}
+                                                if cfg.stride == 1 else None)
     metrics["summary"] = _summary_sentence(metrics)
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from groomguard.schema import Message
-from groomguard.scores import Thresholds
+from groomguard.scores import Thresholds, level_for
 from groomguard.serving.retention import purge
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import AccountsConfig, RetentionConfig, StateConfig, Store
+from groomguard.serving.store.account_rule import AccountRule
+from groomguard.serving.store.accounts import after_append
 from groomguard.serving.store.orm import (
     AccountConversationRow,
     AccountCounterpartRow,
@@ -41,10 +43,23 @@ FIELDS = ("conversations", "counterparts", "conversations_review", "conversation
 
 
 def service(store: Store, windower: Windower, rule: int = 3, enabled: bool = True,
-            scorer: Any = None) -> ReviewService:
+            scorer: Any = None, min_risk: float | None = None) -> ReviewService:
     return ReviewService.build(store, scorer or KeywordScorer(windower), windower, TH, "test@1",
                                StateConfig(tail_messages=1000), RetentionConfig(),
-                               accounts=AccountsConfig(rule_enabled=enabled, rule_conversations=rule, rule_days=30))
+                               accounts=AccountsConfig(rule_enabled=enabled, rule_conversations=rule, rule_days=30,
+                                                       rule_min_risk=min_risk))
+
+
+class WordScorer:
+    """A window's risk is the highest risk of the words below it holds (0.1 without any): risks are
+    set by hand per message, so the rule's arithmetic can be worked out on paper."""
+
+    def __init__(self, windower: Windower) -> None:
+        risk = {"apple": 0.3, "banana": 0.35, "cherry": 0.4, "orange": 0.45}
+        self.by_id = {windower.tokenizer.encode(w, add_special_tokens=False).ids[0]: r for w, r in risk.items()}
+
+    def __call__(self, windows: list[list[int]]) -> list[float]:
+        return [max([0.1, *(self.by_id.get(t, 0.0) for t in w)]) for w in windows]
 
 
 def say(author: str, text: str, mid: str) -> list[Message]:
@@ -237,3 +252,98 @@ def test_retention_keeps_what_an_active_account_case_links(store: Store, windowe
     assert accounts(store) == {} == recompute(store)
     with store.read() as s:
         assert s.scalar(select(func.count()).select_from(AccountCounterpartRow)) == 0
+
+
+def account_cases(store: Store) -> list[CaseRow]:
+    with store.read() as s:
+        return list(s.scalars(select(CaseRow).where(CaseRow.kind == "account")))
+
+
+def test_rule_min_risk_counts_conversations_below_review(store: Store, windower: Windower) -> None:
+    """adult_x's risks 0.3 / 0.35 / 0.4 in three conversations with three children, review at 0.5: no
+    conversation reaches review; with rule_min_risk 0.25 the third conversation completes the rule."""
+    svc = service(store, windower, rule=3, scorer=WordScorer(windower), min_risk=0.25)
+    for k, (kid, word) in enumerate([("kid_a", "apple"), ("kid_b", "banana")]):
+        svc.append_messages(f"m{k}", say(kid, PLAIN, "1"))
+        assert svc.append_messages(f"m{k}", say("adult_x", f"want an {word}", "2")).case_id is None
+    assert account_cases(store) == []  # two conversations: not yet
+    svc.append_messages("m2", say("kid_c", PLAIN, "1"))
+    out = svc.append_messages("m2", say("adult_x", "want a cherry", "2"))
+    assert out.case_id is None and out.level == "low"  # the conversation alone is below review
+    (acct,) = account_cases(store)
+    assert acct.account == "adult_x" and acct.conversation_id == "m2"
+    assert acct.level == "review"  # the rule is what asks for a review, never "low"
+    assert acct.risk == 0.4 and acct.max_risk == 0.4
+    detail = svc.get_case(acct.case_id)
+    assert detail.linked_conversations == ["m0", "m1", "m2"]
+    with store.read() as s:
+        opened = s.scalars(select(AuditRow).where(AuditRow.case_id == acct.case_id)).one()
+    assert opened.action == "opened" and opened.detail["min_risk"] == 0.25 and opened.detail["conversations"] == 3
+    # a fourth conversation crossing 0.25 is linked; one that stays at 0.1 is not
+    svc.append_messages("m3", say("kid_d", PLAIN, "1"))
+    svc.append_messages("m3", say("adult_x", "an orange", "2"))
+    svc.append_messages("m4", say("kid_e", PLAIN, "1"))
+    svc.append_messages("m4", say("adult_x", PLAIN, "2"))
+    assert svc.get_case(acct.case_id).linked_conversations == ["m0", "m1", "m2", "m3"]
+    assert len(account_cases(store)) == 1
+
+
+def test_rule_min_risk_null_is_the_review_threshold(store: Store, windower: Windower) -> None:
+    """The same conversations with rule_min_risk null (= review 0.5): none counts, no case at all."""
+    svc = service(store, windower, rule=3, scorer=WordScorer(windower), min_risk=None)
+    for k, (kid, word) in enumerate([("kid_a", "apple"), ("kid_b", "banana"), ("kid_c", "cherry")]):
+        svc.append_messages(f"n{k}", say(kid, PLAIN, "1"))
+        svc.append_messages(f"n{k}", say("adult_x", f"want an {word}", "2"))
+    assert account_cases(store) == []
+    assert accounts(store)["adult_x"][:4] == (3, 3, 0, 0)  # the aggregates count them all the same
+
+
+def test_rule_min_risk_crossing_is_the_only_trigger(store: Store, windower: Windower) -> None:
+    """Once a conversation is above the minimum, further appends run the steady 8 statements (no
+    rule query); a rise from 0.3 to 0.4 within one conversation is no second crossing."""
+    svc = service(store, windower, rule=3, scorer=WordScorer(windower), min_risk=0.25)
+    svc.append_messages("t1", say("kid_a", PLAIN, "1"))
+    svc.append_messages("t1", say("adult_x", "want an apple", "2"))
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        svc.append_messages("t1", say("adult_x", "and a cherry", "3"))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert [st for st in seen if st != "BEGIN"] == ["SELECT", "INSERT", "UPDATE", "SELECT", "SELECT", "UPDATE",
+                                                    "INSERT", "INSERT"]
+
+
+def test_rule_counts_conversations_active_within_the_days(store: Store) -> None:
+    """`after_append` driven with explicit times (as `evaluate --accounts` replays a corpus): a
+    conversation counts while the author wrote in it within rule_days, and the rule is checked when a
+    conversation crosses the minimum. Worked by hand, rule 3 conversations in 30 days, minimum 0.25."""
+    rule = AccountRule(conversations=3, days=30, min_risk=0.25)
+    t0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+    def append(conv: str, author: str, risk: float, day: float) -> list[str]:
+        with store.write() as s:
+            return after_append(s, conv, [author], [risk], lambda r: level_for(r, TH), rule, "test@1",
+                                t0 + timedelta(days=day))
+
+    for conv, kid, day in (("d1", "kid_a", 0), ("d2", "kid_b", 10), ("d3", "kid_c", 45)):
+        append(conv, kid, 0.1, day)
+        assert append(conv, "adult_x", 0.3, day) == []  # day 45: d1 (last written day 0) is out of the window
+    assert append("d1", "adult_x", 0.3, 46) == []  # d1 active again, but no crossing: no check
+    append("d4", "kid_d", 0.1, 47)
+    opened = append("d4", "adult_x", 0.3, 47)  # d1 (day 46), d3, d4 within 30 days; d2 (day 10) is not
+    assert len(opened) == 1
+    with store.read() as s:
+        links = set(s.scalars(select(CaseLinkRow.conversation_id).where(CaseLinkRow.case_id == opened[0])))
+    assert links == {"d1", "d3", "d4"}
+
+
+def test_rule_from_config() -> None:
+    assert AccountRule.from_config(AccountsConfig(), 0.6) == AccountRule(3, 30, 0.6)
+    assert AccountRule.from_config(AccountsConfig(rule_min_risk=0.2, rule_conversations=4), 0.6) == AccountRule(4, 30,
+                                                                                                                0.2)
+    assert AccountRule.from_config(AccountsConfig(rule_enabled=False), 0.6) is None

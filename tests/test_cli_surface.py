@@ -22,14 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Which commands read (-i) and write (-o) files or directories of data; every other command must not.
 READS = {"score", "evaluate", "data stats", "data convert", "data split", "data audit", "triton serve", "store restore"}
-WRITES = {"score", "evaluate", "export", "data stats", "data convert", "data split", "data synth", "data audit",
-          "data mix", "data verdicts", "keys ensure-local", "triton export", "config init", "store backup"}
+WRITES = {"score", "evaluate", "export", "data stats", "data convert", "data split", "data synth",
+          "data synth-accounts", "data audit", "data mix", "data verdicts", "keys ensure-local", "triton export",
+          "config init", "store backup"}
 # Commands that take no settings (they print or copy the packaged configs themselves).
 NOT_CONFIG_DRIVEN = {"config show", "config init"}
 # Path options that name a resource rather than the data in/out: a model bundle, a checkpoint, a
 # config, or side inputs of a loader or of the evaluation.
 NAMED_PATHS = {"--bundle", "--config", "--checkpoint", "--train", "--real-benign", "--real-grooming",
-               "--predators", "--problem2", "--handwritten", "--real-full", "--test-disjoint", "--real-grooming-same"}
+               "--predators", "--problem2", "--handwritten", "--real-full", "--test-disjoint", "--real-grooming-same",
+               "--accounts", "--accounts-val"}
 CHOICE_FLAGS = {"--by", "--backend", "--variant", "--format", "--triton-protocol", "--log-level", "--pool-half",
                 "--role", "--instance-kind"}
 OLD_SPELLINGS = {"--out", "--out-dir", "--data", "--json", "--repo", "--store"}
@@ -74,6 +76,7 @@ def _help(path: str, capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_the_tree_has_every_command() -> None:
     assert {"train", "export", "score", "evaluate", "serve", "data stats", "data convert", "data split", "data synth",
+            "data synth-accounts",
             "data audit", "data mix", "data verdicts", "keys create", "keys list", "keys revoke",
             "keys ensure-local", "store migrate", "store purge", "store backup", "store restore",
             "users create", "users list", "users disable",

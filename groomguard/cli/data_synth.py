@@ -46,6 +46,46 @@ def synth(
                f"in {time.perf_counter() - started:.1f}s")
 
 
+def synth_accounts(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Output JSONL file (canonical conversations), e.g. data/accounts-test.jsonl (required).")] = None,
+    n_accounts: Optional[int] = typer.Option(None, "--n-accounts", "-n", help="How many accounts, each with several conversations (default: accounts.n_accounts)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed; the same seed gives byte-identical output (default: accounts.seed)."),
+    pool_half: Literal["A", "B", "all"] = typer.Option("all", "--pool-half", help="Surface-form pool half: B for a test set template-disjoint from a model trained on half A."),
+    config: SynthConfigOpt = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value (repeatable), e.g. --set accounts.dropout_rate=0.5.")] = None,
+) -> None:
+    """Generate a SYNTHETIC corpus of accounts, each author in several conversations (issue 25).
+
+    Grooming accounts contact several children with variations of one script (some children drop out
+    early); hard-negative accounts (a tutor, a coach, a youth-club organiser) have many young contacts
+    and ask legitimate age, schedule and location questions; benign accounts chat with several
+    people. An account's handle is the same in all its conversations; grooming conversations carry
+    label 1 and the handle in predator_ids. For `groomguard evaluate --accounts` (account-level
+    precision, recall, F0.5 and messages until flagged). For demos and tests only.
+
+    Example: groomguard data synth-accounts -o data/accounts-test.jsonl -n 60 --seed 22 --pool-half B
+    """
+    from groomguard.cli.files import check_output
+    from groomguard.progress import progress_bar
+    from groomguard.training.synth.accounts import write_accounts
+    from groomguard.training.synth.config import load_synth_settings
+
+    target = required(output, "--output")
+    check_output("--output", target)  # before any work
+    settings = load_synth_settings(config, set_ or [])
+    n = n_accounts if n_accounts is not None else settings.accounts.n_accounts
+    if n <= 0:
+        raise DataError("--n-accounts must be positive")
+    s = seed if seed is not None else settings.accounts.seed
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("generating accounts", total=n)
+        written = write_accounts(target, n, s, pool_half, settings.accounts, settings.generator,
+                                 on_account=lambda: bar.advance(task))
+    typer.echo(f"wrote {written} synthetic conversations of {n} accounts to {target} (seed {s}, pool half "
+               f"{pool_half}) in {time.perf_counter() - started:.1f}s")
+
+
 def audit(
     input: Annotated[Optional[Path], typer.Option("--input", "-i", show_default=False, help="Canonical JSONL corpus to audit, e.g. data/synth.jsonl (required).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help="Also write the full report as JSON here (- for stdout).")] = None,
@@ -118,5 +158,6 @@ def mix(
 
 def register(data_app: typer.Typer) -> None:
     data_app.command("synth")(synth)
+    data_app.command("synth-accounts")(synth_accounts)
     data_app.command("audit")(audit)
     data_app.command("mix")(mix)

@@ -34,6 +34,8 @@ def evaluate(
     real_full: Annotated[Optional[Path], typer.Option(help="Held-out real chat at full length (e.g. data/demo/real-test-full.jsonl): alerts per 1,000 by length bucket, beside TF-IDF.")] = None,
     test_disjoint: Annotated[Optional[Path], typer.Option(help="Synthetic conversations from the other pool half (e.g. data/demo/test-disjoint.jsonl): template-disjoint AUC and recall beside the same-pool --input.")] = None,
     real_grooming_same: Annotated[Optional[Path], typer.Option(help="Real-register grooming grafted with the training pool half (e.g. data/demo/real-test-grafted-same.jsonl), beside --real-grooming's disjoint one.")] = None,
+    accounts: Annotated[Optional[Path], typer.Option(help="Labelled conversations of accounts with several conversations each (e.g. data/accounts-test.jsonl from `data synth-accounts --pool-half B`): account-level precision, recall, F0.5 and messages until flagged, best conversation vs the account rule.")] = None,
+    accounts_val: Annotated[Optional[Path], typer.Option(help="Validation accounts (another seed, e.g. data/accounts-val.jsonl): the account rule's minimum risk is chosen on these, never on --accounts. Needs --accounts.")] = None,
     mlflow_run_id: Annotated[Optional[str], typer.Option(help="Log metrics and the report into this MLflow run.")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI; logs into a new run when no run id is given.")] = None,
     data: Annotated[Optional[Path], old_flag("--data")] = None,
@@ -51,6 +53,8 @@ def evaluate(
     conversations and recall on real-register grooming at every operating point, scored at stride 1.
     --handwritten, --real-full and --test-disjoint add the yardsticks the generator did not write
     (hand-written dev set, full-length real chat, template-disjoint sets), each beside TF-IDF.
+    --accounts (with --accounts-val) adds "Accounts": the best single conversation beside the account
+    rule, replayed in time order through the served account code.
 
     Example: groomguard evaluate --bundle models/bundles/demo -i data/demo/test.jsonl -o reports/eval
     --real-benign data/demo/real-test.jsonl --real-grooming data/demo/real-test-grafted.jsonl
@@ -61,8 +65,10 @@ def evaluate(
     from groomguard.cli.options import renamed, required
     from groomguard.config import load_config
     from groomguard.errors import ConfigError
+    from groomguard.evaluation.accounts import AccountPaths
     from groomguard.evaluation.config import EvalConfig
     from groomguard.evaluation.real_chat import real_chat_lines
+    from groomguard.evaluation.report_accounts import account_lines
     from groomguard.evaluation.runner import METRICS_FILE, REPORT_FILE, SCORES_FILE, evaluate_bundle
     from groomguard.evaluation.yardsticks import YardstickPaths, yardstick_lines
     from groomguard.scores import Thresholds
@@ -73,13 +79,16 @@ def evaluate(
     check_input("--input", data)
     for flag, path in (("--train", train), ("--real-benign", real_benign), ("--real-grooming", real_grooming),
                        ("--real-full", real_full), ("--test-disjoint", test_disjoint),
-                       ("--real-grooming-same", real_grooming_same)):
+                       ("--real-grooming-same", real_grooming_same), ("--accounts", accounts),
+                       ("--accounts-val", accounts_val)):
         if path is not None:
             if str(path) == STDIO:
                 raise FileArgumentError(f"{flag}: stdin (-) is only supported for --input; give a file")
             check_input(flag, path)
     if handwritten is not None and not handwritten.exists():
         raise FileArgumentError(f"--handwritten: {handwritten}: no such file or directory")
+    if accounts_val is not None and accounts is None:
+        raise FileArgumentError("--accounts-val needs --accounts (the minimum risk is chosen for a test set)")
     check_out_dir("--output", out)
     cfg = load_config(EvalConfig, config, set_ or [], default="eval.yaml",
                       values={"stride": stride, "engine.variant": variant})
@@ -107,9 +116,10 @@ def evaluate(
             yardsticks=YardstickPaths(handwritten, real_full, test_disjoint,
                                       real_grooming if (test_disjoint or real_grooming_same) else None,
                                       real_grooming_same),
+            accounts=AccountPaths(accounts, accounts_val) if accounts is not None else None,
         )
     typer.echo(metrics["summary"])
-    for line in [*real_chat_lines(metrics), *yardstick_lines(metrics)]:
+    for line in [*real_chat_lines(metrics), *yardstick_lines(metrics), *account_lines(metrics)]:
         typer.echo(f"  {line}")
     for block in metrics["models"].values():
         if "headline" not in block:

@@ -29,7 +29,7 @@ from groomguard.serving.review.snapshot_cache import SnapshotCache
 from groomguard.serving.review.views import AccountDetail, AccountPage, CaseDetail, CasePage
 from groomguard.serving.settings import LimitsConfig
 from groomguard.serving.store import AccountsConfig, RetentionConfig, StateConfig, Store
-from groomguard.serving.store.accounts import AccountRule
+from groomguard.serving.store.account_rule import AccountRule
 from groomguard.serving.store.statuses import Decision
 from groomguard.windowing import Windower
 
@@ -59,16 +59,14 @@ class ReviewService:
         snapshots = SnapshotCache(state.snapshot_cache_conversations, idle_s)
         reads = CaseReads(store, scorer, windower, state)
         accounts = accounts or AccountsConfig()
-        rule = AccountRule(accounts.rule_conversations, accounts.rule_days) if accounts.rule_enabled else None
+        rule = AccountRule.from_config(accounts, thresholds.review)
         appends = Appends(store, scorer, windower, thresholds, model_ref, state, limits or LimitsConfig(), snapshots,
                           async_scorer, rule)
         return cls(appends, Routing(store, thresholds, model_ref, state), reads, Decisions(store, reads), store,
                    retention, AccountReads(store, (limits or LimitsConfig()).max_page_size))
 
-    # -- appends (the served path is the coroutine; the sync form runs the same one inline) ----------
-    async def append_messages_async(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
-        return await self.appends.append(conversation_id, messages)
-
+    # -- appends: the route awaits the coroutine `appends.append` itself; this sync form (tests, CLI,
+    # benchmarks) runs the same coroutine inline ------------------------------------------------------
     def append_messages(self, conversation_id: str, messages: list[Message]) -> AppendOutcome:
         return self.appends.append_sync(conversation_id, messages)
 

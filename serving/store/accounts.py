@@ -13,23 +13,24 @@ accounts from what remains, so nothing about it survives in any count.
 
 Statements an append adds: one SELECT of the conversation's author rows, one INSERT or UPDATE per
 author of the request, one multi-row upsert of the account rows; plus one INSERT of counterpart pairs
-when a new author joins the conversation, and the account rule's query when a conversation first
-reaches `review` for an author.
+when a new author joins the conversation, and the account rule's queries when an author's risk in this
+conversation first reaches the rule's minimum (`AccountRule.min_risk`): the SELECT of the author rows
+already holds the old maximum, so telling whether it was crossed costs no query.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from groomguard.serving.store import cases as case_db
+from groomguard.serving.store.account_rule import RANK, AccountRule, apply_rule, crossed, dialect_insert
 from groomguard.serving.store.orm import (
     AccountConversationRow,
     AccountCounterpartRow,
@@ -37,31 +38,21 @@ from groomguard.serving.store.orm import (
     CaseLinkRow,
     CaseRow,
 )
-from groomguard.serving.store.statuses import ACCOUNT_KIND, ACTIVE_STATUSES, OPEN
-
-RANK = {"low": 0, "review": 1, "high": 2}
-
-
-@dataclass(frozen=True)
-class AccountRule:
-    """>= `conversations` conversations at review within `days`, with >= that many distinct counterparts."""
-
-    conversations: int
-    days: float
-
-
-def _upsert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+from groomguard.serving.store.statuses import ACCOUNT_KIND, ACTIVE_STATUSES
 
 
 def record_append(session: Session, conversation_id: str, risks_by_author: dict[str, list[float]],
-                  level_of: Callable[[float], str], now: datetime) -> list[str]:
+                  level_of: Callable[[float], str], now: datetime, rule_min: float | None = None) -> list[str]:
     """Fold one append (each author's new window risks) into the aggregates; the caller holds the
-    conversation's lock. Returns the authors for whom this conversation first reached `review`."""
+    conversation's lock. Returns the authors whose risk in this conversation first reached `rule_min`
+    (the account rule's minimum; None: no rule, none returned)."""
     if not risks_by_author:
         return []
-    acr = AccountConversationRow
-    existing = {r.author: r for r in session.execute(
+    # Core statements on the session's connection (same transaction): the ORM's bulk-statement layer
+    # cost more than the statements themselves on this per-append path (benchmarks/code_ab.py).
+    conn = session.connection()
+    acr = AccountConversationRow.__table__.c
+    existing = {r.author: r for r in conn.execute(
         select(acr.author, acr.max_risk, acr.level).where(acr.conversation_id == conversation_id))}
     authors = sorted(risks_by_author)
     gained: Counter[str] = Counter()
@@ -71,7 +62,7 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
         pairs = [{"author": a, "counterpart": b} for a in everyone for b in everyone
                  if a != b and (a in joined or b in joined)]
         if pairs:
-            ins = _upsert(session)(AccountCounterpartRow).values(pairs).on_conflict_do_nothing(
+            ins = dialect_insert(session)(AccountCounterpartRow).values(pairs).on_conflict_do_nothing(
                 index_elements=["author", "counterpart"]).returning(AccountCounterpartRow.author)
             gained.update(session.scalars(ins))
     deltas: dict[str, dict[str, Any]] = {}
@@ -85,7 +76,7 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
         best = max(top, old.max_risk) if old is not None else top
         level = level_of(best)
         rank = RANK[level]
-        if old_rank < 1 <= rank:
+        if rule_min is not None and crossed(old.max_risk if old is not None else None, best, rule_min):
             reached.append(a)
         review_at = now if old_rank < 1 <= rank else None
         if old is None:
@@ -96,13 +87,13 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
                                       "last_seen": now}
             if review_at is not None:
                 values["review_at"] = review_at
-            session.execute(update(acr).where(acr.author == a, acr.conversation_id == conversation_id)
-                            .values(**values))
+            conn.execute(update(AccountConversationRow.__table__)
+                         .where(acr.author == a, acr.conversation_id == conversation_id).values(**values))
         deltas[a] = {"author": a, "conversations": int(old is None), "counterparts": gained.get(a, 0),
                      "conversations_review": int(old_rank < 1 <= rank), "conversations_high": int(old_rank < 2 <= rank),
                      "messages": len(rs), "max_risk": top, "first_seen": now, "last_seen": now}
     if new_rows:
-        session.execute(insert(acr), new_rows)
+        conn.execute(insert(AccountConversationRow.__table__), new_rows)
     for a, n in gained.items():  # existing participants who met a newcomer: counterparts only
         if a not in deltas:
             deltas[a] = {"author": a, "conversations": 0, "counterparts": n, "conversations_review": 0,
@@ -112,13 +103,14 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
     return reached
 
 
-def _add_to_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """One multi-row upsert, authors in sorted order (so concurrent appends lock account rows in the
-    same order): counters add the deltas, max_risk only rises, last_seen moves for authors who wrote."""
-    ins = _upsert(session)(AccountRow).values(list(rows))
+@cache
+def _account_upsert(dialect: str) -> Any:
+    """The accounts upsert, built once per dialect: counters add the deltas, max_risk only rises,
+    last_seen moves for authors who wrote. Rows come as parameters, so the compiled form is reused."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AccountRow.__table__)
     ex = ins.excluded
     t = AccountRow.__table__.c
-    session.execute(ins.on_conflict_do_update(index_elements=["author"], set_={
+    return ins.on_conflict_do_update(index_elements=["author"], set_={
         "conversations": t.conversations + ex.conversations,
         "counterparts": t.counterparts + ex.counterparts,
         "conversations_review": t.conversations_review + ex.conversations_review,
@@ -126,76 +118,32 @@ def _add_to_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         "messages": t.messages + ex.messages,
         "max_risk": case((ex.max_risk > t.max_risk, ex.max_risk), else_=t.max_risk),
         "last_seen": case((ex.messages > 0, ex.last_seen), else_=t.last_seen),
-    }))
+    })
 
 
-# -- the account rule ---------------------------------------------------------------------------------
-def rule_counts(session: Session, author: str, since: datetime) -> tuple[list[str], int]:
-    """The author's conversations that reached review since `since`, and how many distinct other
-    authors those conversations have (run only when a conversation first reaches review)."""
-    me, other = AccountConversationRow, aliased(AccountConversationRow)
-    convs = list(session.scalars(select(me.conversation_id).where(me.author == author, me.review_at >= since)
-                                 .order_by(me.conversation_id)))
-    if not convs:
-        return [], 0
-    n = session.scalar(select(func.count(func.distinct(other.author)))
-                       .where(other.conversation_id.in_(convs), other.author != author)) or 0
-    return convs, int(n)
-
-
-def apply_rule(session: Session, author: str, conversation_id: str, rule: AccountRule, model_ref: str,
-               now: datetime) -> tuple[CaseRow | None, bool]:
-    """After `conversation_id` reached review for `author`: link it to the author's active account case,
-    or open one when the rule holds. Returns (case or None, opened)."""
-    active = session.scalars(select(CaseRow).where(CaseRow.kind == ACCOUNT_KIND, CaseRow.account == author,
-                                                   CaseRow.status.in_(ACTIVE_STATUSES)).with_for_update()).first()
-    acr = AccountConversationRow
-    mine = session.execute(select(acr.max_risk, acr.level).where(acr.author == author,
-                                                                 acr.conversation_id == conversation_id)).one()
-    if active is not None:
-        session.execute(_upsert(session)(CaseLinkRow).values(case_id=active.case_id, conversation_id=conversation_id)
-                        .on_conflict_do_nothing(index_elements=["case_id", "conversation_id"]))
-        active.max_risk = max(active.max_risk, mine.max_risk)
-        if RANK[mine.level] > RANK[active.level]:
-            active.level = mine.level
-        active.updated_at = now
-        case_db.audit(session, "account:linked", "system", active.case_id, detail={"conversation": conversation_id},
-                      at=now)
-        return active, False
-    convs, counterparts = rule_counts(session, author, now - timedelta(days=rule.days))
-    if len(convs) < rule.conversations or counterparts < rule.conversations:
-        return None, False
-    rows = session.execute(select(acr.max_risk, acr.level).where(acr.author == author,
-                                                                 acr.conversation_id.in_(convs))).all()
-    top = max(r.max_risk for r in rows)
-    level = max((r.level for r in rows), key=RANK.__getitem__)
-    new = CaseRow(case_id=case_db.new_case_id(), conversation_id=conversation_id, kind=ACCOUNT_KIND, account=author,
-                  status=OPEN, level=level, risk=mine.max_risk, max_risk=top, model_ref=model_ref, roles={},
-                  opened_at=now, updated_at=now, evidence_version=0)
-    session.add(new)
-    session.flush()  # the partial unique index fires here if another active account case exists
-    session.execute(insert(CaseLinkRow), [{"case_id": new.case_id, "conversation_id": c} for c in convs])
-    case_db.audit(session, "opened", "system", new.case_id, at=now, detail={
-        "rule": "account", "conversations": len(convs), "counterparts": counterparts, "days": rule.days,
-        "risk": round(top, 6), "model": model_ref})
-    return new, True
+def _add_to_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """The account rows' deltas, authors in sorted order (so concurrent appends lock account rows in
+    the same order)."""
+    session.connection().execute(_account_upsert(session.get_bind().dialect.name), list(rows))
 
 
 def after_append(session: Session, conversation_id: str, authors: Sequence[str], risks: Sequence[float],
                  level_of: Callable[[float], str], rule: AccountRule | None, model_ref: str,
                  now: datetime) -> list[str]:
     """The append's account work (`authors[i]` wrote the message whose window scored `risks[i]`):
-    aggregates, then the account rule for each author this conversation just brought to review.
+    aggregates, then the account rule for each author whose risk here just reached `rule.min_risk`.
     Returns the ids of account cases opened."""
     by_author: dict[str, list[float]] = {}
     for a, r in zip(authors, risks, strict=True):
         by_author.setdefault(a, []).append(r)
+    if rule is None:  # aggregates only
+        record_append(session, conversation_id, by_author, level_of, now)
+        return []
     opened: list[str] = []
-    for author in record_append(session, conversation_id, by_author, level_of, now):
-        if rule is not None:
-            case, new = apply_rule(session, author, conversation_id, rule, model_ref, now)
-            if new and case is not None:
-                opened.append(case.case_id)
+    for author in record_append(session, conversation_id, by_author, level_of, now, rule.min_risk):
+        case, new = apply_rule(session, author, conversation_id, rule, model_ref, now)
+        if new and case is not None:
+            opened.append(case.case_id)
     return opened
 
 

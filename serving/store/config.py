@@ -45,12 +45,15 @@ class RetentionConfig(BaseModel):
 
 
 class AccountsConfig(BaseModel):
-    """The account rule (issue 25; docs/design.md "Accounts"): an author whose windows reach `review`
-    in at least `rule_conversations` conversations, with at least that many distinct counterparts,
-    within `rule_days` days gets an account case linking those conversations."""
+    """The account rule (issue 25; docs/design.md "Accounts"): an author whose risk reaches
+    `rule_min_risk` in at least `rule_conversations` conversations they wrote in within `rule_days`
+    days, with at least that many distinct counterparts, gets an account case linking them.
+    `rule_min_risk` None = the bundle's review threshold; lower, the rule can flag an account whose
+    conversations are each below review (`groomguard evaluate --accounts` measures the trade)."""
 
     model_config = ConfigDict(extra="forbid")
 
     rule_enabled: bool = True
     rule_conversations: int = Field(default=3, ge=2)
     rule_days: float = Field(default=30, gt=0)
+    rule_min_risk: float | None = Field(default=None, ge=0, le=1)

@@ -35,6 +35,31 @@ class GeneratorSettings(BaseModel):
     teen_peer_rate: float = Field(default=0.0, ge=0, le=1)
 
 
+class AccountKinds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grooming: float = Field(ge=0)
+    hard_negative: float = Field(ge=0)
+    benign: float = Field(ge=0)
+
+
+class AccountSettings(BaseModel):
+    """`data synth-accounts` (training/synth/accounts.py): several conversations per author."""
+
+    model_config = ConfigDict(extra="forbid")
+    n_accounts: int = Field(gt=0)
+    seed: int
+    kinds: AccountKinds
+    victims: tuple[int, int]  # conversations of a grooming account, one child each
+    young_contacts: tuple[int, int]  # conversations of a hard-negative account
+    benign_conversations: tuple[int, int]
+    hard_roles: list[str] = Field(min_length=1)  # hard-negative scenario names (one role per account)
+    dropout_rate: float = Field(ge=0, le=1)
+    dropout_beats: tuple[int, int]  # tactic beats a child who drops out still answers
+    start_spread_days: float = Field(ge=0)
+    session_break_rate: float = Field(ge=0, le=1)
+    session_break_hours: tuple[float, float]
+
+
 class AuditSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cv_folds: int = Field(ge=2)
@@ -55,6 +80,7 @@ class SynthSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     generator: GeneratorSettings
     audit: AuditSettings
+    accounts: AccountSettings
 
 
 def load_synth_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> SynthSettings:
