@@ -43,7 +43,7 @@ WINDOW_TESTS = ("tests/test_contract_windowing.py",)
 TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
 REAL_CHAT_TESTS = ("tests/test_real_chat.py",)
 ENGINE_TESTS = ("tests/test_score_meaning.py", "tests/test_streaming_equals_batch.py")
-DESK_ACCOUNT_TESTS = ("tests/test_desk_accounts.py",)
+DESK_USER_TESTS = ("tests/test_desk_users.py",)
 DESK_QUEUE_TESTS = ("tests/test_desk_queue.py",)
 DESK_WEB_TESTS = ("tests/test_desk_web.py",)
 
@@ -145,15 +145,15 @@ MUTANTS: list[Mutant] = [
     # --- issue 26: desk security ---
     Mutant("claims-never-lapse", "serving/desk/queue.py", "    if claim_minutes <= 0:\n        return None\n",
            "    return None\n", DESK_QUEUE_TESTS),
-    Mutant("client-lock-ignored", "serving/desk/accounts.py",
+    Mutant("client-lock-ignored", "serving/desk/users.py",
            "if source is not None and source.locked_until is not None and source.locked_until > now:",
-           "if False:", DESK_ACCOUNT_TESTS),
-    Mutant("client-lock-one-late", "serving/desk/accounts.py",
+           "if False:", DESK_USER_TESTS),
+    Mutant("client-lock-one-late", "serving/desk/users.py",
            "if row.failures < config.client_lockout_after:", "if row.failures <= config.client_lockout_after:",
-           DESK_ACCOUNT_TESTS),
-    Mutant("password-change-keeps-sessions", "serving/desk/accounts.py",
+           DESK_USER_TESTS),
+    Mutant("password-change-keeps-sessions", "serving/desk/users.py",
            "        s.execute(delete(DeskSessionRow).where(DeskSessionRow.user_name == name))\n"
-           "        audit(s, \"user:password\"", "        audit(s, \"user:password\"", DESK_ACCOUNT_TESTS),
+           "        audit(s, \"user:password\"", "        audit(s, \"user:password\"", DESK_USER_TESTS),
     Mutant("desk-no-frame-header", "serving/desk/web.py",
            '(b"referrer-policy", b"no-referrer"),\n           (b"x-frame-options", b"DENY")]',
            '(b"referrer-policy", b"no-referrer")]', DESK_WEB_TESTS),

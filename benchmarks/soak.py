@@ -134,9 +134,9 @@ class Server:
 @contextmanager
 def serving(bundle: Path, cfg: SoakConfig, workdir: Path, db_url: str | None) -> Iterator[Server]:
     """A `groomguard serve` process on a free loopback port with keys and a desk user; stopped on exit."""
-    from benchmarks.support.server import free_port, wait_ready  # the tests' server helpers (dev venv)
+    from benchmarks.support.server import serve_process
     from groomguard.serving.apikeys import create_key
-    from groomguard.serving.desk.accounts import create_user
+    from groomguard.serving.desk.users import create_user
     from groomguard.serving.settings import load_serve_config
     from groomguard.serving.store import open_store
 
@@ -149,23 +149,9 @@ def serving(bundle: Path, cfg: SoakConfig, workdir: Path, db_url: str | None) ->
         create_user(store, DESK_USER, "moderator", DESK_PASSWORD, serve_cfg.desk)
     finally:
         store.close()
-    port = free_port()
     log_path = workdir / "server.log"
-    cmd = [sys.executable, "-m", "groomguard", "serve", "--bundle", str(bundle), "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning", *(a for kv in settings for a in ("--set", kv))]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(proc, url, log_path, timeout_s=120)
-            yield Server(proc, url, url_db, keys, log_path)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serve_process(bundle, settings, log_path) as served:
+        yield Server(served.proc, served.url, url_db, keys, log_path)
 
 
 class Load:

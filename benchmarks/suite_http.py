@@ -65,19 +65,12 @@ def serving(bundle_dir: Path, variant: str, threads: int,
     The server is its own process, as deployed: with the app in this process, the load generator's
     threads would share its interpreter lock and their cost would be billed to the server.
     """
-    import subprocess
-    import sys
-
-    from benchmarks.support.server import (  # the tests' server helpers (benchmarks run in the dev venv)
-        free_port,
-        wait_ready,
-    )
+    from benchmarks.support.server import serve_process
     from groomguard.serving.apikeys import create_key
     from groomguard.serving.settings import load_serve_config
     from groomguard.serving.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
         settings = [f"store.url=sqlite:///{tmp}/bench.db", "engine.providers=[CPUExecutionProvider]",
                     f"engine.variant={variant}", f"engine.intra_op_threads={threads}",
                     "state.tail_messages=128", "limits.max_messages_per_append=100", *extra]
@@ -86,21 +79,8 @@ def serving(bundle_dir: Path, variant: str, threads: int,
             key = create_key(store, "bench", {"score"})[1]
         finally:
             store.close()
-        cmd = [sys.executable, "-m", "groomguard", "serve", "--bundle", str(bundle_dir), "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", *(a for kv in settings for a in ("--set", kv))]
-        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - closed below, after the process
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(proc, url, Path(tmp) / "server.log", timeout_s=120)
-            yield url, {"Authorization": f"Bearer {key}"}
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+        with serve_process(bundle_dir, settings, Path(tmp) / "server.log") as served:
+            yield served.url, {"Authorization": f"Bearer {key}"}
 
 
 def _message(conv: Conversation, i: int) -> dict[str, Any]:

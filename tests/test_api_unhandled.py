@@ -27,7 +27,7 @@ def test_unhandled_exception_status(exc: BaseException, status: int, tiny_bundle
         async def fail(*_: object) -> None:
             raise exc
 
-        client.app.state.services.review.append_messages_async = fail  # type: ignore[attr-defined]
+        client.app.state.services.review.appends.append = fail  # type: ignore[attr-defined]
         with caplog.at_level(logging.INFO, logger="groomguard.access"):
             r = client.post("/v1/conversations/c-secret-id/messages", json={"messages": [msg("a", "private words")]},
                             headers=auth(keys["score"]))

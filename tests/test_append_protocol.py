@@ -45,7 +45,7 @@ def test_sync_and_served_forms_answer_alike(store: Store, windower: Windower) ->
     sync = [svc.append_messages("c-sync", b) for b in batches("s")]
 
     async def served() -> list[AppendOutcome]:
-        return [await svc.append_messages_async("c-served", b) for b in batches("a")]
+        return [await svc.appends.append("c-served", b) for b in batches("a")]
 
     awaited = asyncio.run(served())
     assert [shape(o) for o in sync] == [shape(o) for o in awaited]
@@ -73,7 +73,7 @@ def test_limits_are_refused_by_the_append_path(store: Store, windower: Windower,
     def append(messages: list[Message]) -> object:
         if form == "sync":
             return svc.append_messages("c-lim", messages)
-        return asyncio.run(svc.append_messages_async("c-lim", messages))
+        return asyncio.run(svc.appends.append("c-lim", messages))
 
     with pytest.raises(LimitExceeded) as too_long:
         append([Message(author="user_a", text=secret)])

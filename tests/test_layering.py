@@ -4,7 +4,7 @@ contract (groomguard/*.py, groomguard/normalise) < serving < evaluation < traini
 imports only its own layer or the layers before it, at module level or inside a function. The one
 named exception is the package facade `groomguard.load_engine` (groomguard/__init__.py), which
 imports the serving engine inside the function so that `import groomguard` stays light. Benchmarks
-never import the tests (they share `benchmarks/support.py`).
+never import the tests (they share `benchmarks/support/`).
 """
 
 from __future__ import annotations
@@ -122,4 +122,4 @@ def test_same_or_earlier_layers_are_allowed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", sources("benchmarks"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_benchmarks_do_not_import_the_tests(path: Path) -> None:
     bad = sorted(m for m in imports(path) if m == "tests" or m.startswith("tests."))
-    assert not bad, f"{path.name} imports test modules: {bad} (shared helpers live in benchmarks/support.py)"
+    assert not bad, f"{path.name} imports test modules: {bad} (shared helpers live in benchmarks/support/)"

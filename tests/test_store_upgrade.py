@@ -195,3 +195,14 @@ def test_migrate_check_on_fresh_unknown_and_missing(db_url: str, tmp_path: Path,
     missing = tmp_path / "nowhere" / "gg.db"
     code, _, err = run_cli(capsys, "store", "migrate", "--check", "--db-url", f"sqlite:///{missing}")
     assert code == 1 and not missing.exists()
+
+
+def test_check_names_an_unreachable_store_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    """`store migrate --check` (and backups, through the same `stored_revision`) on a PostgreSQL URL
+    nothing listens at: exit 2 (an error, not 1 = "migration pending") with one line naming the host,
+    never the password, no traceback."""
+    url = "postgresql+psycopg://gg:s3cret-pw@127.0.0.1:1/nothing"
+    code, out, err = run_cli(capsys, "store", "migrate", "--check", "--db-url", url)
+    assert code == 2, (code, out, err)
+    assert "cannot reach the store at" in err and "127.0.0.1:1" in err
+    assert "s3cret-pw" not in out + err and "Traceback" not in err

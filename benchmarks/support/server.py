@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,36 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout
         if time.monotonic() > deadline:
             raise AssertionError(f"server not ready after {timeout_s:.0f} s: {log_path.read_text()[-2000:]}")
         time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str  # http://127.0.0.1:PORT
+    proc: subprocess.Popen[bytes]
+
+
+@contextmanager
+def serve_process(bundle: Path, settings: Sequence[str], log_path: Path, timeout_s: float = 120.0) -> Iterator[Served]:
+    """`groomguard serve` of `bundle` with `--set` `settings` in its own process on a free loopback port,
+    its output in `log_path`; yields it once /readyz answers, then stops it (SIGTERM, SIGKILL
+    after 30 s). Its own process, as deployed: a load generator in the server's interpreter would share
+    its lock and bill its own cost to the server."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "groomguard", "serve", "--bundle", str(bundle), "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning", *(a for kv in settings for a in ("--set", kv))]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(proc, url, log_path, timeout_s=timeout_s)
+            yield Served(url, proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def auth(key: str) -> dict[str, str]:

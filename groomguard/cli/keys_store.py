@@ -7,6 +7,8 @@ store.url=...` and `--db-url` override it, in that order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -49,10 +51,16 @@ def _retention_config(config: Path | None, sets: list[str] | None = None) -> Ret
     return load_config(RetentionConfig, config, sets or [], default="serve.yaml", section="retention")
 
 
-def _open(config: Path | None, db_url: str | None, sets: list[str] | None = None) -> Store:
+@contextmanager
+def opened_store(config: Path | None, db_url: str | None, sets: list[str] | None = None) -> Iterator[Store]:
+    """The store the command's options name (serve.yaml's `store:` by default), closed when the block ends."""
     from groomguard.serving.store import open_store
 
-    return open_store(_store_config(config, db_url, sets))
+    store = open_store(_store_config(config, db_url, sets))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @keys_app.command("create")
@@ -70,11 +78,8 @@ def keys_create(
     """
     from groomguard.serving.apikeys import create_key
 
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         info, plaintext = create_key(store, name, set(scope))
-    finally:
-        store.close()
     typer.echo(f"created key {info.key_id} '{info.name}' with scopes {','.join(sorted(info.scopes))}; "
                f"it is shown only now:")
     typer.echo(plaintext)
@@ -88,11 +93,8 @@ def keys_list(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: D
     """
     from groomguard.serving.apikeys import list_keys
 
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         keys = list_keys(store)
-    finally:
-        store.close()
     if not keys:
         typer.echo("no API keys")
         return
@@ -116,11 +118,8 @@ def keys_revoke(
     """
     from groomguard.serving.apikeys import revoke_key
 
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         info = revoke_key(store, key_id)
-    finally:
-        store.close()
     typer.echo(f"revoked key {info.key_id} '{info.name}'")
 
 
@@ -146,16 +145,13 @@ def keys_ensure_local(
     if str(out) == STDIO:
         raise FileArgumentError("--output: the local key must be kept in a file, not written to stdout (-)")
     check_output("--output", out)  # before a key is created that could not be saved
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         if out.is_file():
             existing = out.read_text(encoding="utf-8").strip()
             if existing and verify_key(store, existing) is not None:
                 typer.echo(f"local API key is in {out}")
                 return
         info, plaintext = create_key(store, "local", set(SCOPES), local=True)
-    finally:
-        store.close()
     with atomic_output(out, mode=0o600) as fh:  # never a truncated key file; private from the first byte
         fh.write(plaintext + "\n")
     typer.echo(f"created local API key {info.key_id} (all scopes), saved to {out}; it is shown only now:")
@@ -184,27 +180,16 @@ def store_migrate(
     if check:
         _check_schema(cfg)
         return
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         rev = current_revision(store.engine)
-    finally:
-        store.close()
     typer.echo(f"{safe_url(cfg.url)} is at schema revision {rev}")
 
 
 def _check_schema(cfg: StoreConfig) -> None:
     """`store migrate --check`: read the revision without migrating (nor creating a SQLite file)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from groomguard.serving.store.db import (
-        StoreError,
-        create_db_engine,
-        current_revision,
-        head_revision,
-        known_revisions,
-        safe_url,
-    )
+    from groomguard.serving.store.db import head_revision, known_revisions, safe_url, stored_revision
 
     where = safe_url(cfg.url)
     url = make_url(cfg.url)
@@ -213,13 +198,7 @@ def _check_schema(cfg: StoreConfig) -> None:
         typer.echo(f"migration pending: no database at {url.database} yet (groomguard store migrate creates it)",
                    err=True)
         raise typer.Exit(1)
-    engine = create_db_engine(cfg)
-    try:
-        current = current_revision(engine)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot reach the store at {where}: {exc.__class__.__name__}") from None
-    finally:
-        engine.dispose()
+    current = stored_revision(cfg)
     head = head_revision()
     if current == head:
         typer.echo(f"{where} is at the newest schema revision {head}: no migration pending")
@@ -308,14 +287,10 @@ def store_purge(
     from groomguard.serving.retention import purge
 
     retention = _retention_config(config, set_)
-    store = _open(config, db_url, set_)
-    try:
-        with progress_bar() as bar:
-            task = bar.add_task("purging expired state", total=None)
-            result = purge(store, retention, dry_run=dry_run)
-            bar.update(task, total=1, completed=1)
-    finally:
-        store.close()
+    with opened_store(config, db_url, set_) as store, progress_bar() as bar:
+        task = bar.add_task("purging expired state", total=None)
+        result = purge(store, retention, dry_run=dry_run)
+        bar.update(task, total=1, completed=1)
     verb = "would delete" if dry_run else "deleted"
     typer.echo(f"{verb} {result.conversations} idle conversation(s) (> {retention.tail_inactive_days:g} days) and "
                f"{result.cases} decided case(s) (> {retention.decided_case_days:g} days)")

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, _open
+from groomguard.cli.keys_store import DEFAULT_CONFIG, ConfigOpt, DbUrlOpt, opened_store
 from groomguard.cli.options import SetOpt
 
 users_app = typer.Typer(help="Moderator desk accounts: create, list, disable, set-password.", no_args_is_help=True,
@@ -52,16 +52,13 @@ def users_create(
     Example: printf '%s\\n' "$PW" | groomguard users create --name ana --role lead --password-stdin
     """
     from groomguard.config import load_config
-    from groomguard.serving.desk.accounts import create_user
     from groomguard.serving.desk.config import DeskConfig
+    from groomguard.serving.desk.users import create_user
 
     password = _read_password(password_stdin)
     desk = load_config(DeskConfig, config, set_ or [], default="serve.yaml", section="desk")
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         user = create_user(store, name, role, password, desk)
-    finally:
-        store.close()
     typer.echo(f"created {user.role} account '{user.name}'; log in at /review/login")
 
 
@@ -71,13 +68,10 @@ def users_list(config: ConfigOpt = DEFAULT_CONFIG, set_: SetOpt = None, db_url: 
 
     Example: groomguard users list --db-url sqlite:///var/groomguard.db
     """
-    from groomguard.serving.desk.accounts import list_users
+    from groomguard.serving.desk.users import list_users
 
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         users = list_users(store)
-    finally:
-        store.close()
     if not users:
         typer.echo("no accounts (create one with `groomguard users create`)")
         return
@@ -100,13 +94,10 @@ def users_disable(
 
     Example: groomguard users disable ana
     """
-    from groomguard.serving.desk.accounts import disable_user
+    from groomguard.serving.desk.users import disable_user
 
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         user = disable_user(store, name)
-    finally:
-        store.close()
     typer.echo(f"disabled account '{user.name}'")
 
 
@@ -125,14 +116,11 @@ def users_set_password(
     Example: printf '%s\\n' "$PW" | groomguard users set-password ana --password-stdin
     """
     from groomguard.config import load_config
-    from groomguard.serving.desk.accounts import set_password
     from groomguard.serving.desk.config import DeskConfig
+    from groomguard.serving.desk.users import set_password
 
     password = _read_password(password_stdin)
     desk = load_config(DeskConfig, config, set_ or [], default="serve.yaml", section="desk")
-    store = _open(config, db_url, set_)
-    try:
+    with opened_store(config, db_url, set_) as store:
         ended = set_password(store, name, password, desk)
-    finally:
-        store.close()
     typer.echo(f"new password for '{name}'; {ended} session(s) ended")

@@ -39,21 +39,17 @@ def verdicts(
     Example: groomguard data verdicts --db-url sqlite:///var/groomguard.db -o data/verdicts.jsonl
     """
     from groomguard.cli.files import atomic_output, check_output
-    from groomguard.cli.keys_store import _open
+    from groomguard.cli.keys_store import opened_store
     from groomguard.cli.options import renamed, required
     from groomguard.serving.review.verdicts import export_verdicts
 
     target = required(renamed(output, out, "--output", "--out"), "--output")
     url = renamed(db_url, store, "--db-url", "--store")
     check_output("--output", target)
-    db = _open(config, url, set_)
     counts = {0: 0, 1: 0}
-    try:
-        with atomic_output(target) as fh:  # a reader never sees half a file
-            for conv in export_verdicts(db):
-                fh.write(json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
-                counts[int(conv.label or 0)] += 1
-    finally:
-        db.close()
+    with opened_store(config, url, set_) as db, atomic_output(target) as fh:  # a reader never sees half a file
+        for conv in export_verdicts(db):
+            fh.write(json.dumps(conv.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
+            counts[int(conv.label or 0)] += 1
     typer.echo(f"wrote {counts[1] + counts[0]} decided case(s) to {target}: {counts[1]} positive "
                f"(confirmed/escalated), {counts[0]} negative (dismissed)", err=str(target) == "-")

@@ -32,7 +32,7 @@ async def append_messages(
     # request queued for scoring holds no thread. Limits are checked by the append path (422 via
     # LimitExceeded). The walk from here to the case: docs/design.md "The append walk".
     messages: list[Message] = list(body.messages)
-    out = await services.review.append_messages_async(conversation_id, messages)
+    out = await services.review.appends.append(conversation_id, messages)
     if out.case_opened and out.accepted:  # a retried request reports the same outcome; count it once
         CASES_OPENED.inc()
     if out.accepted:

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from groomguard.errors import GroomguardError
 from groomguard.serving.store.config import StoreConfig
-from groomguard.serving.store.db import create_db_engine, current_revision, migrate, safe_url
+from groomguard.serving.store.db import create_db_engine, current_revision, migrate, safe_url, stored_revision
 
 PG_MAGIC = b"PGDMP"  # first bytes of a pg_dump custom-format archive
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -188,13 +188,7 @@ def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
 def _backup_postgres(config: StoreConfig, url: URL, tmp: Path) -> str | None:
     _refuse_schema_url(url)
     exe = _tool("pg_dump")
-    engine = create_db_engine(config)
-    try:
-        revision = current_revision(engine)
-    except SQLAlchemyError as exc:
-        raise BackupError(f"cannot reach the store at {safe_url(config.url)}: {exc.__class__.__name__}") from None
-    finally:
-        engine.dispose()
+    revision = stored_revision(config)  # StoreError (the URL without its password) when unreachable
     conninfo, env = _libpq(url)
     _run([exe, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}", f"--dbname={conninfo}"],
          env, "pg_dump")

@@ -186,6 +186,19 @@ def current_revision(engine: Engine) -> str | None:
         return None if row is None else str(row[0])
 
 
+def stored_revision(config: StoreConfig) -> str | None:
+    """The schema revision of the database `config` names, read with a short-lived engine and no
+    migration (`store migrate --check`, backups); StoreError naming the password-free URL when the
+    database cannot be reached."""
+    engine = create_db_engine(config)
+    try:
+        return current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot reach the store at {safe_url(config.url)}: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
+
+
 class Store:
     """Handle on the database: engine plus transaction helpers. Thread-safe; share one per process."""
 

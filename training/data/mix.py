@@ -38,7 +38,8 @@ from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.schema import Conversation
 from groomguard.training.data.mix_config import MixConfig
 from groomguard.training.data.real_test_rule import REAL_TEST_DIGEST_PREFIXES, is_real_test
-from groomguard.training.synth.generator import default_settings, packs
+from groomguard.training.synth.config import load_synth_settings
+from groomguard.training.synth.generator import packs
 from groomguard.training.synth.graft import GraftSettings, graft
 from groomguard.training.synth.templates import PoolHalf
 
@@ -64,12 +65,13 @@ def make_grafts(sources: Sequence[Conversation], n: int, cfg: MixConfig, seed: i
     """`n` grafts cycling over `sources` in a seeded order (the k-th pass uses graft n=k); synthetic
     lines from pool half `half` (default: the training half)."""
     settings = GraftSettings(cfg.graft.opening, cfg.graft.beats, cfg.graft.filler, cfg.min_messages)
+    generator = load_synth_settings(cfg.synth_config).generator
     order = list(sources)
     random.Random(seed).shuffle(order)
     out: list[Conversation] = []
     i = 0
     while len(out) < n and order and i < 10 * n + len(order):
-        g = graft(order[i % len(order)], i // len(order), seed, packs()["en"], default_settings(), settings, benign,
+        g = graft(order[i % len(order)], i // len(order), seed, packs()["en"], generator, settings, benign,
                   half or cfg.pools.train)
         if g is not None:
             out.append(g)

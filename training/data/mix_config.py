@@ -39,6 +39,9 @@ class MixConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     synthetic_dir: Path                   # author split of the synthetic corpus: train/val/test.jsonl
+    # Generator settings the grafts are continued with: the file `data synth --config` read for the
+    # synthetic corpus, so both sides of the mix speak alike (None: the packaged configs/synth.yaml).
+    synth_config: Path | None = None
     real: Path                            # canonical JSONL of real benign chat (`data convert --format chitchat`)
     out_dir: Path
     seed: int = 7
