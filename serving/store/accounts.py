@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -40,6 +40,11 @@ from groomguard.serving.store.orm import (
 )
 from groomguard.serving.store.statuses import ACCOUNT_KIND, ACTIVE_STATUSES
 
+# The tables behind the ORM rows, for the Core statements of the per-append path (declarative
+# `__table__` is typed as a FromClause; it is a Table).
+_ACCOUNTS = cast(Table, AccountRow.__table__)
+_ACCOUNT_CONVERSATIONS = cast(Table, AccountConversationRow.__table__)
+
 
 def record_append(session: Session, conversation_id: str, risks_by_author: dict[str, list[float]],
                   level_of: Callable[[float], str], now: datetime, rule_min: float | None = None) -> list[str]:
@@ -51,7 +56,7 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
     # Core statements on the session's connection (same transaction): the ORM's bulk-statement layer
     # cost more than the statements themselves on this per-append path (benchmarks/code_ab.py).
     conn = session.connection()
-    acr = AccountConversationRow.__table__.c
+    acr = _ACCOUNT_CONVERSATIONS.c
     existing = {r.author: r for r in conn.execute(
         select(acr.author, acr.max_risk, acr.level).where(acr.conversation_id == conversation_id))}
     authors = sorted(risks_by_author)
@@ -87,13 +92,13 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
                                       "last_seen": now}
             if review_at is not None:
                 values["review_at"] = review_at
-            conn.execute(update(AccountConversationRow.__table__)
+            conn.execute(update(_ACCOUNT_CONVERSATIONS)
                          .where(acr.author == a, acr.conversation_id == conversation_id).values(**values))
         deltas[a] = {"author": a, "conversations": int(old is None), "counterparts": gained.get(a, 0),
                      "conversations_review": int(old_rank < 1 <= rank), "conversations_high": int(old_rank < 2 <= rank),
                      "messages": len(rs), "max_risk": top, "first_seen": now, "last_seen": now}
     if new_rows:
-        conn.execute(insert(AccountConversationRow.__table__), new_rows)
+        conn.execute(insert(_ACCOUNT_CONVERSATIONS), new_rows)
     for a, n in gained.items():  # existing participants who met a newcomer: counterparts only
         if a not in deltas:
             deltas[a] = {"author": a, "conversations": 0, "counterparts": n, "conversations_review": 0,
@@ -107,9 +112,9 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
 def _account_upsert(dialect: str) -> Any:
     """The accounts upsert, built once per dialect: counters add the deltas, max_risk only rises,
     last_seen moves for authors who wrote. Rows come as parameters, so the compiled form is reused."""
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AccountRow.__table__)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_ACCOUNTS)
     ex = ins.excluded
-    t = AccountRow.__table__.c
+    t = _ACCOUNTS.c
     return ins.on_conflict_do_update(index_elements=["author"], set_={
         "conversations": t.conversations + ex.conversations,
         "counterparts": t.counterparts + ex.counterparts,
