@@ -19,7 +19,7 @@ from groomguard.scores import Thresholds, level_for
 from groomguard.serving.retention import purge
 from groomguard.serving.review import ReviewService
 from groomguard.serving.store import AccountsConfig, RetentionConfig, StateConfig, Store
-from groomguard.serving.store.account_rule import AccountRule
+from groomguard.serving.store.account_rule import AccountRule, crossed
 from groomguard.serving.store.accounts import after_append
 from groomguard.serving.store.orm import (
     AccountConversationRow,
@@ -347,3 +347,9 @@ def test_rule_from_config() -> None:
     assert AccountRule.from_config(AccountsConfig(rule_min_risk=0.2, rule_conversations=4), 0.6) == AccountRule(4, 30,
                                                                                                                 0.2)
     assert AccountRule.from_config(AccountsConfig(rule_enabled=False), 0.6) is None
+
+
+def test_crossing_is_reaching_the_minimum_once() -> None:
+    """At the minimum counts (>=, as `level_for` counts the review threshold); above it, no second time."""
+    assert crossed(None, 0.3, 0.3) and crossed(0.29, 0.3, 0.3)
+    assert not crossed(0.3, 0.4, 0.3) and not crossed(None, 0.29, 0.3) and not crossed(0.1, 0.2, 0.3)
