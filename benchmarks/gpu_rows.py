@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks.suite_engine import fixed_length, rate
 from groomguard.bundle import MODEL_FILES, Bundle, Variant
+from groomguard.serving.backends.onnxruntime import GPU_PROVIDERS, open_session
 from groomguard.serving.engine import ScoringEngine, build_backend
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import CPU
@@ -107,9 +108,8 @@ def session_rows(bundle: Bundle, provider: str, variant: Variant, batch: int,
     for this graph without padding, host copies or calibration, at each S."""
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(bundle.model_path(variant)), providers=list(dict.fromkeys([provider, CPU])))
-    used = sess.get_providers()[0]
-    device = "cuda" if used in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
+    sess = open_session(bundle.model_path(variant), [provider])  # the CPU provider comes last, as served
+    device = "cuda" if sess.get_providers()[0] in GPU_PROVIDERS else "cpu"
     names = bundle.manifest.onnx.inputs
     rows = []
     for length in LENGTHS:

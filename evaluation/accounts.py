@@ -32,6 +32,7 @@ import statistics
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from groomguard.errors import DataError
 from groomguard.evaluation.config import AccountsEvalConfig
 from groomguard.evaluation.held_out import assert_held_out
 from groomguard.evaluation.metrics import f_beta, safe_div
+from groomguard.jsonl import iter_jsonl
 from groomguard.progress import progress_bar
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, level_for
@@ -244,10 +246,6 @@ def evaluate_accounts(score: Callable[[Sequence[Conversation], str], Sequence[Se
     """`evaluate --accounts`: score the corpora through the serving engine (`score`: conversations,
     what -> risk after each message at stride 1), choose the minimum on validation, report on test.
     `scored`: files already scored at stride 1 in this run (`--input` itself), not scored again."""
-    from contextlib import nullcontext
-
-    from groomguard.jsonl import iter_jsonl
-
     def load(path: Path) -> list[Conversation]:
         convs = list(iter_jsonl(path))
         if not convs or any(c.label is None for c in convs):

@@ -168,7 +168,7 @@ def test_the_long_case_folds_low_risk_stretches_and_keeps_every_message(desk: tu
     assert spans[:2] == [(3, 28), (32, 58)] and [int(n) for _, n, _, _ in folds[:2]] == [26, 27]
     pinned = {int(s) for s in re.findall(r'<li id="m-(\d+)" class="msg top">', page)}
     assert all(not (a <= s <= b) for s in pinned for a, b in spans)
-    assert spans == fold_ranges(RISKS_LONG, pinned, THRESHOLDS.review, 8, 3, 1)  # the unit-tested rule, page-wide
+    assert spans == fold_ranges(RISKS_LONG, pinned, THRESHOLDS, 8, 3, 1)  # the unit-tested rule, page-wide
     # every strip bar links to a message of the page, and the panel comes before the messages
     assert sorted(int(s) for s in re.findall(r'<a href="#m-(\d+)" class="jump"', page)) == list(range(80))
     assert page.index('id="case-panel"') < page.index('id="decision"') < page.index('<ol class="messages">')

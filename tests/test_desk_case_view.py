@@ -24,27 +24,27 @@ def test_an_80_message_case_folds_exactly_the_long_low_stretches() -> None:
     messages"), #77 (1: too short, shown)."""
     risks: list[float | None] = [0.1] * 80
     risks[40], risks[41], risks[75] = 0.6, 0.9, 0.55
-    got = fold_ranges(risks, pinned={12, 41}, review=0.5, min_run=8, edges=2, context=1)
+    got = fold_ranges(risks, pinned={12, 41}, thresholds=TH, min_run=8, edges=2, context=1)
     assert got == [(2, 10), (14, 38), (43, 73)]
     assert [b - a + 1 for a, b in got] == [9, 25, 31]
 
 
 def test_a_run_folds_from_exactly_min_run_messages() -> None:
     risks: list[float | None] = [0.1] * 14  # edges 3: #3-10 are 8 low messages
-    assert fold_ranges(risks, set(), 0.5, min_run=8, edges=3, context=0) == [(3, 10)]
-    assert fold_ranges(risks, set(), 0.5, min_run=9, edges=3, context=0) == []
-    assert fold_ranges(risks, set(), 0.5, min_run=0, edges=3, context=0) == []  # 0 = never fold
-    assert fold_ranges([], set(), 0.5, min_run=8, edges=3, context=0) == []
+    assert fold_ranges(risks, set(), TH, min_run=8, edges=3, context=0) == [(3, 10)]
+    assert fold_ranges(risks, set(), TH, min_run=9, edges=3, context=0) == []
+    assert fold_ranges(risks, set(), TH, min_run=0, edges=3, context=0) == []  # 0 = never fold
+    assert fold_ranges([], set(), TH, min_run=8, edges=3, context=0) == []
     # the risk at the threshold is review, not low: it splits the run
     risks[7] = 0.5
-    assert fold_ranges(risks, set(), 0.5, min_run=2, edges=3, context=0) == [(3, 6), (8, 10)]
+    assert fold_ranges(risks, set(), TH, min_run=2, edges=3, context=0) == [(3, 6), (8, 10)]
 
 
 def test_unscored_messages_count_with_the_window_that_covered_them() -> None:
     """A batch append scores only its newest message; the others were inside that window. #0-1 arrived
     with the high #2, #3-7 with the low #8; #19 has no scored message after it: unknown, never folded."""
     risks: list[float | None] = [None, None, 0.9, None, None, None, None, None, 0.1] + [0.1] * 10 + [None]
-    assert fold_ranges(risks, set(), 0.5, min_run=3, edges=0, context=0) == [(3, 18)]
+    assert fold_ranges(risks, set(), TH, min_run=3, edges=0, context=0) == [(3, 18)]
 
 
 def _detail(risks: list[float | None], top: dict[int, float]) -> CaseDetail:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groomguard.scores import Thresholds
@@ -21,6 +21,7 @@ from groomguard.serving.desk.case_view import MiniStrip, mini_strip
 from groomguard.serving.desk.config import DeskConfig
 from groomguard.serving.review.views import AccountConversation, CaseDetail
 from groomguard.serving.store import Store
+from groomguard.serving.store import accounts as account_db
 from groomguard.serving.store.orm import AccountConversationRow, CaseRow, TailMessageRow
 from groomguard.serving.store.statuses import ACCOUNT_KIND, ACTIVE_STATUSES
 
@@ -98,16 +99,6 @@ def account_rows(store: Store, convs: Sequence[AccountConversation], thresholds:
         return _rows(s, convs, thresholds)
 
 
-def _theirs(s: Session, author: str, exclude: set[str], limit: int) -> tuple[list[AccountConversationRow], int]:
-    acr = AccountConversationRow
-    where = [acr.author == author]
-    if exclude:
-        where.append(acr.conversation_id.not_in(sorted(exclude)))
-    total = s.scalar(select(func.count()).select_from(acr).where(*where)) or 0
-    rows = list(s.scalars(select(acr).where(*where).order_by(acr.max_risk.desc(), acr.conversation_id).limit(limit)))
-    return rows, int(total)
-
-
 def linked_rows(store: Store, detail: CaseDetail, thresholds: Thresholds) -> list[ConvRow]:
     """An account case's linked conversations, with the account's level and max risk in each."""
     if detail.account is None or not detail.linked_conversations:
@@ -138,7 +129,8 @@ def other_conversations(store: Store, detail: CaseDetail, thresholds: Thresholds
             exclude = {detail.conversation_id}
         out = []
         for author, level, risk in people:
-            convs, total = _theirs(s, author, exclude, desk.other_conversations)
+            convs = account_db.account_conversations(s, author, desk.other_conversations, exclude)
+            total = account_db.count_account_conversations(s, author, exclude)
             out.append(AuthorConversations(author, roles.get(author), level, risk, total,
                                            _rows(s, convs, thresholds)))
     return out

@@ -52,8 +52,9 @@ class Strip:
     high_y: int
 
 
-def _y(risk: float) -> int:
-    return round(STRIP_HEIGHT * (1.0 - max(0.0, min(1.0, risk))))
+def _y(risk: float, height: int = STRIP_HEIGHT) -> int:
+    """The bar top for `risk` in a strip `height` pixels high (risk clipped to [0, 1])."""
+    return round(height * (1.0 - max(0.0, min(1.0, risk))))
 
 
 def risk_strip(detail: CaseDetail, thresholds: Thresholds) -> Strip:
@@ -90,7 +91,7 @@ class Segment:
         return self.messages[-1].seq
 
 
-def fold_ranges(risks: Sequence[float | None], pinned: set[int], review: float, min_run: int, edges: int,
+def fold_ranges(risks: Sequence[float | None], pinned: set[int], thresholds: Thresholds, min_run: int, edges: int,
                 context: int) -> list[tuple[int, int]]:
     """Index ranges (first, last; inclusive) of the messages to fold.
 
@@ -110,7 +111,7 @@ def fold_ranges(risks: Sequence[float | None], pinned: set[int], review: float, 
         effective[i] = later
     shown = [i < edges or i >= n - edges for i in range(n)]
     for i, risk in enumerate(effective):
-        if i in pinned or risk is None or risk >= review:
+        if i in pinned or risk is None or level_for(risk, thresholds) != "low":
             for j in range(max(0, i - context), min(n, i + context + 1)):
                 shown[j] = True
     ranges: list[tuple[int, int]] = []
@@ -129,7 +130,7 @@ def segments(detail: CaseDetail, thresholds: Thresholds, top: set[int], desk: De
     """The case's messages in page order, low-risk runs folded (desk.fold_* settings)."""
     msgs = detail.messages
     pinned = {i for i, m in enumerate(msgs) if m.seq in top}
-    folds = fold_ranges([m.risk for m in msgs], pinned, thresholds.review, desk.fold_low_risk_run,
+    folds = fold_ranges([m.risk for m in msgs], pinned, thresholds, desk.fold_low_risk_run,
                         desk.fold_keep_edges, desk.fold_context)
     out: list[Segment] = []
     at = 0
@@ -160,7 +161,7 @@ def mini_strip(risks: Sequence[float], thresholds: Thresholds) -> MiniStrip | No
     bars = []
     for b in range(k):
         risk = max(risks[b * n // k:max(b * n // k + 1, (b + 1) * n // k)])
-        top = round(MINI_HEIGHT * (1.0 - max(0.0, min(1.0, risk))))
+        top = _y(risk, MINI_HEIGHT)
         bars.append(Bar(b, b * (MINI_BAR + 1), top, max(1, MINI_HEIGHT - top), level_for(risk, thresholds)))
     return MiniStrip(k * (MINI_BAR + 1), MINI_HEIGHT, bars)
 

@@ -12,23 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from groomguard.serving.store import cases as case_db
 from groomguard.serving.store.config import AccountsConfig
+from groomguard.serving.store.db import dialect_insert
 from groomguard.serving.store.orm import AccountConversationRow, CaseLinkRow, CaseRow
 from groomguard.serving.store.statuses import ACCOUNT_KIND, ACTIVE_STATUSES, OPEN
 
 RANK = {"low": 0, "review": 1, "high": 2}
-
-
-def dialect_insert(session: Session) -> Any:
-    """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def crossed(before: float | None, after: float, floor: float) -> bool:
@@ -85,7 +79,8 @@ def apply_rule(session: Session, author: str, conversation_id: str, rule: Accoun
     mine = session.execute(select(acr.max_risk, acr.level).where(acr.author == author,
                                                                  acr.conversation_id == conversation_id)).one()
     if active is not None:
-        link = dialect_insert(session)(CaseLinkRow).values(case_id=active.case_id, conversation_id=conversation_id)
+        upsert = dialect_insert(session.get_bind().dialect.name)
+        link = upsert(CaseLinkRow).values(case_id=active.case_id, conversation_id=conversation_id)
         session.execute(link.on_conflict_do_nothing(index_elements=["case_id", "conversation_id"]))
         active.max_risk = max(active.max_risk, mine.max_risk)
         if RANK[mine.level] > RANK[active.level]:

@@ -21,16 +21,16 @@ already holds the old maximum, so telling whether it was crossed costs no query.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, case, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from groomguard.serving.store.account_rule import RANK, AccountRule, apply_rule, crossed, dialect_insert
+from groomguard.serving.store.account_rule import RANK, AccountRule, apply_rule, crossed
+from groomguard.serving.store.db import dialect_insert
 from groomguard.serving.store.orm import (
     AccountConversationRow,
     AccountCounterpartRow,
@@ -67,7 +67,8 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
         pairs = [{"author": a, "counterpart": b} for a in everyone for b in everyone
                  if a != b and (a in joined or b in joined)]
         if pairs:
-            ins = dialect_insert(session)(AccountCounterpartRow).values(pairs).on_conflict_do_nothing(
+            upsert = dialect_insert(session.get_bind().dialect.name)
+            ins = upsert(AccountCounterpartRow).values(pairs).on_conflict_do_nothing(
                 index_elements=["author", "counterpart"]).returning(AccountCounterpartRow.author)
             gained.update(session.scalars(ins))
     deltas: dict[str, dict[str, Any]] = {}
@@ -112,7 +113,7 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
 def _account_upsert(dialect: str) -> Any:
     """The accounts upsert, built once per dialect: counters add the deltas, max_risk only rises,
     last_seen moves for authors who wrote. Rows come as parameters, so the compiled form is reused."""
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_ACCOUNTS)
+    ins = dialect_insert(dialect)(_ACCOUNTS)
     ex = ins.excluded
     t = _ACCOUNTS.c
     return ins.on_conflict_do_update(index_elements=["author"], set_={
@@ -166,10 +167,25 @@ def account_page(session: Session, limit: int, offset: int) -> tuple[list[Accoun
     return rows, int(total)
 
 
-def account_conversations(session: Session, author: str, limit: int) -> list[AccountConversationRow]:
+def _of_author(author: str, exclude: Collection[str]) -> list[Any]:
     acr = AccountConversationRow
-    return list(session.scalars(select(acr).where(acr.author == author)
+    where = [acr.author == author]
+    if exclude:
+        where.append(acr.conversation_id.not_in(sorted(exclude)))
+    return where
+
+
+def account_conversations(session: Session, author: str, limit: int,
+                          exclude: Collection[str] = ()) -> list[AccountConversationRow]:
+    """The author's conversations (but `exclude`), highest risk first, at most `limit`."""
+    acr = AccountConversationRow
+    return list(session.scalars(select(acr).where(*_of_author(author, exclude))
                                 .order_by(acr.max_risk.desc(), acr.conversation_id).limit(limit)))
+
+
+def count_account_conversations(session: Session, author: str, exclude: Collection[str] = ()) -> int:
+    return int(session.scalar(select(func.count()).select_from(AccountConversationRow)
+                              .where(*_of_author(author, exclude))) or 0)
 
 
 def account_cases(session: Session, author: str) -> list[CaseRow]:

@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from groomguard.serving.store import accounts as account_db
+from groomguard.serving.store.db import dialect_insert
 from groomguard.serving.store.orm import ConversationRow, ReceiptRow, TailMessageRow, utcnow
 
 
@@ -109,8 +109,7 @@ def lock_conversation(session: Session, conversation_id: str) -> ConversationRow
     dialect = session.get_bind().dialect.name
     values = {"conversation_id": conversation_id, "version": 0, "message_count": 0, "roles": {},
               "last_risk": 0.0, "max_risk": 0.0, "created_at": utcnow(), "last_activity_at": utcnow()}
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(upsert(ConversationRow).values(**values).on_conflict_do_nothing(
+    session.execute(dialect_insert(dialect)(ConversationRow).values(**values).on_conflict_do_nothing(
         index_elements=["conversation_id"]))
     return session.scalars(locked).one()
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -184,6 +185,11 @@ def current_revision(engine: Engine) -> str | None:
         except SQLAlchemyError:
             return None
         return None if row is None else str(row[0])
+
+
+def dialect_insert(dialect: str) -> Any:
+    """INSERT with ON CONFLICT for `dialect` (PostgreSQL's or SQLite's; the two stores this project runs on)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def stored_revision(config: StoreConfig) -> str | None:

@@ -121,7 +121,12 @@ def add_fp16_variant(bundle_dir: Path, n_windows: int = 256, seed: int = 0,
     """Add model.fp16.onnx to a bundle, record parity in bundle.json `variants['fp16']`, re-hash."""
     bundle = Bundle.load(bundle_dir)
     result = fp16_with_parity(bundle, bundle_dir / MODEL_FILES["fp16"], n_windows, seed, tolerance)
-    variants = dict(bundle.manifest.variants)
-    variants["fp16"] = VariantInfo(file=MODEL_FILES["fp16"], max_abs_delta_prob=result.max_abs_delta_prob)
-    write_manifest(bundle_dir, bundle.manifest.model_copy(update={"variants": variants}))
+    record_variant(bundle, "fp16", VariantInfo(file=MODEL_FILES["fp16"], max_abs_delta_prob=result.max_abs_delta_prob))
     return result
+
+
+def record_variant(bundle: Bundle, name: str, info: VariantInfo) -> None:
+    """A variant added to an existing bundle (its file already written and gated): bundle.json lists it
+    and every file is re-hashed."""
+    write_manifest(bundle.path, bundle.manifest.model_copy(
+        update={"variants": {**bundle.manifest.variants, name: info}}))

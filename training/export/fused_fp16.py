@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
-from groomguard.training.export.fp16 import FP16_TOLERANCE, ParityResult, bundle_parity
+from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo
+from groomguard.training.export.fp16 import FP16_TOLERANCE, ParityResult, bundle_parity, record_variant
 from groomguard.training.export.fusion import AttentionOp, attention_shape, fuse
 
 NAME = "fused-fp16"
@@ -55,8 +55,6 @@ def add_fused_fp16_variant(bundle_dir: Path, n_windows: int = 256, seed: int = 0
         dst.unlink(missing_ok=True)
         raise
     result = bundle_parity(bundle, dst, NAME, n_windows, seed, tolerance)
-    variants = dict(bundle.manifest.variants)
-    variants[NAME] = VariantInfo(file=MODEL_FILES[NAME], max_abs_delta_prob=result.max_abs_delta_prob,
-                                 method=method(stats, f"fp32 ONNX, {result.n_windows} generated windows"))
-    write_manifest(bundle_dir, bundle.manifest.model_copy(update={"variants": variants}))
+    record_variant(bundle, NAME, VariantInfo(file=MODEL_FILES[NAME], max_abs_delta_prob=result.max_abs_delta_prob,
+                                             method=method(stats, f"fp32 ONNX, {result.n_windows} generated windows")))
     return result
