@@ -48,6 +48,8 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import make_url
 
+from benchmarks.soak_check import ReleaseCheck, release_check
+
 # Innocuous chat lines (school, sport, weekend plans): the soak measures the service, not the model.
 LINES = ["did you finish the maths homework", "see you at football practice at five",
          "the bus is late again today", "can you send me the notes from biology",
@@ -67,6 +69,7 @@ class SoakConfig(BaseModel):
     conversations_per_client: int = Field(ge=1)
     new_conversation_every: int = Field(ge=1)
     messages_per_append: int = Field(ge=1)
+    append_every_s: float = Field(ge=0)  # each client's pace (0: back to back, which saturates the model)
     bulk_every_s: float = Field(gt=0)
     bulk_conversations: int = Field(ge=1)
     bulk_messages: int = Field(ge=1)
@@ -74,6 +77,7 @@ class SoakConfig(BaseModel):
     decide_every_s: float = Field(gt=0)
     sample_every_s: float = Field(gt=0)
     server_settings: list[str]
+    release_check: ReleaseCheck = Field(default_factory=ReleaseCheck)
 
 
 class Recorder:
@@ -180,12 +184,15 @@ class Load:
 
     def appender(self, c: int) -> None:
         rnd = random.Random(self.seed * 1000 + c)
+        if self.stop.wait(rnd.uniform(0, self.cfg.append_every_s)):  # clients out of step
+            return
         parts = self.server.url.split(":")
         conn = http.client.HTTPConnection("127.0.0.1", int(parts[-1]), timeout=60)
         headers = {"Authorization": f"Bearer {self.server.keys['score']}", "Content-Type": "application/json"}
         convs = [f"s{c}-{k}" for k in range(self.cfg.conversations_per_client)]
         next_id, seq, n = len(convs), Counter[str](), 0
         while not self.stop.is_set():
+            began = time.perf_counter()
             conv = convs[n % len(convs)]
             msgs = []
             for _ in range(self.cfg.messages_per_append):
@@ -209,6 +216,7 @@ class Load:
             if n % self.cfg.new_conversation_every == 0:  # retire one: it goes idle, retention purges it
                 convs[rnd.randrange(len(convs))] = f"s{c}-{next_id}"
                 next_id += 1
+            self.stop.wait(max(0.0, self.cfg.append_every_s - (time.perf_counter() - began)))
         conn.close()
 
     def bulk(self) -> None:
@@ -338,7 +346,7 @@ def run(bundle: Path, cfg: SoakConfig, db_url: str | None = None) -> dict[str, A
         log_tail = log_lines[-20:]
     totals = rec.totals()
     first, last = (samples[0], samples[-1]) if samples else ({}, {})
-    return {
+    result = {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": _command_line(),
         "minutes": cfg.minutes, "clients": cfg.clients, "elapsed_s": round(elapsed, 1),
@@ -361,6 +369,8 @@ def run(bundle: Path, cfg: SoakConfig, db_url: str | None = None) -> dict[str, A
         "server_alive_at_end": alive,
         "server_log_tail": [ln for ln in log_tail if "WARNING" in ln or "ERROR" in ln][-10:],
     }
+    result["release_check"] = release_check(result, cfg.release_check)
+    return result
 
 
 def _command_line() -> str:
@@ -408,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['elapsed_s']:.0f} s, {t['requests']} requests ({result['throughput_rps']}/s), "
           f"5xx {t['server_errors_5xx']}, transport errors {t['transport_errors']}, "
           f"RSS {result['growth']['rss_mb_first']} -> {result['growth']['rss_mb_last']} MB, "
-          f"fds {result['growth']['open_fds_first']} -> {result['growth']['open_fds_last']}; wrote {args.output}")
+          f"fds {result['growth']['open_fds_first']} -> {result['growth']['open_fds_last']}; release check "
+          f"{'passed' if result['release_check']['passed'] else 'not passed'}; wrote {args.output}")
     return 0 if t["server_errors_5xx"] == 0 and t["transport_errors"] == 0 and result["server_alive_at_end"] else 1
 
 

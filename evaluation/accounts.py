@@ -20,14 +20,17 @@ are over accounts; *messages until flagged* counts the account's own messages, a
 conversations in time order, up to and including the one that flagged it (median over the grooming
 accounts flagged; those never flagged are counted apart).
 
-`rule_min_risk` is chosen on a VALIDATION account corpus (another seed), never on the test one: the
-highest F0.5 among the candidates (`accounts.min_risk_fractions` of the review threshold) whose share
-of non-grooming validation accounts flagged stays within `accounts.max_false_flag_rate`; ties go to
-the higher minimum. Without a validation corpus the configured `rule.rule_min_risk` is used as is.
+`rule_min_risk` and `rule_conversations` are chosen on a VALIDATION account corpus (another seed),
+never on the test one: the highest F0.5 among the candidates (`accounts.min_risk_fractions` of the
+review threshold, times `accounts.rule_conversations_candidates`) whose share of non-grooming
+validation accounts flagged stays within `accounts.max_false_flag_rate`; ties go to the rule that
+flags sooner (median messages until flagged), then to the higher minimum and more conversations.
+Without a validation corpus the configured `rule.rule_min_risk` is used as is.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import tempfile
 from collections import Counter
@@ -180,24 +183,32 @@ def candidates(fractions: Sequence[float], review: float) -> list[float]:
 
 def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thresholds: Thresholds,
                     rule_cfg: AccountsConfig, fractions: Sequence[float], budget: float,
-                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Replay the validation corpus once per candidate minimum and pick one (module docstring)."""
+                    progress: Callable[[int], None] | None = None,
+                    conversations: Sequence[int] = ()) -> dict[str, Any]:
+    """Replay the validation corpus once per candidate (minimum risk x rule conversations) and pick one
+    (module docstring). `conversations` empty: the configured `rule_conversations` only."""
     truth = truth_of(convs)
     rows = []
-    for floor in candidates(fractions, thresholds.review):
-        rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor}), thresholds)
-        m = rule_metrics(truth, replay(convs, risks, thresholds, rule, progress).account_rule)
-        rows.append({"min_risk": floor, **{k: m[k] for k in ("precision", "recall", "f0_5", "false_flag_rate",
-                                                              "messages_until_flagged_median", "never_flagged")}})
+    for n in sorted(set(conversations) or {rule_cfg.rule_conversations}):
+        for floor in candidates(fractions, thresholds.review):
+            rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor, "rule_conversations": n}), thresholds)
+            m = rule_metrics(truth, replay(convs, risks, thresholds, rule, progress).account_rule)
+            rows.append({"conversations": n, "min_risk": floor,
+                         **{k: m[k] for k in ("precision", "recall", "f0_5", "false_flag_rate",
+                                              "messages_until_flagged_median", "never_flagged")}})
     within = [r for r in rows if r["false_flag_rate"] <= budget]
     if within:
-        chosen = max(within, key=lambda r: (r["f0_5"], r["min_risk"]))["min_risk"]
-        why = f"highest validation F0.5 with at most {budget:.0%} of non-grooming accounts flagged"
+        # F0.5 first; among equals the rule that flags sooner, then the stricter one (fewer false flags)
+        best = max(within, key=lambda r: (r["f0_5"], -(r["messages_until_flagged_median"] or math.inf),
+                                          r["min_risk"], r["conversations"]))
+        why = (f"highest validation F0.5 with at most {budget:.0%} of non-grooming accounts flagged "
+               "(ties: fewer messages until flagged, then the stricter rule)")
     else:
-        chosen = thresholds.review
+        best = {"min_risk": thresholds.review, "conversations": rule_cfg.rule_conversations}
         why = f"no candidate kept validation false flags within {budget:.0%}: the review threshold"
     return {"n_accounts": len(truth.accounts), "n_grooming": len(truth.grooming), "budget": budget,
-            "candidates": rows, "chosen": chosen, "reason": why}
+            "candidates": rows, "chosen": best["min_risk"], "chosen_conversations": best["conversations"],
+            "reason": why}
 
 
 def _rule(rule_cfg: AccountsConfig, thresholds: Thresholds) -> AccountRule:
@@ -212,8 +223,9 @@ def accounts_block(test: Sequence[Conversation], test_risks: Sequence[Sequence[f
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The `accounts` block of metrics.json: both rules on the test corpus, the rule's minimum from
     `selection` (validation) when given, else from the config."""
-    floor = selection["chosen"] if selection is not None else rule_cfg.rule_min_risk
-    rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor}), thresholds)
+    chosen = ({"rule_min_risk": selection["chosen"], "rule_conversations": selection["chosen_conversations"]}
+              if selection is not None else {})
+    rule = _rule(rule_cfg.model_copy(update=chosen), thresholds)
     truth = truth_of(test)
     result = replay(test, test_risks, thresholds, rule, progress)
     best = rule_metrics(truth, result.best_conversation)
@@ -256,7 +268,7 @@ def evaluate_accounts(score: Callable[[Sequence[Conversation], str], Sequence[Se
     val = load(paths.val) if paths.val is not None else None
     assert_held_out(test, [*seen, *(val or [])], paths.test, "account test")
     n_events = sum(len(c.messages) for c in test) + sum(len(c.messages) for c in val or []) * len(
-        candidates(cfg.min_risk_fractions, thresholds.review))
+        candidates(cfg.min_risk_fractions, thresholds.review)) * max(1, len(set(cfg.rule_conversations_candidates)))
     with progress_bar() if show_progress else nullcontext() as bar:
         task = bar.add_task("replaying accounts", total=n_events) if bar is not None else None
 
@@ -271,7 +283,8 @@ def evaluate_accounts(score: Callable[[Sequence[Conversation], str], Sequence[Se
         selection = None
         if val is not None and paths.val is not None:
             selection = choose_min_risk(val, risks(paths.val, val, "validation accounts"), thresholds, cfg.rule,
-                                        cfg.min_risk_fractions, cfg.max_false_flag_rate, advance)
+                                        cfg.min_risk_fractions, cfg.max_false_flag_rate, advance,
+                                        cfg.rule_conversations_candidates)
             selection["path"] = str(paths.val)
         return accounts_block(test, risks(paths.test, test, "test accounts"), thresholds, cfg.rule, paths,
                               selection, advance)

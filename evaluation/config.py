@@ -77,6 +77,15 @@ class AccountsEvalConfig(_Strict):
     # candidate rule_min_risk values, as fractions of the bundle's review threshold (1.0 is always tried)
     min_risk_fractions: list[float] = Field(default_factory=lambda: [0.3, 0.45, 0.6, 0.75, 0.9, 1.0])
     max_false_flag_rate: float = Field(default=0.05, ge=0, le=1)  # of non-grooming validation accounts
+    # candidate rule_conversations tried beside each minimum (empty: only rule.rule_conversations)
+    rule_conversations_candidates: list[int] = Field(default_factory=list)
+
+    @field_validator("rule_conversations_candidates")
+    @classmethod
+    def _conversations(cls, v: list[int]) -> list[int]:
+        if any(n < 2 for n in v):
+            raise ValueError("rule_conversations_candidates: each at least 2 (one conversation is not an account rule)")
+        return v
 
     @field_validator("min_risk_fractions")
     @classmethod

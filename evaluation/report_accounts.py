@@ -39,14 +39,19 @@ def _selection(sel: dict[str, Any] | None, rule: dict[str, Any]) -> str:
     if sel is None:
         return (f'<p class="note">Minimum risk {_f(rule["min_risk"], 4)} from the config (no '
                 "<code>--accounts-val</code>): not chosen on validation.</p>")
-    rows = [[_f(c["min_risk"], 4) + (" ✔" if c["min_risk"] == sel["chosen"] else ""), _f(c["precision"]),
-             _f(c["recall"]), _f(c["f0_5"]), _f(c["false_flag_rate"], 2), _f(c["messages_until_flagged_median"], 1)]
+    def chosen(c: dict[str, Any]) -> bool:
+        return bool(c["min_risk"] == sel["chosen"] and c.get("conversations") == sel.get("chosen_conversations"))
+
+    rows = [[str(c.get("conversations", rule["conversations"])), _f(c["min_risk"], 4) + (" ✔" if chosen(c) else ""),
+             _f(c["precision"]), _f(c["recall"]), _f(c["f0_5"]), _f(c["false_flag_rate"], 2),
+             _f(c["messages_until_flagged_median"], 1)]
             for c in sel["candidates"]]
-    return (f'<p class="note">Minimum risk chosen on the VALIDATION accounts ({escape(str(sel.get("path", "")))}; '
+    return ('<p class="note">Rule conversations and minimum risk chosen on the VALIDATION accounts '
+            f'({escape(str(sel.get("path", "")))}; '
             f'{sel["n_accounts"]} accounts, {sel["n_grooming"]} grooming), never on the test ones: '
             f'{escape(sel["reason"])}.</p>'
-            + _table(["Minimum risk", "Precision", "Recall", "F0.5", "False-flag rate", "Messages until flagged"],
-                     rows))
+            + _table(["Conversations", "Minimum risk", "Precision", "Recall", "F0.5", "False-flag rate",
+                      "Messages until flagged"], rows))
 
 
 def render_accounts(block: dict[str, Any] | None) -> str:
@@ -84,6 +89,6 @@ def account_lines(metrics: dict[str, Any]) -> list[str]:
                    f"{_f(m['precision'])} recall {_f(m['recall'])} F0.5 {_f(m['f0_5'])}; messages until flagged "
                    f"{_f(m['messages_until_flagged_median'], 1)} (median), {m['never_flagged']} never flagged")
     r = block["rule"]
-    out.append(f"account rule minimum risk {_f(r['min_risk'], 4)} (from {r['min_risk_source']}; review "
-               f"{_f(r['review_threshold'], 4)})")
+    out.append(f"account rule: {r['conversations']} conversations at minimum risk {_f(r['min_risk'], 4)} (from "
+               f"{r['min_risk_source']}; review {_f(r['review_threshold'], 4)})")
     return out

@@ -6,9 +6,11 @@ block on futures (`score`, for sync code and threads) or await them on the event
 Both share the lanes, deadlines and bounds. Invariants (docs/api.md "Load and fairness"):
 
 - **Two lanes.** `stream` (appends, case explanations: small, interactive) and `bulk` (`/v1/score`).
-  Whenever stream windows wait, the next batch is made of stream windows only; bulk windows run in
-  batches of at most `bulk_batch_size`, so a stream window never waits behind more than one such
-  batch, however large the bulk request.
+  Whenever stream windows wait, the next batch is made of stream windows only, except that every
+  `bulk_turn_every`-th batch taken while both lanes wait goes to bulk: a saturated append lane slows
+  `/v1/score` down but cannot starve it to its deadline. Bulk windows run in batches of at most
+  `bulk_batch_size`, so a stream window never waits behind more than one such batch (per worker),
+  however large the bulk request.
 - **Bulk is shared round-robin**: each batch takes one window from each waiting bulk request in
   turn, so a small `/v1/score` is not queued behind a maximal one.
 - **Every window has a deadline** (`timeout_s` after its request arrived). The worker never runs
@@ -144,11 +146,14 @@ class MicroBatcher:
         timeout_s: float | None = None,
         workers: int = 1,
         infer_timeout_s: float | None = None,
+        bulk_turn_every: int | None = None,
     ) -> None:
         if max_batch_size < 1 or max_queue < 1 or (bulk_batch_size is not None and bulk_batch_size < 1):
             raise ValueError("max_batch_size, bulk_batch_size and max_queue must be >= 1")
         if workers < 1:
             raise ValueError("workers must be >= 1")
+        if bulk_turn_every is not None and bulk_turn_every < 2:
+            raise ValueError("bulk_turn_every must be >= 2 (None: appends always first)")
         if infer_timeout_s is not None and infer_timeout_s <= 0:
             raise ValueError("infer_timeout_s must be positive")
         self._infer = infer
@@ -163,6 +168,8 @@ class MicroBatcher:
         self._stream: deque[_Item] = deque()
         self._bulk: deque[_Request] = deque()  # round-robin over bulk requests
         self._bulk_depth = 0
+        self.bulk_turn_every = bulk_turn_every  # None: strict priority (bulk runs only when no append waits)
+        self._stream_turns = 0  # stream batches taken in a row while bulk windows waited
         self._seconds_per_window: float | None = None  # EWMA over bulk batches
         self._cond = threading.Condition()
         self._closed = False
@@ -318,9 +325,13 @@ class MicroBatcher:
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            if self._stream:
+            bulk_turn = (bool(self._bulk) and self.bulk_turn_every is not None
+                         and self._stream_turns >= self.bulk_turn_every - 1)
+            if self._stream and not bulk_turn:
+                self._stream_turns += 1 if self._bulk else 0
                 n = min(self.max_batch_size, len(self._stream))
                 return "stream", [self._stream.popleft() for _ in range(n)]
+            self._stream_turns = 0
             batch: list[_Item] = []
             while self._bulk and len(batch) < self.bulk_batch_size:
                 request = self._bulk[0]

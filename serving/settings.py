@@ -39,6 +39,9 @@ class BatchingConfig(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)  # every window's deadline; past it -> 503 + Retry-After
     # Most /v1/score windows in one backend call: an append waits behind at most one such batch.
     bulk_batch_size: int = Field(default=4, ge=1)
+    # While appends and /v1/score both wait, every Nth batch is bulk (None: appends always first, and a
+    # saturated append lane starves /v1/score until its deadline; found by the 30-minute soak).
+    bulk_turn_every: int | None = Field(default=4, ge=2)
 
 
 class ReadinessConfig(BaseModel):

@@ -343,7 +343,7 @@ def test_rule_counts_conversations_active_within_the_days(store: Store) -> None:
 
 
 def test_rule_from_config() -> None:
-    assert AccountRule.from_config(AccountsConfig(), 0.6) == AccountRule(3, 30, 0.6)
+    assert AccountRule.from_config(AccountsConfig(), 0.6) == AccountRule(2, 30, 0.6)  # configs/serve.yaml's default
     assert AccountRule.from_config(AccountsConfig(rule_min_risk=0.2, rule_conversations=4), 0.6) == AccountRule(4, 30,
                                                                                                                 0.2)
     assert AccountRule.from_config(AccountsConfig(rule_enabled=False), 0.6) is None

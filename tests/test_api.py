@@ -159,8 +159,9 @@ def test_unrouted_threshold_keeps_case_null(tiny_bundle_dir: Path, tmp_path: Pat
 
 
 def test_accounts(routed: tuple[TestClient, dict[str, str]]) -> None:
-    """Issue 25 over HTTP: one author at review in three conversations with three counterparts (the
-    default rule) gets an account case; the account routes show aggregates, never message text."""
+    """Issue 25 over HTTP: one author at review in three conversations with three counterparts gets an
+    account case (the default rule: two conversations open it, the third is linked to it); the account
+    routes show aggregates, never message text."""
     client, keys = routed
     h, score = auth(keys["review"]), auth(keys["score"])
     for i in range(3):
@@ -181,7 +182,8 @@ def test_accounts(routed: tuple[TestClient, dict[str, str]]) -> None:
     case = client.get(f"/v1/cases/{account_case['case_id']}", headers=h).json()
     assert case["linked_conversations"] == ["acct-0", "acct-1", "acct-2"] and case["messages"] == []
     r = client.post(f"/v1/cases/{account_case['case_id']}/decision", json={"decision": "dismissed"}, headers=h)
-    assert r.status_code == 200 and [a["action"] for a in r.json()["audit"]] == ["opened", "decision:dismissed"]
+    assert r.status_code == 200
+    assert [a["action"] for a in r.json()["audit"]] == ["opened", "account:linked", "decision:dismissed"]
     assert client.get("/v1/accounts/acct-x", headers=h).json()["open_cases"] == 3
     kid = client.get("/v1/accounts/acct-kid-0", headers=h).json()
     assert (kid["conversations"], kid["counterparts"]) == (1, 1)

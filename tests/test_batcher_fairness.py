@@ -61,6 +61,39 @@ def test_stream_windows_overtake_queued_bulk_and_bulk_batches_are_bounded() -> N
         b.close()
 
 
+def test_a_saturated_stream_lane_gives_bulk_every_nth_batch() -> None:
+    """bulk_turn_every=3: while both lanes wait, two stream batches then one bulk batch (by hand)."""
+    model = Recorder()
+    b = MicroBatcher(model, max_batch_size=2, max_delay_ms=0, max_queue=100, bulk_batch_size=2, bulk_turn_every=3)
+    try:
+        _blocked(model, b)
+        bulk = b.submit([[10 + i] for i in range(6)], lane="bulk")
+        stream = b.submit([[50 + i] for i in range(8)])
+        model.gate.set()
+        [f.result(5) for f in stream + bulk]
+        assert model.batches == [[0], [50, 51], [52, 53], [10, 11], [54, 55], [56, 57], [12, 13], [14, 15]]
+        # with appends always first (None) the same queue runs every stream batch before any bulk one
+        strict = Recorder()
+        s = MicroBatcher(strict, max_batch_size=2, max_delay_ms=0, max_queue=100, bulk_batch_size=2)
+        try:
+            _blocked(strict, s)
+            rest = s.submit([[10 + i] for i in range(6)], lane="bulk") + s.submit([[50 + i] for i in range(8)])
+            strict.gate.set()
+            [f.result(5) for f in rest]
+            assert strict.batches == [[0], [50, 51], [52, 53], [54, 55], [56, 57], [10, 11], [12, 13], [14, 15]]
+        finally:
+            strict.gate.set()
+            s.close()
+    finally:
+        model.gate.set()
+        b.close()
+
+
+def test_bulk_turn_every_below_two_is_refused() -> None:
+    with pytest.raises(ValueError, match="bulk_turn_every"):
+        MicroBatcher(Recorder(), bulk_turn_every=1)
+
+
 def test_bulk_requests_share_batches_round_robin() -> None:
     model = Recorder()
     b = MicroBatcher(model, max_batch_size=8, max_delay_ms=0, max_queue=100, bulk_batch_size=4)

@@ -403,7 +403,7 @@ def test_login_failures_from_one_address_over_many_accounts_lock_the_address(
 def test_an_account_case_is_claimed_and_decided_like_any_case(desk) -> None:
     """Issue 25: the account rule's case sits in the same queue, with the same claims, decisions and audit."""
     client, keys, _ = desk
-    for i in range(3):  # one author, three conversations, three different counterparts: the default rule
+    for i in range(3):  # one author, three conversations, three counterparts: the rule opens at two, links the third
         for j, who in enumerate((f"acct_kid_{i}", "acct_y")):
             r = client.post(f"/v1/conversations/acct-desk-{i}/messages", headers=auth(keys["score"]),
                             json={"messages": [msg(who, "thanks, see you at the art club", f"m-{j}")]})
@@ -422,4 +422,4 @@ def test_an_account_case_is_claimed_and_decided_like_any_case(desk) -> None:
     assert r.status_code == 303
     api = client.get(f"/v1/cases/{case_id}", headers=auth(keys["review"])).json()
     assert (api["kind"], api["status"], api["decided_by"]) == ("account", "dismissed", "mo")
-    assert [a["action"] for a in api["audit"]] == ["opened", "claim", "decision:dismissed"]
+    assert [a["action"] for a in api["audit"]] == ["opened", "account:linked", "claim", "decision:dismissed"]

@@ -131,14 +131,25 @@ def test_choose_min_risk_on_validation() -> None:
     assert loose["candidates"][0]["f0_5"] == pytest.approx(5 / 7) and loose["candidates"][1]["f0_5"] == 0.0
     assert loose["chosen"] == 0.25
     assert choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.4)["chosen"] == 0.5
+    # N = 2 beside N = 3: both flag G1, G2 and H1 at 0.25 (F0.5 5/7 each), N = 2 at each groomer's 2nd own
+    # message instead of the 3rd, so the tie goes to N = 2; at 0.5 neither flags anyone (one conversation
+    # each at >= 0.5), and the tie goes to the stricter rule (0.5, N = 3)
+    both = choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.5, conversations=[3, 2])
+    assert [(c["conversations"], c["min_risk"]) for c in both["candidates"]] == [(2, 0.25), (2, 0.5), (3, 0.25),
+                                                                                    (3, 0.5)]
+    assert [c["messages_until_flagged_median"] for c in both["candidates"]] == [2, None, 3, None]
+    assert (both["chosen_conversations"], both["chosen"]) == (2, 0.25)
+    strict = choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.4, conversations=[2, 3])
+    assert (strict["chosen_conversations"], strict["chosen"]) == (3, 0.5)
     odd = Thresholds(review=0.5563393909453768, high=0.9)  # a review threshold with many digits: no twin
     assert candidates([0.3, 1.0], odd.review) == [0.3 * odd.review, odd.review]
 
 
 def test_block_report_and_lines(tmp_path: Path) -> None:
     convs, risks = corpus()
-    selection = choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.5)
-    block = accounts_block(convs, risks, TH, AccountsConfig(), AccountPaths(tmp_path / "t.jsonl"), selection)
+    three = AccountsConfig(rule_conversations=3)
+    selection = choose_min_risk(convs, risks, TH, three, [0.5], 0.5)
+    block = accounts_block(convs, risks, TH, three, AccountPaths(tmp_path / "t.jsonl"), selection)
     assert block["rule"] == {"conversations": 3, "days": 30, "min_risk": 0.25, "review_threshold": 0.5,
                              "min_risk_source": "validation"}
     assert block["target"] == {"f0_5_above_best_conversation": True, "earlier_median": True}
@@ -183,10 +194,12 @@ def test_cli_evaluate_with_accounts(tiny_bundle_dir: Path, tmp_path: Path, capsy
         main([*base, "--accounts", str(tmp_path / "acc.jsonl"), "--accounts-val", str(tmp_path / "val.jsonl")])
     assert exc.value.code == 0
     printed = capsys.readouterr().out
-    assert "account rule minimum risk" in printed and "(from validation;" in printed
+    assert "conversations at minimum risk" in printed and "(from validation;" in printed
     block = json.loads((out / "metrics.json").read_text())["accounts"]
     assert block["n_accounts"] == 2 and block["selection"]["path"] == str(tmp_path / "val.jsonl")
-    assert len(block["selection"]["candidates"]) == 2 and block["rule"]["min_risk"] == block["selection"]["chosen"]
+    # configs/eval.yaml tries N = 2 and 3 at each of the two minimums; the report's rule is the chosen pair
+    assert len(block["selection"]["candidates"]) == 4 and block["rule"]["min_risk"] == block["selection"]["chosen"]
+    assert block["rule"]["conversations"] == block["selection"]["chosen_conversations"]
     assert "Accounts: several conversations per author" in (out / "report.html").read_text()
     with pytest.raises(SystemExit) as exc:
         main([*base, "--accounts-val", str(tmp_path / "val.jsonl")])

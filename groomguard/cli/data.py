@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 
+from groomguard.cli import data_synth
 from groomguard.cli.console import err
 from groomguard.cli.options import DataConfigOpt, UsageError, old_flag, renamed, required, warn_deprecated
 
@@ -49,8 +50,6 @@ SetOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    from groomguard.cli import data_synth
-
     data_app.command("stats", no_args_is_help=True)(stats)
     data_app.command("convert", no_args_is_help=True)(convert)
     data_app.command("split", no_args_is_help=True)(split)

@@ -12,13 +12,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from groomguard.cli.data import data_app
 from groomguard.cli.keys_store import DbUrlOpt
 from groomguard.cli.options import ServeConfigOpt, SetOpt, old_flag
 
 
 def register(app: typer.Typer) -> None:
-    from groomguard.cli.data import data_app
-
     data_app.command("verdicts", no_args_is_help=True)(verdicts)
 
 

@@ -69,7 +69,8 @@ def open_services(config: ServeConfig, bundle_dir: Path) -> Services:
     batcher = MicroBatcher(engine.infer_batch, config.engine.max_batch_size, batching.max_delay_ms, batching.max_queue,
                            batching.retry_after_s, on_batch=observe_batch, bulk_batch_size=batching.bulk_batch_size,
                            timeout_s=batching.timeout_s, workers=config.engine.streams,
-                           infer_timeout_s=config.engine.infer_timeout_s)
+                           infer_timeout_s=config.engine.infer_timeout_s,
+                           bulk_turn_every=batching.bulk_turn_every)
     review = ReviewService.build(store, batcher.score, engine.windower, engine.thresholds, engine.model_ref,
                                  config.state, config.retention, config.limits, async_scorer=batcher.score_async,
                                  accounts=config.accounts)

@@ -16,8 +16,8 @@ from groomguard.scores import level_for
 from groomguard.serving.desk import queue as q
 from groomguard.serving.desk.account_view import account_rows
 from groomguard.serving.desk.sessions import DeskSession
-from groomguard.serving.desk.web import PREFIX, DeskError, check_author, current, render, services_of
-from groomguard.serving.review.errors import InvalidRequest, NotFound
+from groomguard.serving.desk.web import PREFIX, DeskError, case_errors, check_author, current, render, services_of
+from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.store.statuses import ACCOUNT_KIND, OPEN, STATUSES
 
 router = APIRouter(prefix=f"{PREFIX}/accounts", include_in_schema=False)
@@ -53,10 +53,8 @@ def account_page(request: Request, author: str, session: DeskSession = Depends(c
     """One account: aggregates, conversations, cases. `:path` because platform ids may hold '/'."""
     services = services_of(request)
     check_author(author, services.config.limits.max_id_chars)
-    try:
+    with case_errors("No such account."):
         detail = services.review.get_account(author)
-    except NotFound:
-        raise DeskError(404, "No such account.") from None
     thresholds = services.engine.thresholds
     return render(request, "account.html", session=session, account=detail,
                   level=level_for(detail.max_risk, thresholds), thresholds=thresholds,

@@ -25,6 +25,7 @@ from groomguard.serving.desk.web import (
     NOTE_MAX,
     PREFIX,
     DeskError,
+    case_errors,
     check_case_id,
     check_csrf,
     current,
@@ -32,7 +33,6 @@ from groomguard.serving.desk.web import (
     see_other,
     services_of,
 )
-from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
 from groomguard.serving.review.views import CaseDetail
 from groomguard.serving.store.cases import audit
 from groomguard.serving.store.statuses import DECIDED_STATUSES, ESCALATED
@@ -41,10 +41,8 @@ router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 
 
 def _case(request: Request, case_id: str, explain: bool = True) -> CaseDetail:
-    try:
+    with case_errors():
         return services_of(request).review.get_case(case_id, explain=explain)
-    except NotFound:
-        raise DeskError(404, "No such case.") from None
 
 
 def _note(note: str) -> str | None:
@@ -86,14 +84,10 @@ def decide(request: Request, case_id: str, decision: str = Form(""), note: str =
     if decision not in DECIDED_STATUSES:
         raise DeskError(400, "Choose confirmed, dismissed or escalated.")
     services = services_of(request)
-    try:
+    with case_errors():
         q.check_may_decide(services.store, case_id, session.user.name, session.user.is_lead,
                            services.config.desk.claim_minutes)
         services.review.decide(case_id, decision, _note(note), actor=session.user.name)  # type: ignore[arg-type]
-    except NotFound:
-        raise DeskError(404, "No such case.") from None
-    except (Conflict, InvalidRequest) as exc:
-        raise DeskError(409, str(exc)) from None
     DECISIONS.labels(decision).inc()
     return see_other(f"{PREFIX}?done={case_id}")
 
@@ -105,12 +99,8 @@ def request_second(request: Request, case_id: str, csrf: str = Form(""),
     check_csrf(session, csrf)
     if not session.user.is_lead:
         raise DeskError(403, "Only a lead can ask for a second review.")
-    try:
+    with case_errors():
         second.request(services_of(request).store, case_id, session.user.name)
-    except NotFound:
-        raise DeskError(404, "No such case.") from None
-    except Conflict as exc:
-        raise DeskError(409, str(exc)) from None
     return see_other(f"{PREFIX}/cases/{case_id}")
 
 
@@ -119,12 +109,8 @@ def record_second(request: Request, case_id: str, decision: str = Form(""), note
                   csrf: str = Form(""), session: DeskSession = Depends(current)) -> Response:
     check_case_id(case_id)
     check_csrf(session, csrf)
-    try:
+    with case_errors("No second review was requested for this case."):
         second.record(services_of(request).store, case_id, session.user.name, decision, _note(note))
-    except NotFound:
-        raise DeskError(404, "No second review was requested for this case.") from None
-    except (Conflict, InvalidRequest) as exc:
-        raise DeskError(409, str(exc)) from None
     return see_other(f"{PREFIX}/cases/{case_id}")
 
 

@@ -13,6 +13,7 @@ from groomguard.serving.desk.users import list_users
 from groomguard.serving.desk.web import (
     PREFIX,
     DeskError,
+    case_errors,
     check_case_id,
     check_csrf,
     current,
@@ -20,7 +21,7 @@ from groomguard.serving.desk.web import (
     see_other,
     services_of,
 )
-from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
+from groomguard.serving.review.errors import InvalidRequest
 from groomguard.serving.store.statuses import OPEN, STATUSES
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -60,13 +61,9 @@ def claim(request: Request, case_id: str, csrf: str = Form(""), session: DeskSes
     check_case_id(case_id)
     check_csrf(session, csrf)
     services = services_of(request)
-    try:
+    with case_errors():
         q.claim(services.store, case_id, session.user.name, lead=session.user.is_lead,
                 claim_minutes=services.config.desk.claim_minutes)
-    except NotFound:
-        raise DeskError(404, "No such case.") from None
-    except Conflict as exc:
-        raise DeskError(409, str(exc)) from None
     return see_other(f"{PREFIX}/cases/{case_id}")
 
 
@@ -81,9 +78,7 @@ def assign(request: Request, case_id: str, assignee: str = Form(""), csrf: str =
     services = services_of(request)
     if assignee not in {u.name for u in list_users(services.store) if u.disabled_at is None}:
         raise DeskError(400, "Choose an active account to assign the case to.")
-    try:
+    with case_errors():
         q.claim(services.store, case_id, session.user.name, assignee=assignee, lead=True,
                 claim_minutes=services.config.desk.claim_minutes)
-    except NotFound:
-        raise DeskError(404, "No such case.") from None
     return see_other(f"{PREFIX}/cases/{case_id}")

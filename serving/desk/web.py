@@ -8,6 +8,8 @@ script and style files: no inline script, no CDN, no framing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from groomguard.serving.api.deps import services_of
 from groomguard.serving.desk import sessions
 from groomguard.serving.desk.sessions import DeskSession
+from groomguard.serving.review.errors import Conflict, InvalidRequest, NotFound
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -42,6 +45,18 @@ class DeskError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@contextmanager
+def case_errors(missing: str = "No such case.") -> Iterator[None]:
+    """The review layer's refusals as desk error pages: NotFound -> 404 `missing`; Conflict and
+    InvalidRequest (claimed by someone else, already decided, ...) -> 409 with their own message."""
+    try:
+        yield
+    except NotFound:
+        raise DeskError(404, missing) from None
+    except (Conflict, InvalidRequest) as exc:
+        raise DeskError(409, str(exc)) from None
 
 
 class LoginRequired(Exception):

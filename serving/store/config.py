@@ -54,6 +54,6 @@ class AccountsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rule_enabled: bool = True
-    rule_conversations: int = Field(default=3, ge=2)
+    rule_conversations: int = Field(default=2, ge=2)  # chosen on validation accounts (configs/serve.yaml)
     rule_days: float = Field(default=30, gt=0)
     rule_min_risk: float | None = Field(default=None, ge=0, le=1)
