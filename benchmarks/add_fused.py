@@ -23,9 +23,8 @@ from pathlib import Path
 
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.jsonl import iter_jsonl
-from groomguard.scores import risk_from_logits
 from groomguard.training.export.parity import held_out_parity_windows
-from groomguard.training.export.variants import export_variants, logits, measure, session
+from groomguard.training.export.variants import export_variants, logits, measure, served_risk, session
 from groomguard.training.train_config import ExportSettings
 
 
@@ -61,16 +60,17 @@ def main() -> None:
                               bf16_max_delta_prob=args.bf16_max_delta_prob)
     if rebuild:
         (args.bundle / MODEL_FILES["int8"]).unlink(missing_ok=True)
+    hybrid = bundle.hybrid()
     variants = export_variants(model, args.bundle, probe, pool, windower.pad_id, settings, args.threads,
-                               calibration=calibration)
+                               calibration=calibration, hybrid=hybrid)
     if not rebuild and MODEL_FILES["int8"] in bundle.manifest.files:
         fp32 = args.bundle / MODEL_FILES["fp32"]
-        ref = risk_from_logits(logits(session(fp32, args.threads), probe, windower.pad_id), cal.temperature,
-                               bias=cal.bias)
+        ref = served_risk(logits(session(fp32, args.threads), probe, windower.pad_id), probe, windower.pad_id,
+                          calibration, hybrid)
         old = bundle.manifest.variants.get("int8")
         variants["int8"] = VariantInfo(file=MODEL_FILES["int8"], method=old.method if old else None,
                                        **measure(args.bundle / MODEL_FILES["int8"], ref, probe, windower.pad_id,
-                                                 args.threads, calibration))
+                                                 args.threads, calibration, hybrid=hybrid))
         print(f"variant int8: max |Δ risk| vs fp32 {variants['int8'].max_abs_delta_prob:.2e}, "
               f"windows/s {variants['int8'].windows_per_s}")
     kept = {k: v for k, v in bundle.manifest.variants.items() if not (rebuild and k == "int8")}

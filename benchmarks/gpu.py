@@ -38,6 +38,7 @@ from typing import Any
 from benchmarks.report import replace_section
 from groomguard.bundle import MANIFEST, MODEL_FILES, TOKENIZER, Bundle, Variant, sha256_file
 from groomguard.errors import BundleError
+from groomguard.lexical import LEXICAL_FILE
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.serving.variant_choice import choose_variant
 
@@ -79,7 +80,8 @@ def prepare(bundle_dir: Path, data: Path, checkpoint: Path, out: Path, n: int, s
     sub = out / "bundle"
     shutil.rmtree(sub, ignore_errors=True)
     sub.mkdir(parents=True)
-    for name in (MANIFEST, TOKENIZER, *(MODEL_FILES[v] for v in present)):
+    lexical = [LEXICAL_FILE] if LEXICAL_FILE in bundle.manifest.files else []  # the engine combines it
+    for name in (MANIFEST, TOKENIZER, *lexical, *(MODEL_FILES[v] for v in present)):
         shutil.copyfile(bundle_dir / name, sub / name)
     if (checkpoint / "config.json").is_file():  # the baseline's architecture; without it, no baseline rows
         shutil.copyfile(checkpoint / "config.json", out / "model-config.json")
@@ -108,7 +110,8 @@ def prepare(bundle_dir: Path, data: Path, checkpoint: Path, out: Path, n: int, s
 def load_subset(path: Path, variants: list[Variant]) -> Bundle:
     """The bundle without its CPU variants: the files that are present must match bundle.json."""
     bundle = Bundle.load(path, verify=False)
-    for name in (TOKENIZER, *(MODEL_FILES[v] for v in variants)):
+    lexical = [LEXICAL_FILE] if LEXICAL_FILE in bundle.manifest.files else []
+    for name in (TOKENIZER, *lexical, *(MODEL_FILES[v] for v in variants)):
         if sha256_file(path / name) != bundle.manifest.files.get(name):
             raise SystemExit(f"error: {path / name}: sha256 differs from bundle.json")
     return bundle

@@ -109,6 +109,8 @@ def gateway_bundle(bundle: Bundle, variant: Variant, out: Path) -> Path:
     graph, and the bundle contract requires one. A benchmark fixture, never a shipped bundle."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(bundle.path / TOKENIZER, out / TOKENIZER)
+    if bundle.manifest.lexical is not None:  # the gateway combines the lexical head with Triton's logits
+        shutil.copyfile(bundle.path / bundle.manifest.lexical.file, out / bundle.manifest.lexical.file)
     shutil.copyfile(bundle.model_path(variant), out / MODEL_FILES["fp32"])
     (out / MANIFEST).write_text(bundle.manifest.model_copy(update={"variants": {}}).model_dump_json(), encoding="utf-8")
     write_manifest(out, Bundle.load(out, verify=False).manifest)

@@ -42,6 +42,9 @@ def _handwritten(hw: dict[str, Any]) -> str:
             ("Median alert latency (messages after the first risky one)", "alert_latency_median", 1)]
     rows = [[escape(label), _f(hw["model"].get(key), d), _f((hw.get("tfidf") or {}).get(key), d)]
             for label, key, d in keys]
+    for part, auc in (hw["model"].get("parts_roc_auc") or {}).items():
+        french = (hw["model"].get("parts_roc_auc_french") or {}).get(part)
+        rows.append([f"ROC-AUC of the {escape(part)} part alone (French)", f"{_f(auc)} ({_f(french)})", ""])
     return (f'<h3>Hand-written DEV set</h3><p class="note">{hw["n"]} conversations written by hand outside the '
             f'generator ({hw["n_grooming"]} grooming, {hw["n_french"]} in French; {escape(hw["path"])}). '
             "<b>Dev</b>: recipe choices may look at it, thresholds never, training never. Review thresholds: model "
@@ -70,13 +73,14 @@ def _disjoint(d: dict[str, Any]) -> str:
         if not row:
             continue
         m, t = row["model"], row.get("tfidf") or {}
-        rows.append([escape(name.replace("_", " ")), str(m["n"]), _f(m["roc_auc"]), _f(m["recall_at_review"]),
+        parts = ", ".join(f"{escape(k)} {_f(v)}" for k, v in (m.get("parts_roc_auc") or {}).items()) or "–"
+        rows.append([escape(name.replace("_", " ")), str(m["n"]), _f(m["roc_auc"]), _f(m["recall_at_review"]), parts,
                      _f(t.get("roc_auc")), _f(t.get("recall_at_review"))])
     return ('<h3>Template-disjoint</h3><p class="note">Trained on half A of every synthetic pool; the disjoint sets '
             "use half B, phrasings the model never saw. Same-pool beside disjoint: the gap is what memorised "
             "phrasing was worth. Grafted sets are grooming only (ROC-AUC undefined).</p>"
-            + _table(["Set", "Conversations", "Model ROC-AUC", "Model recall at review", "TF-IDF ROC-AUC",
-                      "TF-IDF recall at review"], rows))
+            + _table(["Set", "Conversations", "Model ROC-AUC", "Model recall at review",
+                      "Model parts alone: ROC-AUC", "TF-IDF ROC-AUC", "TF-IDF recall at review"], rows))
 
 
 def render_yardsticks(block: dict[str, Any] | None) -> str:

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from groomguard.bundle import Bundle
 from groomguard.config import load_config
 from groomguard.errors import DataError
@@ -43,7 +45,7 @@ from groomguard.evaluation.yardsticks import (
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
-from groomguard.window_plan import MessageSpans
+from groomguard.window_plan import WindowPlan
 
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "scores.jsonl"
@@ -85,25 +87,27 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
     stride = stride or cfg.stride
     engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
     try:
-        spans = MessageSpans.of(engine.windower, convs, stride)  # the windows the engine scores
+        plan = WindowPlan.of(engine.windower, convs, stride)  # the windows the engine scores
         t0 = time.perf_counter()
         if show_progress:
             from groomguard.progress import progress_bar
 
             with progress_bar() as bar:
-                task = bar.add_task(f"scoring windows ({what})", total=spans.n_windows)
-                scores = engine.score_conversations(convs, stride=stride,
-                                                    progress=lambda n: bar.advance(task, n))
+                task = bar.add_task(f"scoring windows ({what})", total=plan.spans.n_windows)
+                out = engine.score_window_parts(plan.windows, progress=lambda n: bar.advance(task, n))
         else:
-            scores = engine.score_conversations(convs, stride=stride)
+            out = engine.score_window_parts(plan.windows)
+        # column 0 is what ScoringEngine.score_conversations serves; 1-2 the hybrid's parts (log-odds)
+        parts = ({name: plan.by_message(1.0 / (1.0 + np.exp(-out[:, k])))
+                  for k, name in ((1, "transformer"), (2, "lexical"))} if engine.hybrid is not None else {})
         seconds = time.perf_counter() - t0
         t = engine.thresholds
         named = {"review": t.review, "high": t.high, **{f"at_{x:g}": float(x) for x in extra}}
         served = engine.variant or cfg.engine.variant
         runtime = str(engine.health()["detail"])  # e.g. CPUExecutionProvider, or OpenVINO ... bf16
-        scored = ScoredSet("model", f"Model {engine.model_ref}", [s.risk_by_message for s in scores], spans.ends,
+        scored = ScoredSet("model", f"Model {engine.model_ref}", plan.by_message(out[:, 0]), plan.spans.ends,
                            seconds, named, "review", [f"serving engine: {cfg.engine.backend}/{served} ({runtime})"],
-                           variant=served, runtime=runtime)
+                           variant=served, runtime=runtime, parts=parts)
         return scored
     finally:
         engine.close()

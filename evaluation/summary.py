@@ -35,6 +35,12 @@ class ScoredSet:
     notes: list[str] = field(default_factory=list)
     variant: str = ""  # the model variant the serving engine ran (engine.variant auto resolved)
     runtime: str = ""  # what ran it: the ONNX Runtime provider, or OpenVINO for bf16
+    # the served model's parts, each as a probability after each message (`transformer`, `lexical`):
+    # filled only for a bundle with a lexical head, so the report can show what each part ranks alone
+    parts: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def part_risk(self, name: str) -> np.ndarray:
+        return np.array([max(r) for r in self.parts[name]], dtype=np.float64)
 
     @property
     def n_windows(self) -> int:

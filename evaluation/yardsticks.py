@@ -106,7 +106,19 @@ def handwritten_metrics(scored: ScoredSet, convs: Sequence[Conversation], review
         # messages from the first risky message to the first alert (negative: alerted before anything risky)
         "alert_latency_median": float(np.median(latency)) if latency else None,
         "alert_latency_n": len(latency),
+        **_parts(scored, y, french),
     }
+
+
+def _parts(scored: ScoredSet, y: np.ndarray, french: np.ndarray | None = None) -> dict[str, Any]:
+    """ROC-AUC of each part of a hybrid model on its own (transformer, lexical head): the report shows
+    what each part ranks, beside what the combination serves. Empty for a transformer-only bundle."""
+    if not scored.parts:
+        return {}
+    out: dict[str, Any] = {"parts_roc_auc": {name: _auc(y, scored.part_risk(name)) for name in scored.parts}}
+    if french is not None:
+        out["parts_roc_auc_french"] = {name: _auc(y[french], scored.part_risk(name)[french]) for name in scored.parts}
+    return out
 
 
 def handwritten_block(model: ScoredSet, tfidf: ScoredSet | None, convs: Sequence[Conversation],
@@ -168,7 +180,7 @@ def _pair(scored: ScoredSet, convs: Sequence[Conversation], review: float) -> di
     risk = scored.conversation_risk
     pos = y == 1
     return {"roc_auc": _auc(y, risk), "recall_at_review": float((risk[pos] >= review).mean()) if pos.any() else None,
-            "n": len(convs), "n_grooming": int(pos.sum())}
+            "n": len(convs), "n_grooming": int(pos.sum()), **_parts(scored, y)}
 
 
 def disjoint_block(sets: dict[str, tuple[Sequence[Conversation], ScoredSet, ScoredSet | None]],
@@ -204,6 +216,7 @@ def yardstick_lines(metrics: dict[str, Any]) -> list[str]:
                            f"{f(m['f1'])} at review; hard-negative alerts {f(m['hard_negative_alert_rate'], 2)}, "
                            f"teen-peer {f(m['teen_peer_alert_rate'], 2)}; "
                            f"alert latency {f(m['alert_latency_median'], 1)}")
+        out.extend(_part_lines(f"hand-written DEV ({hw['n']})", hw.get("model", {})))
     full = y.get("real_full")
     if full:
         for who in ("model", "tfidf"):
@@ -218,7 +231,16 @@ def yardstick_lines(metrics: dict[str, Any]) -> list[str]:
                 parts = [f"{who} AUC {f(row[who]['roc_auc'])} recall {f(row[who]['recall_at_review'])}"
                          for who in ("model", "tfidf") if who in row]
                 out.append(f"{name}: " + "; ".join(parts))
+                out.extend(_part_lines(name, row["model"]))
     return out
+
+
+def _part_lines(where: str, model: dict[str, Any]) -> list[str]:
+    parts = model.get("parts_roc_auc")
+    if not parts:
+        return []
+    each = ", ".join(f"{name} {'–' if v is None else f'{v:.3f}'}" for name, v in parts.items())
+    return [f"{where} model parts alone: ROC-AUC {each}"]
 
 
 def yardstick_headline(metrics: dict[str, Any]) -> dict[str, float]:
@@ -232,6 +254,9 @@ def yardstick_headline(metrics: dict[str, Any]) -> dict[str, float]:
                     "teen_peer_alert_rate", "alert_latency_median"):
             if m and m.get(key) is not None:
                 out[f"dev_handwritten_{who}_{key}"] = float(m[key])
+    for part, v in ((hw.get("model") or {}).get("parts_roc_auc") or {}).items():
+        if v is not None:
+            out[f"dev_handwritten_{part}_part_roc_auc"] = float(v)
     full = y.get("real_full") or {}
     for who in ("model", "tfidf"):
         for point in ("review", "high"):
@@ -245,4 +270,7 @@ def yardstick_headline(metrics: dict[str, Any]) -> dict[str, float]:
                     v = (row.get(who) or {}).get(key)
                     if v is not None:
                         out[f"{name}_{who}_{key}"] = float(v)
+            for part, v in (row["model"].get("parts_roc_auc") or {}).items():
+                if v is not None:
+                    out[f"{name}_{part}_part_roc_auc"] = float(v)
     return out

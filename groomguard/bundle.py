@@ -2,8 +2,8 @@
 
 Layout (docs/design.md): ``bundle.json``, ``tokenizer.json``, ``model.onnx`` (+ optional
 ``model.fused.onnx`` / ``model.int8.onnx`` / ``model.fp16.onnx`` / ``model.fused-fp16.onnx``),
-``model_card.md``. Every consumer loads it through `Bundle.load`, which verifies sha256s and refuses
-versions it cannot honour.
+optional ``lexical.npz`` (the lexical head: groomguard/lexical.py), ``model_card.md``. Every
+consumer loads it through `Bundle.load`, which verifies sha256s and refuses versions it cannot honour.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tokenizers import Tokenizer
 
 from groomguard.errors import BundleError
+from groomguard.lexical import LEXICAL_FILE, Hybrid, LexicalHead
 from groomguard.normalise import SUPPORTED_NORMALISATION_VERSIONS, NormalisationConfig
 from groomguard.scores import Thresholds
 from groomguard.windowing import WindowConfig, Windower
@@ -44,6 +45,19 @@ class Calibration(BaseModel):
     temperature: float = Field(default=1.0, gt=0.0)
     bias: float = 0.0
     ece_val: float | None = None  # expected calibration error on validation windows, after scaling
+
+
+class LexicalInfo(BaseModel):
+    """The lexical head beside the transformer (groomguard/lexical.py): served risk =
+    sigmoid(z / temperature + bias), z = (1 - weight) * transformer margin * transformer_scale
+    + weight * lexical margin. The calibration and thresholds of the bundle are fitted on z."""
+
+    file: str = LEXICAL_FILE
+    weight: float = Field(ge=0.0, le=1.0)
+    transformer_scale: float = Field(gt=0.0)  # 1 / the transformer's own validation temperature
+    ngram_max: int = Field(ge=1)
+    features: int = Field(ge=0)
+    train_windows: int = Field(default=0, ge=0)
 
 
 class OperatingPointInfo(BaseModel):
@@ -118,6 +132,7 @@ class BundleManifest(BaseModel):
     operating_points: dict[str, OperatingPointInfo] = Field(default_factory=dict)  # review, high
     onnx: OnnxSignature = Field(default_factory=OnnxSignature)
     variants: dict[str, VariantInfo] = Field(default_factory=dict)
+    lexical: LexicalInfo | None = None  # None: the transformer alone
     pad_token_id: int = 0
     files: dict[str, str] = Field(default_factory=dict)  # file name -> sha256
     training_data: TrainingDataInfo = Field(default_factory=TrainingDataInfo)
@@ -219,6 +234,18 @@ class Bundle:
     def windower(self) -> Windower:
         return Windower(self.tokenizer(), self.manifest.window_config)
 
+    def hybrid(self) -> Hybrid | None:
+        """The lexical head and its weights, or None for a transformer-only bundle."""
+        info = self.manifest.lexical
+        if info is None:
+            return None
+        if info.file not in self.manifest.files:
+            raise BundleError(f"{self.path}: {MANIFEST} names the lexical head {info.file} but does not list it")
+        head = LexicalHead.load(self.path / info.file)
+        if head.ngram_max != info.ngram_max or head.keys.size != info.features:
+            raise BundleError(f"{self.path / info.file}: does not match {MANIFEST} lexical (n-grams, features)")
+        return Hybrid(head, info.weight, info.transformer_scale, self.manifest.onnx.positive_index)
+
 
 def _confined(bundle_dir: Path, name: str) -> bool:
     """True when `name` is a relative path that stays inside `bundle_dir` (no `..`, not absolute):
@@ -233,7 +260,7 @@ def write_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest
     """Hash every artefact present in `path` and write bundle.json. Returns the manifest written."""
     path = Path(path)
     files = {}
-    for name in [TOKENIZER, *dict.fromkeys(MODEL_FILES.values()), "model_card.md"]:
+    for name in [TOKENIZER, *dict.fromkeys(MODEL_FILES.values()), LEXICAL_FILE, "model_card.md"]:
         if (path / name).is_file():
             files[name] = sha256_file(path / name)
     manifest = manifest.model_copy(update={"files": files})

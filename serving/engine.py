@@ -17,6 +17,7 @@ import numpy as np
 
 from groomguard.batching import run_batches
 from groomguard.bundle import Bundle, Variant
+from groomguard.lexical import combine_logits
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for, risk_from_logits
 from groomguard.serving.backends.base import Backend
@@ -67,22 +68,46 @@ class ScoringEngine:
         self.bias = bundle.manifest.calibration.bias
         self.positive_index = bundle.manifest.onnx.positive_index
         self.model_ref = bundle.manifest.model_ref
+        # The lexical head (if the bundle has one) is combined here, before calibration, so every path
+        # through the engine (score, appends, the Triton gateway, Ray, evaluation) serves the same risk.
+        self.hybrid = bundle.hybrid()
 
     def infer_batch(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         """One backend call on one padded batch; returns calibrated risks."""
         batch = pad_batch(windows, self.windower.pad_id)
-        return self._risks(batch.input_ids, batch.attention_mask)
+        return self._outputs(batch.input_ids, batch.attention_mask)[:, 0]
 
-    def _risks(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        logits = self.backend.infer(input_ids, attention_mask)
-        return risk_from_logits(logits, self.temperature, self.positive_index, self.bias)
+    def _outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """[batch, 3]: the served risk, then its parts in log-odds: the transformer's margin (scaled by
+        its own temperature) and the lexical head's margin (NaN when the bundle has no head). The parts
+        cost nothing extra: they are the two terms the served risk is computed from."""
+        logits = np.asarray(self.backend.infer(input_ids, attention_mask), dtype=np.float64)
+        margin = logits[:, self.positive_index] - logits[:, 1 - self.positive_index]
+        out = np.full((len(logits), 3), np.nan)
+        if self.hybrid is not None:
+            lexical = self.hybrid.head.margins(input_ids, attention_mask)
+            out[:, 1], out[:, 2] = margin * self.hybrid.transformer_scale, lexical
+            logits = combine_logits(logits, lexical, self.hybrid.weight, self.hybrid.transformer_scale,
+                                    self.positive_index)
+        else:
+            out[:, 1] = margin / self.temperature
+        out[:, 0] = risk_from_logits(logits, self.temperature, self.positive_index, self.bias)
+        return out
 
     def score_windows(
         self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Risks for many windows. Sorted by length so each batch pads to similar lengths."""
+        return self.score_window_parts(windows, progress)[:, 0]
+
+    def score_window_parts(
+        self, windows: Sequence[Sequence[int]], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """[windows, 3]: risk, transformer part, lexical part (`_outputs`), in the windows' order."""
+        if not windows:
+            return np.zeros((0, 3))
         return run_batches(windows, self.windower.pad_id, self.max_batch_size,
-                           lambda b: self._risks(b.input_ids, b.attention_mask), progress=progress,
+                           lambda b: self._outputs(b.input_ids, b.attention_mask), progress=progress,
                            concurrency=self.streams, timeout_s=self.infer_timeout_s)
 
     def level(self, risk: float) -> Level:

@@ -20,7 +20,7 @@ import yaml
 from groomguard.bundle import BudgetCheck, Bundle, sha256_file
 from groomguard.jsonl import iter_jsonl
 from groomguard.serving.variant_choice import choose_variant
-from tests.support.train import make_splits, overrides, run_cli, tracked_run_overrides
+from tests.support.train import make_splits, overrides, run_cli, tracked_run_overrides, windows_alone
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 # Alert budgets that make review and high differ on the 10 validation negatives (2 alerts vs none).
@@ -85,23 +85,9 @@ def test_temperature_and_thresholds_recomputed_independently(trained: dict[str, 
     """A second, simple implementation from raw ONNX Runtime logits: calibration by grid search on the NLL
     of every validation prefix window, thresholds by brute force over candidate values on conversation maxima."""
     import numpy as np
-    import onnxruntime as ort
-
-    from groomguard.windowing import window_label
 
     bundle = Bundle.load(trained["bundle"])
-    w = bundle.windower()
-    sess = ort.InferenceSession(str(trained["bundle"] / "model.onnx"), providers=["CPUExecutionProvider"])
-    margins, labels, owner = [], [], []
-    convs = list(iter_jsonl(trained["val"]))
-    for i, conv in enumerate(convs):
-        ids = w.encode_messages(conv.messages)
-        for end in range(len(ids)):
-            x = np.array([w.window_ids(ids, end)], dtype=np.int64)
-            logit = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0].astype(np.float64)
-            margins.append(logit[1] - logit[0])
-            labels.append(window_label(conv, end))
-            owner.append(i)
+    _, margins, labels, owner, convs = windows_alone(trained["bundle"], trained["val"])
     m, y = np.array(margins), np.array(labels)
 
     def nll(t: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -51,6 +51,20 @@ def test_handwritten_figures_by_hand() -> None:
     assert m["roc_auc_french"] == 1.0
 
 
+def test_each_part_of_a_hybrid_is_ranked_on_its_own() -> None:
+    """A hybrid bundle's ScoredSet carries its parts: each gets its own ROC-AUC (and French) by hand."""
+    convs = [conv("g1", 2, 1, [], first=0), conv("g2", 2, 1, [], "fr", first=0),
+             conv("b1", 2, 0, []), conv("b2", 2, 0, [], "fr")]
+    s = scored([[0.1, 0.9], [0.2, 0.8], [0.1, 0.3], [0.2, 0.4]])
+    # transformer part: positives 0.7, 0.6 over negatives 0.2, 0.65 -> 3 of 4 pairs; French g2 0.6 vs b2 0.65: 0
+    s.parts = {"transformer": [[0.7], [0.6], [0.2], [0.65]],
+               "lexical": [[0.1, 0.2], [0.3, 0.1], [0.9, 0.4], [0.5, 0.0]]}  # maxima 0.2, 0.3 vs 0.9, 0.5: 0
+    m = handwritten_metrics(s, convs, 0.5)
+    assert m["parts_roc_auc"] == {"transformer": pytest.approx(3 / 4), "lexical": 0.0}
+    assert m["parts_roc_auc_french"] == {"transformer": 0.0, "lexical": 0.0}
+    assert "parts_roc_auc" not in handwritten_metrics(scored(s.risk_by_message), convs, 0.5)  # no parts: none
+
+
 def test_full_length_alerts_by_bucket() -> None:
     lengths = [12, 25, 40, 70, 200]
     convs = [conv(f"r{i}", n, 0, []) for i, n in enumerate(lengths)]

@@ -24,6 +24,7 @@ from groomguard.errors import ConfigError
 from groomguard.training.base_model import ResolvedBase, load_model, resolve_base
 from groomguard.training.checkpoint_meta import reconcile_windowing, write_meta
 from groomguard.training.data.prepare import PreparedData, prepare_data
+from groomguard.training.lexical_fit import fit_lexical_head
 from groomguard.training.tracking import Run, step_metrics_callback
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import (
@@ -221,11 +222,12 @@ def run_training(cfg: TrainConfig, tracking_uri: str | None = None, log: Any = p
             return TrainOutcome(None, cfg.output_dir, train_metrics)
         save_checkpoint(model, base.tokenizer_json, cfg.checkpoint_dir, cfg)
         log(f"best checkpoint -> {cfg.checkpoint_dir}")
+        lexical = fit_lexical_head(cfg, data)
         req = ExportRequest(model=model, tokenizer_json=base.tokenizer_json, cfg=cfg, base_description=base.description,
                             pad_id=data.windower.pad_id, val=data.val, test=data.test, training_data=data.info,
                             train_metrics=train_metrics, data_summary=data.summary, windower=data.windower,
                             val_conversations=data.val_conversations, data_sources=data.sources,
-                            data_languages=data.languages)
+                            data_languages=data.languages, lexical=lexical)
         manifest = export_bundle(req, cfg.output_dir, log=log, publish=False)
         staged = staging_dir(cfg.output_dir)
         metrics: dict[str, Any] = dict(manifest.metrics)

@@ -138,6 +138,19 @@ class TrackingSettings(_Strict):
     registered_model: str | None = None  # default: groomguard-<bundle name>
 
 
+class LexicalSettings(_Strict):
+    """The lexical head beside the transformer (groomguard/lexical.py, training/lexical_fit.py):
+    token-id n-gram TF-IDF + logistic regression on the transformer's own training windows, averaged
+    with the transformer's margin in log-odds units before calibration."""
+
+    enabled: bool = False
+    weight: float = Field(default=0.5, ge=0.0, le=1.0)  # 0 = the transformer alone, 1 = the head alone
+    ngram_max: int = Field(default=3, ge=1, le=4)
+    max_features: int = Field(default=50_000, ge=1)
+    c: float = Field(default=4.0, gt=0)  # inverse regularisation of the logistic regression
+    max_train_windows: int = Field(default=20_000, ge=1)  # of the transformer's training windows (seeded sample)
+
+
 class EvaluationSettings(_Strict):
     """Test-split evaluation at the end of `groomguard train` (evaluation/runner.py)."""
 
@@ -160,6 +173,7 @@ class TrainConfig(_Strict):
     training: Hyper = Field(default_factory=Hyper)
     export: ExportSettings = Field(default_factory=ExportSettings)
     thresholds: ThresholdTargets = Field(default_factory=ThresholdTargets)
+    lexical: LexicalSettings = Field(default_factory=LexicalSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     seed: int = 13

@@ -76,7 +76,9 @@ def export_repository(bundle: Bundle, repo: Path, cfg: ExportConfig, name: str |
         version_dir = staging / str(cfg.version)
         version_dir.mkdir()
         shutil.copyfile(source, version_dir / MODEL_FILE)
-        for extra in (MANIFEST, TOKENIZER):
+        # the gateway's engine combines the lexical head (if any) with Triton's logits: it travels too
+        lexical = [bundle.manifest.lexical.file] if bundle.manifest.lexical is not None else []
+        for extra in (MANIFEST, TOKENIZER, *lexical):
             shutil.copyfile(bundle.path / extra, staging / extra)
         record = {"model_ref": bundle.manifest.model_ref, "bundle": str(bundle.path), "variant": variant,
                   "version": cfg.version, "model_sha256": sha256_file(version_dir / MODEL_FILE),

@@ -75,3 +75,32 @@ def run_cli(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def windows_alone(bundle_dir: Path, path: Path) -> tuple[list[list[int]], list[float], list[int | None], list[int],
+                                                         list[Conversation]]:
+    """Every prefix window of the conversations in `path`, each run ALONE (no padding, batch 1) through
+    the bundle's fp32 ONNX graph: window ids, transformer margin (l1 - l0), window label, owner, and the
+    conversations. The second, simple implementation the export's arithmetic is checked against."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from groomguard.bundle import Bundle
+    from groomguard.jsonl import iter_jsonl
+    from groomguard.windowing import window_label
+
+    w = Bundle.load(bundle_dir).windower()
+    sess = ort.InferenceSession(str(bundle_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    windows, margins, labels, owner = [], [], [], []
+    convs = list(iter_jsonl(path))
+    for i, conv in enumerate(convs):
+        ids = w.encode_messages(conv.messages)
+        for end in range(len(ids)):
+            window = w.window_ids(ids, end)
+            x = np.array([window], dtype=np.int64)
+            logit = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0].astype(np.float64)
+            windows.append(window)
+            margins.append(float(logit[1] - logit[0]))
+            labels.append(window_label(conv, end))
+            owner.append(i)
+    return windows, margins, labels, owner, convs

@@ -19,6 +19,7 @@ import numpy as np
 from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, Bundle, VariantInfo, write_manifest
 from groomguard.errors import BundleError
+from groomguard.lexical import Hybrid
 from groomguard.scores import risk_from_logits
 from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.windowing import Batch
@@ -69,7 +70,8 @@ def generated_parity_windows(vocab_size: int, max_length: int, n: int, seed: int
 def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], pad_id: int,
                    temperature: float = 1.0, positive_index: int = 1, tolerance: float = FP16_TOLERANCE,
                    batch_size: int = 16, progress: Callable[[int], None] | None = None,
-                   providers: tuple[str, ...] = ("CPUExecutionProvider",), bias: float = 0.0) -> ParityResult:
+                   providers: tuple[str, ...] = ("CPUExecutionProvider",), bias: float = 0.0,
+                   hybrid: Hybrid | None = None) -> ParityResult:
     """Run both graphs over `windows` (batched, right-padded) and compare risks.
 
     fp32 is always the CPU reference; `providers` runs the fp16 graph (CUDA on a GPU host).
@@ -84,6 +86,8 @@ def measure_parity(fp32_path: Path, fp16_path: Path, windows: list[list[int]], p
     logits = run_batches(windows, pad_id, batch_size, both, progress=progress)
     ref, half = logits[:, :2].astype(np.float32), logits[:, 2:].astype(np.float32)
     d_logit = float(np.max(np.abs(ref - half))) if len(windows) else 0.0
+    if hybrid is not None:  # compare the risk serving returns: the lexical head combined (groomguard/lexical.py)
+        ref, half = (hybrid.logits_for(x, windows, pad_id) for x in (ref, half))
     risks = [risk_from_logits(x, temperature, positive_index, bias) for x in (ref, half)]
     d_prob = float(np.max(np.abs(risks[0] - risks[1]))) if len(windows) else 0.0
     return ParityResult(d_prob, d_logit, len(windows), tolerance)
@@ -99,7 +103,7 @@ def bundle_parity(bundle: Bundle, candidate: Path, name: str, n_windows: int = 2
                              tuple(windower.prefix), tuple(windower.suffix))
     result = measure_parity(bundle.model_path("fp32"), candidate, windows, windower.pad_id,
                             bundle.manifest.calibration.temperature, bundle.manifest.onnx.positive_index, tolerance,
-                            progress=progress, bias=bundle.manifest.calibration.bias)
+                            progress=progress, bias=bundle.manifest.calibration.bias, hybrid=bundle.hybrid())
     if not result.ok:
         candidate.unlink(missing_ok=True)
         raise BundleError(

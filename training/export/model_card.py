@@ -97,6 +97,17 @@ def synthetic_warning(sources: list[str]) -> list[str]:
     ]
 
 
+def _lexical_lines(m: BundleManifest) -> list[str]:
+    """The hybrid's parts: what the margin in the calibration line is made of."""
+    lx = m.lexical
+    if lx is None:
+        return ["- Parts: the transformer alone (no lexical head)"]
+    return [f"- Parts: margin = {1 - lx.weight:g} x transformer margin x {lx.transformer_scale:.4f} + {lx.weight:g} x "
+            f"lexical head ({lx.file}: TF-IDF over {lx.features} token-id 1-{lx.ngram_max}-grams + logistic "
+            f"regression, fitted on {lx.train_windows} training windows; groomguard/lexical.py). Each part's ROC-AUC "
+            "alone is in the metrics (`*_part_roc_auc`) and the evaluation report"]
+
+
 def render_model_card(card: CardInputs) -> str:
     m, cfg = card.manifest, card.cfg
     td = m.training_data
@@ -121,6 +132,7 @@ def render_model_card(card: CardInputs) -> str:
         f"validation window ECE {_fmt(m.calibration.ece_val)}",
         "- Variants: " + ", ".join(f"{k} ({v.file}, max |Δp| vs fp32 {_fmt(v.max_abs_delta_prob)})"
                                    for k, v in m.variants.items()),
+        *_lexical_lines(m),
         "",
         "## Training data",
         "",

@@ -31,6 +31,7 @@ from groomguard.bundle import (
     TOKENIZER,
     BundleManifest,
     Calibration,
+    LexicalInfo,
     NormalisationInfo,
     OperatingPointInfo,
     TrainingDataInfo,
@@ -39,6 +40,7 @@ from groomguard.bundle import (
 from groomguard.errors import ConfigError
 from groomguard.evaluation.calibration import reliability
 from groomguard.evaluation.thresholds import select_operating_points
+from groomguard.lexical import LEXICAL_FILE, Hybrid
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds, risk_from_logits
 from groomguard.serving.backends.onnxruntime import open_session
@@ -49,7 +51,8 @@ from groomguard.training.export.parity import ExportError, check_parity, held_ou
 from groomguard.training.export.temperature import fit_platt, fit_temperature, nll
 from groomguard.training.export.to_onnx import export_onnx
 from groomguard.training.export.variant_budget import check_variants
-from groomguard.training.export.variants import export_variants
+from groomguard.training.export.variants import export_variants, served_risk
+from groomguard.training.lexical_fit import FittedLexical, fit_lexical_head
 from groomguard.training.train_config import TrainConfig
 from groomguard.training.windows_dataset import WindowSet
 from groomguard.window_plan import WindowPlan
@@ -72,6 +75,7 @@ class ExportRequest:
     val_conversations: list[Conversation] = field(default_factory=list)
     data_sources: list[str] = field(default_factory=list)  # model card metadata (datasets)
     data_languages: list[str] = field(default_factory=list)  # model card metadata (language)
+    lexical: FittedLexical | None = None  # the lexical head fitted on the training windows (None: transformer alone)
 
 
 def _auc(labels: Sequence[int], risks: np.ndarray) -> float | None:
@@ -92,6 +96,14 @@ class ValidationScores:
     logits: np.ndarray  # [windows, 2]
     labels: np.ndarray  # window labels (`window_label`: positive from first_risk_index on)
     owner: np.ndarray  # conversation index of each window
+    windows: list[list[int]] = field(default_factory=list)  # the token ids (the lexical head reads them)
+
+    def combined(self, hybrid: Hybrid | None, pad_id: int) -> ValidationScores:
+        """The same windows with the lexical head combined into the logits, as the engine serves them."""
+        if hybrid is None:
+            return self
+        return ValidationScores(hybrid.logits_for(self.logits, self.windows, pad_id), self.labels, self.owner,
+                                self.windows)
 
     def conversation_max(self, n_conversations: int, temperature: float, bias: float = 0.0) -> np.ndarray:
         out = np.zeros(n_conversations, dtype=np.float64)
@@ -118,7 +130,7 @@ def score_validation(session: Any, windower: Windower, convs: Sequence[Conversat
                                 progress=lambda n: bar.advance(task, n))
     else:
         logits = ort_logits(session, windows, windower.pad_id, SCORING_BATCH)
-    return ValidationScores(logits, np.asarray(labels), np.asarray(owner))
+    return ValidationScores(logits, np.asarray(labels), np.asarray(owner), windows)
 
 
 def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
@@ -145,6 +157,36 @@ def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
             tag = re.sub(r"[^A-Za-z0-9]+", "_", source)  # MLflow metric names: letters, digits, _
             metrics[f"{name}_recall_val_{tag}"] = float(np.mean(conv_risk[mask] >= p.threshold))
     return points, metrics
+
+
+def _hybrid(req: ExportRequest, scored: ValidationScores, log: Any) -> tuple[Hybrid | None, dict[str, float]]:
+    """The lexical head's combination with the transformer (groomguard/lexical.py), and each part's
+    validation ROC-AUC on its own. The transformer's margin is put in log-odds units by its own
+    validation temperature; the weight is the recipe's (`lexical.weight`), never fitted on a yardstick."""
+    if req.lexical is None:
+        return None, {}
+    t_transformer = fit_temperature(scored.logits, scored.labels)
+    hybrid = Hybrid(req.lexical.head, req.cfg.lexical.weight, 1.0 / t_transformer)
+    lexical = req.lexical.head.margins_for(scored.windows, req.pad_id)
+    transformer = scored.logits[:, 1] - scored.logits[:, 0]
+    metrics = {"val_window_roc_auc_transformer": _auc(scored.labels.tolist(), transformer),
+               "val_window_roc_auc_lexical": _auc(scored.labels.tolist(), lexical),
+               "lexical_fit_seconds": req.lexical.seconds}
+    log(f"lexical head: {req.lexical.head.keys.size} token n-grams (1-{req.lexical.head.ngram_max}) from "
+        f"{req.lexical.n_windows} training windows in {req.lexical.seconds:.1f} s; weight {hybrid.weight:g}, "
+        f"transformer temperature {t_transformer:.3f}; validation window ROC-AUC transformer "
+        f"{metrics['val_window_roc_auc_transformer']:.3f}, lexical {metrics['val_window_roc_auc_lexical']:.3f}")
+    return hybrid, {k: v for k, v in metrics.items() if v is not None}
+
+
+def _lexical_info(req: ExportRequest, hybrid: Hybrid | None, tmp: Path) -> LexicalInfo | None:
+    """Write the head into the staged bundle and describe it for bundle.json."""
+    if hybrid is None or req.lexical is None:
+        return None
+    hybrid.head.save(tmp / LEXICAL_FILE)
+    return LexicalInfo(weight=hybrid.weight, transformer_scale=hybrid.transformer_scale,
+                       ngram_max=hybrid.head.ngram_max, features=int(hybrid.head.keys.size),
+                       train_windows=req.lexical.n_windows)
 
 
 def staging_dir(out: Path) -> Path:
@@ -183,6 +225,8 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
     scored = score_validation(fp32_sess, req.windower, req.val_conversations)
+    hybrid, part_metrics = _hybrid(req, scored, log)
+    scored = scored.combined(hybrid, req.pad_id)
     val_logits, val_y = scored.logits, scored.labels
     t_only = fit_temperature(val_logits, val_y)
     if cfg.export.calibration == "platt":
@@ -192,7 +236,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     val_risk = risk_from_logits(val_logits, temperature, bias=bias)
     # variants after calibration: their error vs fp32 is measured on the risk serving returns
     variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
-                               cfg.training.torch_threads or 1, log, calibration=(temperature, bias))
+                               cfg.training.torch_threads or 1, log, calibration=(temperature, bias), hybrid=hybrid)
     ece = reliability(val_y, val_risk).ece
     ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
     conv_risk = scored.conversation_max(len(req.val_conversations), temperature, bias)
@@ -203,6 +247,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
 
     def variant_conv_risk(sess: Any) -> np.ndarray:
         again = score_validation(sess, req.windower, req.val_conversations)  # type: ignore[arg-type]
+        again = again.combined(hybrid, req.pad_id)
         return again.conversation_max(len(req.val_conversations), temperature, bias)
 
     check_variants(variants, tmp, variant_conv_risk, conv_risk, labels, real, points, cfg.thresholds, cfg.export,
@@ -218,9 +263,11 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
         "val_window_ece": ece,
         "val_window_ece_temperature_only": ece_temperature_only,
         **point_metrics,
+        **part_metrics,
     }
     if req.test is not None and len(req.test):
-        test_risk = risk_from_logits(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), temperature, bias=bias)
+        test_risk = served_risk(ort_logits(fp32_sess, req.test.input_ids, req.pad_id), req.test.input_ids,
+                                req.pad_id, (temperature, bias), hybrid)
         metrics["test_windows"] = len(req.test)
         metrics["test_window_roc_auc"] = _auc(req.test.labels, test_risk)
     log(f"calibration: {cfg.export.calibration} T={temperature:.3f} bias={bias:.3f} (val window ECE {ece:.3f}, "
@@ -241,6 +288,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
         calibration=Calibration(method=cfg.export.calibration, temperature=temperature, bias=bias, ece_val=ece),
         operating_points=points,
         variants=variants,
+        lexical=_lexical_info(req, hybrid, tmp),
         pad_token_id=req.pad_id,
         training_data=req.training_data,
         metrics={k: v for k, v in metrics.items() if v is not None},
@@ -266,7 +314,7 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
     cfg = reconcile_windowing(cfg, checkpoint, "export")
     tok = checkpoint / "tokenizer.json"
     tokenizer_json = tok if tok.is_file() else resolve_base(cfg).tokenizer_json
-    data = prepare_data(cfg, tokenizer_json, need_train=False)
+    data = prepare_data(cfg, tokenizer_json, need_train=cfg.lexical.enabled)  # the lexical head is refitted
     try:
         model = AutoModelForSequenceClassification.from_pretrained(  # nosec B615  # a local checkpoint directory
             str(checkpoint), attn_implementation="eager")
@@ -276,7 +324,8 @@ def run_export(cfg: TrainConfig, checkpoint: Path, out: Path, log: Any = print) 
                         base_description=f"{cfg.base_model} fine-tuned ({checkpoint})", pad_id=data.windower.pad_id,
                         val=data.val, test=data.test, training_data=data.info, data_summary=data.summary,
                         windower=data.windower, val_conversations=data.val_conversations,
-                        data_sources=data.sources, data_languages=data.languages)
+                        data_sources=data.sources, data_languages=data.languages,
+                        lexical=fit_lexical_head(cfg, data))
     manifest = export_bundle(req, out, log=log)
     log(f"bundle -> {out} ({manifest.model_ref})")
     return manifest

@@ -39,6 +39,7 @@ import numpy as np
 
 from groomguard.batching import run_batches
 from groomguard.bundle import MODEL_FILES, VariantInfo
+from groomguard.lexical import Hybrid
 from groomguard.scores import risk_from_logits
 from groomguard.serving.backends.onnxruntime import open_session
 from groomguard.training.export.fused_fp16 import build_fused_fp16
@@ -109,15 +110,24 @@ def machine(threads: int, runtime: str = "") -> str:
     return f"{cpu}, {os.cpu_count()} cores, {runtime or f'onnxruntime {ort.__version__}'} CPU, {threads} thread(s)"
 
 
+def served_risk(raw: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int,
+                calibration: tuple[float, float], hybrid: Hybrid | None = None) -> np.ndarray:
+    """The risk serving returns for these windows' transformer logits: the lexical head combined (if
+    any), then `calibration` = (temperature, bias) (serving/engine.py does the same per batch)."""
+    if hybrid is not None:
+        raw = hybrid.logits_for(raw, windows, pad_id)
+    return risk_from_logits(raw, calibration[0], bias=calibration[1])
+
+
 def measure(path: Path, reference: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int,
             threads: int = 1, calibration: tuple[float, float] = (1.0, 0.0),
             speed_windows: Sequence[Sequence[int]] | None = None, sess: Any = None,
-            runtime: str = "") -> dict[str, Any]:
-    """max |Δ risk| of `path` against `reference` risks of `windows` (`calibration` = (temperature, bias)
-    applied, as serving does), and windows/s at each of SPEED_BATCHES on `speed_windows` (default
-    `windows`). `sess`: an already open session (default: ONNX Runtime on `path`)."""
+            runtime: str = "", hybrid: Hybrid | None = None) -> dict[str, Any]:
+    """max |Δ risk| of `path` against `reference` risks of `windows` (served risk: `hybrid` and
+    `calibration` applied, as serving does), and windows/s at each of SPEED_BATCHES on `speed_windows`
+    (default `windows`). `sess`: an already open session (default: ONNX Runtime on `path`)."""
     sess = sess or session(path, threads)
-    got = risk_from_logits(logits(sess, windows, pad_id), calibration[0], bias=calibration[1])
+    got = served_risk(logits(sess, windows, pad_id), windows, pad_id, calibration, hybrid)
     timed = windows if speed_windows is None else speed_windows
     return {"max_abs_delta_prob": float(np.max(np.abs(got - reference))),
             "windows_per_s": {str(b): round(windows_per_s(sess, timed, pad_id, b), 2) for b in SPEED_BATCHES},
@@ -135,7 +145,8 @@ def calibration_windows(pool: Sequence[Sequence[int]], probe: Sequence[Sequence[
 def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[int]], pool: Sequence[Sequence[int]],
                     pad_id: int, settings: ExportSettings, threads: int = 1,
                     say: Callable[[str], None] = print,
-                    calibration: tuple[float, float] = (1.0, 0.0)) -> dict[str, VariantInfo]:
+                    calibration: tuple[float, float] = (1.0, 0.0),
+                    hybrid: Hybrid | None = None) -> dict[str, VariantInfo]:
     """The export's variant step: fp32 timed, `fused` built and gated, `int8` built; all measured.
 
     `model` is the PyTorch reference of the fused parity gate (None: the fp32 graph is, for a bundle
@@ -144,19 +155,18 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
     static int8 also calibrates).
     A fused graph that fails its gate or cannot be built is left out (logged), never shipped; so is
     an int8 or bf16 variant over `settings.int8_max_delta_prob` / `bf16_max_delta_prob`. Errors are on
-    the calibrated risk (`calibration` = (temperature, bias)), what serving returns and the thresholds
-    apply to.
+    the served risk (`hybrid`'s lexical head combined, then `calibration` = (temperature, bias)), what
+    serving returns and the thresholds apply to.
     """
 
     fp32 = out_dir / MODEL_FILES["fp32"]
-    t, b = calibration
     # errors on the parity windows plus validation windows the probe does not hold; speeds on the probe
     checked = [*map(list, probe), *calibration_windows(pool, probe, settings.variant_error_windows)]
-    ref = risk_from_logits(logits(session(fp32, threads), checked, pad_id), t, bias=b)
+    ref = served_risk(logits(session(fp32, threads), checked, pad_id), checked, pad_id, calibration, hybrid)
     out: dict[str, VariantInfo] = {}
 
     def measured(path: Path, **kw: Any) -> dict[str, Any]:
-        return measure(path, ref, checked, pad_id, threads, calibration, speed_windows=probe, **kw)
+        return measure(path, ref, checked, pad_id, threads, calibration, speed_windows=probe, hybrid=hybrid, **kw)
 
     def gated(name: str, info: VariantInfo, limit: float | None, setting: str) -> bool:
         if limit is not None and (info.max_abs_delta_prob or 0.0) > limit:
@@ -168,7 +178,7 @@ def export_variants(model: Any | None, out_dir: Path, probe: Sequence[Sequence[i
 
     def error(path: Path) -> float:
         """max |Δ risk| vs fp32 on the checked windows, without timing (for variants not meant for this CPU)."""
-        got = risk_from_logits(logits(session(path, threads), checked, pad_id), t, bias=b)
+        got = served_risk(logits(session(path, threads), checked, pad_id), checked, pad_id, calibration, hybrid)
         return float(np.max(np.abs(got - ref)))
 
     out["fp32"] = VariantInfo(file=MODEL_FILES["fp32"], method="torch.onnx export (TorchScript)", **measured(fp32))
