@@ -41,6 +41,7 @@ DISK_FULL_TESTS = ("tests/test_store_disk_full.py",)
 STREAM_TESTS = ("tests/test_streaming_equals_batch.py",)
 WINDOW_TESTS = ("tests/test_contract_windowing.py",)
 TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
+HYBRID_TESTS = ("tests/test_lexical.py", "tests/test_train_hybrid.py")
 REAL_CHAT_TESTS = ("tests/test_real_chat.py",)
 ENGINE_TESTS = ("tests/test_score_meaning.py", "tests/test_streaming_equals_batch.py")
 DESK_USER_TESTS = ("tests/test_desk_users.py",)
@@ -134,6 +135,11 @@ MUTANTS: list[Mutant] = [
            "            best = r\n", STREAM_TESTS),
     Mutant("engine-bias-dropped", "serving/engine.py", "self.bias = bundle.manifest.calibration.bias",
            "self.bias = 0.0", SCORE_TESTS),
+    # --- issue 23: the hybrid's lexical head ---
+    Mutant("engine-lexical-head-dropped", "serving/engine.py", "        if self.hybrid is not None:\n",
+           "        if False:\n", HYBRID_TESTS),
+    Mutant("lexical-idf-ignored", "groomguard/lexical.py", "values = (1.0 + np.log(counts)) * self.idf[feats]",
+           "values = 1.0 + np.log(counts)", HYBRID_TESTS),
     Mutant("engine-running-max-is-last", "serving/engine.py", "overall = max(by_msg)", "overall = by_msg[-1]",
            ENGINE_TESTS),
     Mutant("export-running-max-is-last", "training/export/pipeline.py",

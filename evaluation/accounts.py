@@ -191,7 +191,8 @@ def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[floa
     rows = []
     for n in sorted(set(conversations) or {rule_cfg.rule_conversations}):
         for floor in candidates(fractions, thresholds.review):
-            rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor, "rule_conversations": n}), thresholds)
+            rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor, "rule_min_risk_fraction": None,
+                                                     "rule_conversations": n}), thresholds)
             m = rule_metrics(truth, replay(convs, risks, thresholds, rule, progress).account_rule)
             rows.append({"conversations": n, "min_risk": floor,
                          **{k: m[k] for k in ("precision", "recall", "f0_5", "false_flag_rate",
@@ -208,6 +209,8 @@ def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[floa
         why = f"no candidate kept validation false flags within {budget:.0%}: the review threshold"
     return {"n_accounts": len(truth.accounts), "n_grooming": len(truth.grooming), "budget": budget,
             "candidates": rows, "chosen": best["min_risk"], "chosen_conversations": best["conversations"],
+            # what configs/serve.yaml `rule_min_risk_fraction` serves for this choice
+            "chosen_fraction_of_review": best["min_risk"] / thresholds.review if thresholds.review else None,
             "reason": why}
 
 
@@ -223,8 +226,8 @@ def accounts_block(test: Sequence[Conversation], test_risks: Sequence[Sequence[f
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The `accounts` block of metrics.json: both rules on the test corpus, the rule's minimum from
     `selection` (validation) when given, else from the config."""
-    chosen = ({"rule_min_risk": selection["chosen"], "rule_conversations": selection["chosen_conversations"]}
-              if selection is not None else {})
+    chosen = ({"rule_min_risk": selection["chosen"], "rule_min_risk_fraction": None,
+               "rule_conversations": selection["chosen_conversations"]} if selection is not None else {})
     rule = _rule(rule_cfg.model_copy(update=chosen), thresholds)
     truth = truth_of(test)
     result = replay(test, test_risks, thresholds, rule, progress)

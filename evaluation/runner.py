@@ -78,25 +78,41 @@ def _resolve_train(train_path: Path | None, bundle: Bundle) -> tuple[Path | None
     return None, f"training split recorded in bundle.json ({recorded}) is not on this machine; pass --train"
 
 
+WindowMemo = dict[bytes, np.ndarray]  # window token ids -> the engine's [risk, transformer, lexical] row
+
+
 def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfig,
                  thresholds: Thresholds | None, extra: Sequence[float], show_progress: bool,
-                 stride: int | None = None, what: str = "model") -> ScoredSet:
-    """Score through the serving engine: exactly what `groomguard serve` computes."""
+                 stride: int | None = None, what: str = "model", memo: WindowMemo | None = None) -> ScoredSet:
+    """Score through the serving engine: exactly what `groomguard serve` computes.
+
+    `memo`: windows already scored in this `evaluate` run are not scored again. The sets overlap:
+    real-test chats are the first 60 messages of full-length ones, grafts start with real-test
+    openings, and one grafted file can be both a real-chat and a template-disjoint set. A window's
+    score depends only on its token ids, so the memo changes no figure, only the time (the main set
+    is scored first, with an empty memo, so its windows/s is a true rate)."""
     from groomguard.serving.engine import build_engine
 
     stride = stride or cfg.stride
     engine = build_engine(str(bundle_dir), cfg.engine, thresholds)
     try:
         plan = WindowPlan.of(engine.windower, convs, stride)  # the windows the engine scores
+        memo = {} if memo is None else memo
+        keys = [np.asarray(w, dtype=np.int64).tobytes() for w in plan.windows]
+        todo = list(dict.fromkeys(k for k in keys if k not in memo))
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a window of each new key
+        new_windows = [plan.windows[first[k]] for k in todo]
         t0 = time.perf_counter()
         if show_progress:
             from groomguard.progress import progress_bar
 
             with progress_bar() as bar:
-                task = bar.add_task(f"scoring windows ({what})", total=plan.spans.n_windows)
-                out = engine.score_window_parts(plan.windows, progress=lambda n: bar.advance(task, n))
+                task = bar.add_task(f"scoring windows ({what})", total=len(new_windows))
+                scored_new = engine.score_window_parts(new_windows, progress=lambda n: bar.advance(task, n))
         else:
-            out = engine.score_window_parts(plan.windows)
+            scored_new = engine.score_window_parts(new_windows)
+        memo.update(zip(todo, scored_new, strict=True))
+        out = np.array([memo[k] for k in keys]).reshape(len(keys), 3)
         # column 0 is what ScoringEngine.score_conversations serves; 1-2 the hybrid's parts (log-odds)
         parts = ({name: plan.by_message(1.0 / (1.0 + np.exp(-out[:, k])))
                   for k, name in ((1, "transformer"), (2, "lexical"))} if engine.hybrid is not None else {})
@@ -253,7 +269,8 @@ def evaluate_bundle(
     bundle = Bundle.load(bundle_dir)
     convs = load_labelled(data_path)
     extra = [*cfg.extra_thresholds, *extra_thresholds]
-    model = _score_model(bundle_dir, convs, cfg, thresholds_override, extra, show_progress)
+    memo: WindowMemo = {}
+    model = _score_model(bundle_dir, convs, cfg, thresholds_override, extra, show_progress, memo=memo)
     windower = bundle.windower()
 
     scored_sets = [model]
@@ -300,7 +317,7 @@ def evaluate_bundle(
         "worst_errors": worst_errors(model, convs, cfg.slices.worst_errors),
     }
     ctx = EvalContext(bundle, cfg, settings_, lambda cs, stride, what: _score_model(
-        bundle_dir, cs, cfg, thresholds_override, extra, show_progress, stride, what),
+        bundle_dir, cs, cfg, thresholds_override, extra, show_progress, stride, what, memo),
         {"review": model.thresholds["review"], "high": model.thresholds["high"]}, train_convs, tfidf_model)
     if real_benign is not None:
         metrics["real_chat"] = _real_chat(ctx, real_benign, real_grooming)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 
 from groomguard.schema import Message
@@ -347,6 +348,10 @@ def test_rule_from_config() -> None:
     assert AccountRule.from_config(AccountsConfig(rule_min_risk=0.2, rule_conversations=4), 0.6) == AccountRule(4, 30,
                                                                                                                 0.2)
     assert AccountRule.from_config(AccountsConfig(rule_enabled=False), 0.6) is None
+    # a fraction of the bundle's review threshold follows the bundle: 0.9 x 0.6 = 0.54
+    assert AccountRule.from_config(AccountsConfig(rule_min_risk_fraction=0.9), 0.6) == AccountRule(2, 30, 0.54)
+    with pytest.raises(ValueError, match="not both"):
+        AccountsConfig(rule_min_risk=0.2, rule_min_risk_fraction=0.9)
 
 
 def test_crossing_is_reaching_the_minimum_once() -> None:

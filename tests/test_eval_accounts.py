@@ -129,7 +129,7 @@ def test_choose_min_risk_on_validation() -> None:
     loose = choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.5)
     assert [c["min_risk"] for c in loose["candidates"]] == [0.25, 0.5]
     assert loose["candidates"][0]["f0_5"] == pytest.approx(5 / 7) and loose["candidates"][1]["f0_5"] == 0.0
-    assert loose["chosen"] == 0.25
+    assert loose["chosen"] == 0.25 and loose["chosen_fraction_of_review"] == 0.5  # what serve.yaml takes
     assert choose_min_risk(convs, risks, TH, AccountsConfig(), [0.5], 0.4)["chosen"] == 0.5
     # N = 2 beside N = 3: both flag G1, G2 and H1 at 0.25 (F0.5 5/7 each), N = 2 at each groomer's 2nd own
     # message instead of the 3rd, so the tie goes to N = 2; at 0.5 neither flags anyone (one conversation

@@ -51,7 +51,10 @@ class AccountRule:
         off. Serving and `groomguard evaluate --accounts` both build it here."""
         if not accounts.rule_enabled:
             return None
-        floor = accounts.rule_min_risk if accounts.rule_min_risk is not None else review
+        if accounts.rule_min_risk is not None:
+            floor = accounts.rule_min_risk
+        else:
+            floor = (accounts.rule_min_risk_fraction or 1.0) * review
         return cls(accounts.rule_conversations, accounts.rule_days, floor)
 
 

@@ -4,7 +4,7 @@ still works."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StoreConfig(BaseModel):
@@ -48,8 +48,10 @@ class AccountsConfig(BaseModel):
     """The account rule (issue 25; docs/design.md "Accounts"): an author whose risk reaches
     `rule_min_risk` in at least `rule_conversations` conversations they wrote in within `rule_days`
     days, with at least that many distinct counterparts, gets an account case linking them.
-    `rule_min_risk` None = the bundle's review threshold; lower, the rule can flag an account whose
-    conversations are each below review (`groomguard evaluate --accounts` measures the trade)."""
+    `rule_min_risk` None = `rule_min_risk_fraction` x the bundle's review threshold (a bar that follows
+    the bundle when it is retrained), and with both None the review threshold itself; lower, the rule
+    can flag an account whose conversations are each below review (`groomguard evaluate --accounts`
+    measures the trade and chooses the fraction on validation accounts)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,3 +59,10 @@ class AccountsConfig(BaseModel):
     rule_conversations: int = Field(default=2, ge=2)  # chosen on validation accounts (configs/serve.yaml)
     rule_days: float = Field(default=30, gt=0)
     rule_min_risk: float | None = Field(default=None, ge=0, le=1)
+    rule_min_risk_fraction: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_minimum(self) -> AccountsConfig:
+        if self.rule_min_risk is not None and self.rule_min_risk_fraction is not None:
+            raise ValueError("set rule_min_risk or rule_min_risk_fraction, not both")
+        return self
