@@ -150,3 +150,23 @@ def test_the_report_shows_each_part_beside_the_combination(hybrid: dict[str, Pat
         np.maximum.at(conv_max, owner, margin)
         assert got[name] == pytest.approx(roc_auc(conv_y, conv_max.tolist()))
     assert "part alone" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_export_of_the_checkpoint_refits_the_same_head(hybrid: dict[str, Path], tmp_path: Path) -> None:
+    """`groomguard export` on the saved checkpoint refits the head from the training split (seeded):
+    the same arrays, so the same calibration and thresholds as the trained bundle."""
+    out = tmp_path / "exported"
+    args = ["export", "--checkpoint", str(hybrid["root"] / "work" / "tiny-test" / "best"), "--config", str(CONFIG),
+            "-o", str(out)]
+    for s in [*overrides(hybrid, out, hybrid["root"] / "work"), "windows.max_length=48", "lexical.enabled=true",
+              f"lexical.weight={WEIGHT}", "lexical.ngram_max=2", "export.int8=false", "export.fused=false",
+              "thresholds.review_alerts_per_1000=250"]:
+        args += ["--set", s]
+    assert run_cli(args) == 0
+    again, first = Bundle.load(out), Bundle.load(hybrid["bundle"])
+    a, b = again.hybrid(), first.hybrid()
+    assert a is not None and b is not None
+    np.testing.assert_array_equal(a.head.keys, b.head.keys)
+    np.testing.assert_allclose(a.head.coef, b.head.coef, rtol=1e-9)
+    assert again.manifest.calibration.temperature == pytest.approx(first.manifest.calibration.temperature, rel=1e-6)
+    assert again.manifest.thresholds == first.manifest.thresholds
