@@ -99,9 +99,8 @@ def _score_model(bundle_dir: Path, convs: Sequence[Conversation], cfg: EvalConfi
         plan = WindowPlan.of(engine.windower, convs, stride)  # the windows the engine scores
         memo = {} if memo is None else memo
         keys = [np.asarray(w, dtype=np.int64).tobytes() for w in plan.windows]
-        todo = list(dict.fromkeys(k for k in keys if k not in memo))
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a window of each new key
-        new_windows = [plan.windows[first[k]] for k in todo]
+        new = {k: w for k, w in zip(keys, plan.windows, strict=True) if k not in memo}  # each new window once
+        todo, new_windows = list(new), list(new.values())
         t0 = time.perf_counter()
         if show_progress:
             from groomguard.progress import progress_bar

@@ -143,12 +143,16 @@ class Hybrid:
     transformer_scale: float
     positive_index: int = 1
 
-    def logits(self, logits: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Combined logits of one padded batch (the engine's path)."""
-        return combine_logits(logits, self.head.margins(input_ids, attention_mask), self.weight,
-                              self.transformer_scale, self.positive_index)
+    def transformer_part(self, logits: np.ndarray) -> np.ndarray:
+        """The transformer's margin in log-odds units (its share of z before weighting)."""
+        logits = np.asarray(logits, dtype=np.float64)
+        return (logits[:, self.positive_index] - logits[:, 1 - self.positive_index]) * self.transformer_scale
+
+    def combine(self, logits: np.ndarray, lexical_margins: np.ndarray) -> np.ndarray:
+        """Combined logits from transformer logits and the head's margins of the same windows (the
+        engine's path: it keeps both parts for the report)."""
+        return combine_logits(logits, lexical_margins, self.weight, self.transformer_scale, self.positive_index)
 
     def logits_for(self, logits: np.ndarray, windows: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
         """Combined logits of unpadded windows scored in order (the export's path)."""
-        return combine_logits(logits, self.head.margins_for(windows, pad_id), self.weight, self.transformer_scale,
-                              self.positive_index)
+        return self.combine(logits, self.head.margins_for(windows, pad_id))

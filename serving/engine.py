@@ -17,7 +17,6 @@ import numpy as np
 
 from groomguard.batching import run_batches
 from groomguard.bundle import Bundle, Variant
-from groomguard.lexical import combine_logits
 from groomguard.schema import Conversation
 from groomguard.scores import Level, Thresholds, level_for, risk_from_logits
 from groomguard.serving.backends.base import Backend
@@ -82,15 +81,13 @@ class ScoringEngine:
         its own temperature) and the lexical head's margin (NaN when the bundle has no head). The parts
         cost nothing extra: they are the two terms the served risk is computed from."""
         logits = np.asarray(self.backend.infer(input_ids, attention_mask), dtype=np.float64)
-        margin = logits[:, self.positive_index] - logits[:, 1 - self.positive_index]
         out = np.full((len(logits), 3), np.nan)
         if self.hybrid is not None:
             lexical = self.hybrid.head.margins(input_ids, attention_mask)
-            out[:, 1], out[:, 2] = margin * self.hybrid.transformer_scale, lexical
-            logits = combine_logits(logits, lexical, self.hybrid.weight, self.hybrid.transformer_scale,
-                                    self.positive_index)
+            out[:, 1], out[:, 2] = self.hybrid.transformer_part(logits), lexical
+            logits = self.hybrid.combine(logits, lexical)
         else:
-            out[:, 1] = margin / self.temperature
+            out[:, 1] = (logits[:, self.positive_index] - logits[:, 1 - self.positive_index]) / self.temperature
         out[:, 0] = risk_from_logits(logits, self.temperature, self.positive_index, self.bias)
         return out
 

@@ -159,12 +159,14 @@ def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
     return points, metrics
 
 
-def _hybrid(req: ExportRequest, scored: ValidationScores, log: Any) -> tuple[Hybrid | None, dict[str, float]]:
-    """The lexical head's combination with the transformer (groomguard/lexical.py), and each part's
-    validation ROC-AUC on its own. The transformer's margin is put in log-odds units by its own
-    validation temperature; the weight is the recipe's (`lexical.weight`), never fitted on a yardstick."""
+def _hybrid(req: ExportRequest, scored: ValidationScores,
+            log: Any) -> tuple[Hybrid | None, ValidationScores, dict[str, float]]:
+    """The lexical head's combination with the transformer (groomguard/lexical.py), the validation
+    scores combined as the engine serves them, and each part's validation ROC-AUC on its own. The
+    transformer's margin is put in log-odds units by its own validation temperature; the weight is the
+    recipe's (`lexical.weight`), never fitted on a yardstick."""
     if req.lexical is None:
-        return None, {}
+        return None, scored, {}
     t_transformer = fit_temperature(scored.logits, scored.labels)
     hybrid = Hybrid(req.lexical.head, req.cfg.lexical.weight, 1.0 / t_transformer)
     lexical = req.lexical.head.margins_for(scored.windows, req.pad_id)
@@ -176,7 +178,8 @@ def _hybrid(req: ExportRequest, scored: ValidationScores, log: Any) -> tuple[Hyb
         f"{req.lexical.n_windows} training windows in {req.lexical.seconds:.1f} s; weight {hybrid.weight:g}, "
         f"transformer temperature {t_transformer:.3f}; validation window ROC-AUC transformer "
         f"{metrics['val_window_roc_auc_transformer']:.3f}, lexical {metrics['val_window_roc_auc_lexical']:.3f}")
-    return hybrid, {k: v for k, v in metrics.items() if v is not None}
+    combined = ValidationScores(hybrid.combine(scored.logits, lexical), scored.labels, scored.owner, scored.windows)
+    return hybrid, combined, {k: v for k, v in metrics.items() if v is not None}
 
 
 def _lexical_info(req: ExportRequest, hybrid: Hybrid | None, tmp: Path) -> LexicalInfo | None:
@@ -225,8 +228,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     if req.windower is None or not req.val_conversations:
         raise ExportError("export needs the validation conversations and the windower (conversation thresholds)")
     scored = score_validation(fp32_sess, req.windower, req.val_conversations)
-    hybrid, part_metrics = _hybrid(req, scored, log)
-    scored = scored.combined(hybrid, req.pad_id)
+    hybrid, scored, part_metrics = _hybrid(req, scored, log)
     val_logits, val_y = scored.logits, scored.labels
     t_only = fit_temperature(val_logits, val_y)
     if cfg.export.calibration == "platt":
