@@ -70,6 +70,28 @@ def lowest_threshold_within_budget(benign_scores: Scores, per_1000: float) -> fl
     return float(np.nextafter(s[allowed], np.inf))
 
 
+def tail_threshold(benign_scores: Scores, per_1000: float) -> float:
+    """The threshold a normal tail puts `per_1000` benign conversations per 1,000 above.
+
+    Why: a budget finer than the sample resolves (2 per 1,000 of 150 chats) makes
+    `lowest_threshold_within_budget` answer "just above the highest benign chat", which a new set of
+    chats exceeds about once per (n + 1) chats, not once per 500. A normal fitted to the log-odds of
+    the benign conversation risks is extrapolated instead: the threshold is its
+    (1 - per_1000 / 1000) quantile. An assumption about the tail, so callers use it only as a floor
+    above the counted budget, and the report shows what it did on held-out chat.
+    """
+    from statistics import NormalDist
+
+    s = np.clip(np.asarray(benign_scores, dtype=np.float64).ravel(), 1e-9, 1 - 1e-9)
+    if s.size < 2:
+        raise MetricError("tail_threshold: needs at least two benign conversations")
+    if not 0 < per_1000 < 1000:
+        raise MetricError(f"tail budget must be in (0, 1000) per 1,000, got {per_1000}")
+    x = np.log(s / (1 - s))
+    z = float(x.mean() + NormalDist().inv_cdf(1 - per_1000 / 1000.0) * x.std(ddof=1))
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
 @dataclass(frozen=True)
 class PointStats:
     """One operating point measured on validation conversations (what bundle.json records)."""

@@ -58,6 +58,7 @@ class LexicalInfo(BaseModel):
     ngram_max: int = Field(ge=1)
     features: int = Field(ge=0)
     train_windows: int = Field(default=0, ge=0)
+    extra_benign_windows: int = Field(default=0, ge=0)  # of train_windows: benign-only chats (lexical.extra_benign)
 
 
 class OperatingPointInfo(BaseModel):

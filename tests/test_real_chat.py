@@ -115,7 +115,7 @@ def _mix(tmp_path: Path) -> MixConfig:
 
 
 def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
-    cfg = _mix(tmp_path)
+    cfg = _mix(tmp_path).model_copy(update={"max_messages": 10})  # training chats cut, the fixture's are 12 long
     manifest = build_mix(cfg, log=lambda _: None)
     out = {name: list(iter_jsonl(cfg.out_dir / f"{name}.jsonl"))
            for name in ("train", "val", "test", "real-test", "real-test-grafted")}
@@ -140,6 +140,13 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
     val_keys = {corpus_key(c.conversation_id) for c in out["val"]} - {None}
     assert len(train_keys) == 3 and len(val_keys) == 2 and not train_keys & val_keys
     assert out["test"] == list(iter_jsonl(cfg.synthetic_dir / "test.jsonl"))
+    # the lexical head's extra benign chats: the 3 training-side real chats whole, where train has
+    # their first 10 messages; never a validation or real-test chat
+    source = {corpus_key(c.conversation_id): len(c.messages) for c in iter_chitchat(CHITCHAT)}
+    train_full = list(iter_jsonl(cfg.out_dir / "real-train-full.jsonl"))
+    assert {corpus_key(c.conversation_id) for c in train_full} == train_keys
+    assert all(len(c.messages) == source[corpus_key(c.conversation_id)] and c.label == 0 for c in train_full)
+    assert max(len(c.messages) for c in train_full) > 10 >= max(len(c.messages) for c in train_real)
     train_sha = hashlib.sha256((cfg.out_dir / "train.jsonl").read_bytes()).hexdigest()
     assert manifest["files"]["train"]["sha256"] == train_sha
 

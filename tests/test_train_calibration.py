@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from groomguard.evaluation.thresholds import lowest_threshold_within_budget, select_operating_points
+from groomguard.evaluation.metrics import MetricError
+from groomguard.evaluation.thresholds import lowest_threshold_within_budget, select_operating_points, tail_threshold
 from groomguard.schema import Conversation, Message
 from groomguard.training.export.temperature import fit_platt, fit_temperature, nll
 from groomguard.training.windows_dataset import class_weights, sample_ends
@@ -51,6 +52,21 @@ def test_budget_threshold_by_hand() -> None:
     assert lowest_threshold_within_budget([0.1, 0.2, 0.4, 0.6], 0) > 0.6  # no alert allowed
     assert lowest_threshold_within_budget([0.1, 0.2, 0.4, 0.6], 1000) == 0.0  # everything allowed
     assert lowest_threshold_within_budget([0.5, 0.5, 0.5, 0.1], 500) > 0.5  # ties move together: 3 > 2
+
+
+def test_tail_threshold_by_hand() -> None:
+    # Log-odds -2, 0, 2: mean 0, sample sd 2. 50 per 1,000 is the normal's 95th percentile, z = 1.6449
+    # (tables): the threshold's log-odds are 3.2897, a risk of 1 / (1 + e^-3.2897) = 0.96407.
+    risks = [1 / (1 + np.exp(2.0)), 0.5, 1 / (1 + np.exp(-2.0))]
+    assert tail_threshold(risks, 50) == pytest.approx(0.96407, abs=1e-5)
+    # a finer budget reaches further out: 2 per 1,000 is z = 2.8782, log-odds 5.7563, risk 0.99685
+    assert tail_threshold(risks, 2) == pytest.approx(0.99685, abs=1e-5)
+    # the tail sits above every benign chat here, where the counted budget sits just above the top one
+    assert tail_threshold(risks, 2) > lowest_threshold_within_budget(risks, 2)
+    with pytest.raises(MetricError, match="two benign"):
+        tail_threshold([0.3], 2)
+    with pytest.raises(MetricError, match="tail budget"):
+        tail_threshold(risks, 0)
 
 
 def _brute_force_budget(scores: np.ndarray, per_1000: float) -> float:

@@ -8,6 +8,7 @@ for the thresholds: a second, simple implementation of the export's arithmetic.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -15,28 +16,34 @@ import pytest
 
 from groomguard.bundle import Bundle
 from groomguard.errors import BundleError
-from groomguard.jsonl import iter_jsonl
+from groomguard.jsonl import iter_jsonl, write_jsonl
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.window_plan import WindowPlan
-from tests.support.train import make_splits, overrides, run_cli, windows_alone
+from tests.support.train import make_conversation, make_splits, overrides, run_cli, windows_alone
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train-test.yaml"
 WEIGHT = 0.4
+HEAD = ["lexical.enabled=true", f"lexical.weight={WEIGHT}", "lexical.ngram_max=2", "lexical.windows_per_conversation=3",
+        "lexical.extra_benign_windows=100000"]
 
 
 @pytest.fixture(scope="module")
 def hybrid(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("hybrid")
     paths = make_splits(root / "data", n_train=60)
+    # the head's own windows: 3 per training conversation plus every window of benign-only long chats
+    rng = random.Random(5)
+    extra = [make_conversation(rng, f"long-{i}", grooming=False) for i in range(4)]
+    write_jsonl(root / "data" / "extra-benign.jsonl", extra)
     sets = [*overrides(paths, root / "bundle", root / "work"), "training.max_steps=8", "windows.max_length=48",
-            "lexical.enabled=true", f"lexical.weight={WEIGHT}", "lexical.ngram_max=2", "export.int8=false",
-            "export.fused=false", "evaluation.enabled=false", "thresholds.review_alerts_per_1000=250"]
+            *HEAD, "export.int8=false", "export.fused=false", "evaluation.enabled=false",
+            "thresholds.review_alerts_per_1000=250", f"lexical.extra_benign={root / 'data' / 'extra-benign.jsonl'}"]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
         args += ["--set", s]
     assert run_cli(args) == 0
-    return {**paths, "bundle": root / "bundle", "root": root}
+    return {**paths, "bundle": root / "bundle", "root": root, "extra": root / "data" / "extra-benign.jsonl"}
 
 
 def _val_parts(bundle: Bundle, val: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]:
@@ -60,7 +67,11 @@ def test_bundle_carries_the_head_and_its_weights(hybrid: dict[str, Path]) -> Non
     lx = bundle.manifest.lexical
     assert lx is not None and lx.weight == WEIGHT and lx.ngram_max == 2 and lx.features > 0
     assert "lexical.npz" in bundle.manifest.files
-    assert 0 < lx.train_windows <= 60 * 9  # the transformer's training windows (train-test: every prefix window)
+    # 3 windows per training conversation (every window of the shorter ones), then every window of the
+    # extra benign chats: one per message (stride 1)
+    own = sum(min(3, len(c.messages)) for c in iter_jsonl(hybrid["train"]))
+    n_extra = sum(len(c.messages) for c in iter_jsonl(hybrid["extra"]))
+    assert (lx.train_windows, lx.extra_benign_windows) == (own + n_extra, n_extra)
     for key in ("val_window_roc_auc_transformer", "val_window_roc_auc_lexical"):
         assert 0.0 <= bundle.manifest.metrics[key] <= 1.0
     assert "lexical head" in (hybrid["bundle"] / "model_card.md").read_text()
@@ -158,8 +169,8 @@ def test_export_of_the_checkpoint_refits_the_same_head(hybrid: dict[str, Path], 
     out = tmp_path / "exported"
     args = ["export", "--checkpoint", str(hybrid["root"] / "work" / "tiny-test" / "best"), "--config", str(CONFIG),
             "-o", str(out)]
-    for s in [*overrides(hybrid, out, hybrid["root"] / "work"), "windows.max_length=48", "lexical.enabled=true",
-              f"lexical.weight={WEIGHT}", "lexical.ngram_max=2", "export.int8=false", "export.fused=false",
+    for s in [*overrides(hybrid, out, hybrid["root"] / "work"), "windows.max_length=48", *HEAD,
+              f"lexical.extra_benign={hybrid['extra']}", "export.int8=false", "export.fused=false",
               "thresholds.review_alerts_per_1000=250"]:
         args += ["--set", s]
     assert run_cli(args) == 0

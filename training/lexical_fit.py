@@ -1,22 +1,26 @@
 """Fit the lexical head (groomguard/lexical.py) on training windows' token ids with scikit-learn.
 
-The windows are the transformer's own training windows (`PreparedData.train`: the same sampled
-prefix windows, the same split), so the head never sees validation or any yardstick. Class-balanced,
-like the transformer's loss.
+The windows come from the training split only, so the head never sees validation or any yardstick:
+the transformer's own training windows (`PreparedData.train`), or `lexical.windows_per_conversation`
+windows of each training conversation by the transformer's sampler, plus benign windows of
+`lexical.extra_benign` (the training side's real chats at full length; checked against the
+real-test rule and the validation split). Class-balanced, like the transformer's loss.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from groomguard.errors import ConfigError
+from groomguard.errors import ConfigError, DataError
+from groomguard.jsonl import iter_jsonl
 from groomguard.lexical import LexicalHead, ngram_key, token_ngrams
 from groomguard.training.data.prepare import PreparedData
+from groomguard.training.data.real_test_rule import assert_not_real_test
 from groomguard.training.train_config import LexicalSettings, TrainConfig
-from groomguard.training.windows_dataset import WindowSet
+from groomguard.training.windows_dataset import WindowSet, build_windows
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,11 @@ class FittedLexical:
     head: LexicalHead
     n_windows: int
     seconds: float
+    n_extra_benign: int = 0  # of n_windows before the cap: from `lexical.extra_benign`
 
 
 def fit_lexical(windows: WindowSet, vocab_size: int, settings: LexicalSettings, seed: int) -> FittedLexical:
-    """Fit the head on the transformer's own training windows (a seeded subsample when over the cap)."""
+    """Fit the head on these training windows (a seeded subsample when over `max_train_windows`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -47,11 +52,52 @@ def fit_lexical(windows: WindowSet, vocab_size: int, settings: LexicalSettings, 
     return FittedLexical(to_head(vec, lr, vocab_size, n), len(ids), time.perf_counter() - t0)
 
 
+def _own_windows(cfg: TrainConfig, data: PreparedData) -> WindowSet:
+    if cfg.lexical.windows_per_conversation is None:
+        return data.train
+    if not data.train_conversations:
+        raise ConfigError("lexical.windows_per_conversation needs the training split")
+    return build_windows(data.train_conversations, data.windower, cfg.lexical.windows_per_conversation, cfg.seed)
+
+
+def _extra_benign_windows(cfg: TrainConfig, data: PreparedData) -> WindowSet:
+    """A seeded sample of every window of the extra benign chats (long chats weigh by their length)."""
+    path = cfg.lexical.extra_benign
+    if path is None:
+        return WindowSet()
+    if not path.is_file():
+        raise DataError(f"{path}: lexical.extra_benign not found (`groomguard data mix` writes it)")
+    extra = list(iter_jsonl(path, strict=True))  # unlabelled chats count as benign: the file's meaning
+    assert_not_real_test(extra, str(path))
+    val_ids = {c.conversation_id for c in data.val_conversations}
+    for c in extra:
+        if c.label == 1:
+            raise DataError(f"{path}: conversation {c.conversation_id!r} is labelled grooming "
+                            "(lexical.extra_benign takes benign chats only)")
+        if c.conversation_id in val_ids:
+            raise DataError(f"{path}: conversation {c.conversation_id!r} is in the validation split "
+                            "(thresholds are chosen there; the head must not train on it)")
+    pool = build_windows([c.model_copy(update={"label": 0}) for c in extra], data.windower, 0, cfg.seed)
+    keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(pool))[: cfg.lexical.extra_benign_windows])
+    return WindowSet(input_ids=[pool.input_ids[int(i)] for i in keep], labels=[0] * len(keep))
+
+
+def head_windows(cfg: TrainConfig, data: PreparedData) -> tuple[WindowSet, int]:
+    """The head's training windows, and how many of them (the last ones) are extra benign: the
+    transformer's windows or the head's own sample of the training split, then `lexical.extra_benign`'s."""
+    own, extra = _own_windows(cfg, data), _extra_benign_windows(cfg, data)
+    if not extra.labels:
+        return own, 0
+    return WindowSet(input_ids=[*own.input_ids, *extra.input_ids], labels=[*own.labels, *extra.labels]), len(extra)
+
+
 def fit_lexical_head(cfg: TrainConfig, data: PreparedData) -> FittedLexical | None:
-    """The lexical head on the transformer's training windows, when the recipe asks for one (train, export)."""
+    """The lexical head on the training split's windows, when the recipe asks for one (train, export)."""
     if not cfg.lexical.enabled:
         return None
-    return fit_lexical(data.train, data.windower.tokenizer.get_vocab_size(), cfg.lexical, cfg.seed)
+    windows, n_extra = head_windows(cfg, data)
+    fitted = fit_lexical(windows, data.windower.tokenizer.get_vocab_size(), cfg.lexical, cfg.seed)
+    return replace(fitted, n_extra_benign=n_extra)
 
 
 def to_head(vectorizer: object, classifier: object, vocab_size: int, ngram_max: int) -> LexicalHead:

@@ -140,15 +140,23 @@ class TrackingSettings(_Strict):
 
 class LexicalSettings(_Strict):
     """The lexical head beside the transformer (groomguard/lexical.py, training/lexical_fit.py):
-    token-id n-gram TF-IDF + logistic regression on the transformer's own training windows, averaged
-    with the transformer's margin in log-odds units before calibration."""
+    token-id n-gram TF-IDF + logistic regression on training windows, averaged with the transformer's
+    margin in log-odds units before calibration."""
 
     enabled: bool = False
     weight: float = Field(default=0.5, ge=0.0, le=1.0)  # 0 = the transformer alone, 1 = the head alone
     ngram_max: int = Field(default=3, ge=1, le=4)
     max_features: int = Field(default=50_000, ge=1)
     c: float = Field(default=4.0, gt=0)  # inverse regularisation of the logistic regression
-    max_train_windows: int = Field(default=20_000, ge=1)  # of the transformer's training windows (seeded sample)
+    # Windows per training conversation the head samples (the transformer's sampler and seed);
+    # None = the transformer's own training windows. The head fits in seconds, so it can see more.
+    windows_per_conversation: int | None = Field(default=None, ge=0)
+    # Benign conversations only the head trains on (every window, then a seeded sample of
+    # `extra_benign_windows`): `data mix` writes the training side's real chats at full length
+    # (real-train-full.jsonl), the long-chat register that the 60-message training chats never show.
+    extra_benign: Path | None = None
+    extra_benign_windows: int = Field(default=20_000, ge=1)
+    max_train_windows: int = Field(default=20_000, ge=1)  # all the head's windows (seeded sample above it)
 
 
 class EvaluationSettings(_Strict):

@@ -16,6 +16,8 @@ chit-chat corpus). Outputs in `out_dir`:
   when the pools differ, ``real-test-grafted-same.jsonl`` built with the training half (same-pool
   beside template-disjoint). None of these is ever trained on;
 - ``test-disjoint.jsonl`` (with `synthetic_test`): a synthetic corpus from the other pool half;
+- ``real-train-full.jsonl``: the training side's real chats (the validation and real-test sides
+  excluded) at full length, the lexical head's extra benign windows (`lexical.extra_benign`);
 - ``manifest.json``: counts per split and source, seeds, sha256 of every file.
 
 Real chat is split by *conversation*, not by author: the chit-chat corpus's author graph is one
@@ -115,13 +117,16 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
     test_benign = sorted(_sample(trng, held, cfg.real_test.benign), key=lambda c: c.conversation_id)
     test_grafted = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed, half=cfg.pools.test)
     test_full = [full_by_id[c.conversation_id] for c in held]
+    # the training side's real chats at full length (never validation or real-test): the lexical head's
+    # extra benign windows (configs/train-demo.yaml lexical.extra_benign), the long-chat register
+    train_full = [full_by_id[c.conversation_id] for c in sorted(pool_train, key=lambda c: c.conversation_id)]
 
     train = [*synth["train"], *real_train, *benign_grafts, *grafts_train]
     val = [*_sample(rng, synth["val"], cfg.synthetic_val), *real_val, *grafts_val]
     rng.shuffle(train)
     rng.shuffle(val)
     outputs = {"train": train, "val": val, "test": synth["test"], "real-test": test_benign,
-               "real-test-full": test_full, "real-test-grafted": test_grafted}
+               "real-test-full": test_full, "real-test-grafted": test_grafted, "real-train-full": train_full}
     if cfg.pools.test != cfg.pools.train:  # same-pool recall beside the template-disjoint one
         outputs["real-test-grafted-same"] = make_grafts(held, cfg.real_test.grafted, cfg, cfg.real_test.seed,
                                                         half=cfg.pools.train)
@@ -130,7 +135,7 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
         if any(is_real_test(c) for c in disjoint):
             raise DataError(f"{cfg.synthetic_test}: contains real-test chit-chat conversations")
         outputs["test-disjoint"] = disjoint
-    for name in ("train", "val"):  # the rule, checked on what is written (cannot be bent by config)
+    for name in ("train", "val", "real-train-full"):  # the rule, checked on what is written (cannot be bent by config)
         if any(is_real_test(c) for c in outputs[name]):
             raise DataError(f"internal error: real-test conversation in {name}")
     cfg.out_dir.mkdir(parents=True, exist_ok=True)

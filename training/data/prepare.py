@@ -32,6 +32,7 @@ class PreparedData:
     val_conversations: list[Conversation] = field(default_factory=list)  # thresholds are chosen on these
     sources: list[str] = field(default_factory=list)  # `source` values seen in the splits (model card)
     languages: list[str] = field(default_factory=list)  # `lang` values seen in the splits (model card)
+    train_conversations: list[Conversation] = field(default_factory=list)  # the lexical head samples its own windows
 
 
 def make_windower(cfg: TrainConfig, tokenizer_json: Path) -> Windower:
@@ -70,7 +71,9 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
     test = build_windows(convs["test"], windower, w.eval_per_conversation, seed) if "test" in convs else None
     sources = {s for i in infos.values() for s in i.sources}
     info = TrainingDataInfo(
-        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train]),
+        # the lexical head's extra benign chats are training data too
+        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train,
+                                 *([cfg.lexical.extra_benign] if cfg.lexical.enabled and cfg.lexical.extra_benign else [])]),
         train_path=str(cfg.data.train), val_path=str(cfg.data.val),
         test_path=str(cfg.data.test) if cfg.data.test else None,
         synthetic=any("synth" in s for s in sources),
@@ -84,4 +87,5 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
     if len(val) == 0 or len(set(val.labels)) < 2:
         raise ConfigError(f"{cfg.data.val}: validation windows need both classes for early stopping and thresholds")
     languages = sorted({c.lang for cs in convs.values() for c in cs if c.lang})
-    return PreparedData(windower, train, val, test, info, summary, convs["val"], sorted(sources), languages)
+    return PreparedData(windower, train, val, test, info, summary, convs["val"], sorted(sources), languages,
+                        convs.get("train", []))

@@ -189,7 +189,7 @@ def _lexical_info(req: ExportRequest, hybrid: Hybrid | None, tmp: Path) -> Lexic
     hybrid.head.save(tmp / LEXICAL_FILE)
     return LexicalInfo(weight=hybrid.weight, transformer_scale=hybrid.transformer_scale,
                        ngram_max=hybrid.head.ngram_max, features=int(hybrid.head.keys.size),
-                       train_windows=req.lexical.n_windows)
+                       train_windows=req.lexical.n_windows, extra_benign_windows=req.lexical.n_extra_benign)
 
 
 def staging_dir(out: Path) -> Path:
