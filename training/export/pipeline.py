@@ -247,10 +247,11 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     labels = np.array([int(c.label or 0) for c in req.val_conversations])
     real = np.array([is_real_benign(c) for c in req.val_conversations])
 
-    def variant_conv_risk(sess: Any) -> np.ndarray:
-        again = score_validation(sess, req.windower, req.val_conversations)  # type: ignore[arg-type]
+    def variant_conv_risk(sess: Any, which: np.ndarray) -> np.ndarray:
+        convs = [req.val_conversations[int(i)] for i in which]
+        again = score_validation(sess, req.windower, convs)  # type: ignore[arg-type]
         again = again.combined(hybrid, req.pad_id)
-        return again.conversation_max(len(req.val_conversations), temperature, bias)
+        return again.conversation_max(len(convs), temperature, bias)
 
     check_variants(variants, tmp, variant_conv_risk, conv_risk, labels, real, points, cfg.thresholds, cfg.export,
                    cfg.training.torch_threads or 1, log)
