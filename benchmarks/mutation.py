@@ -41,7 +41,7 @@ DISK_FULL_TESTS = ("tests/test_store_disk_full.py",)
 STREAM_TESTS = ("tests/test_streaming_equals_batch.py",)
 WINDOW_TESTS = ("tests/test_contract_windowing.py",)
 TRAIN_TESTS = ("tests/test_train_pipeline.py", "tests/test_train_calibration.py")
-HYBRID_TESTS = ("tests/test_lexical.py", "tests/test_train_hybrid.py")
+HYBRID_TESTS = ("tests/test_lexical.py", "tests/test_lexical_windows.py", "tests/test_train_hybrid.py")
 REAL_CHAT_TESTS = ("tests/test_real_chat.py",)
 ENGINE_TESTS = ("tests/test_score_meaning.py", "tests/test_streaming_equals_batch.py")
 DESK_USER_TESTS = ("tests/test_desk_users.py",)
@@ -140,6 +140,12 @@ MUTANTS: list[Mutant] = [
            "        if False:\n", HYBRID_TESTS),
     Mutant("lexical-idf-ignored", "groomguard/lexical.py", "values = (1.0 + np.log(counts)) * self.idf[feats]",
            "values = 1.0 + np.log(counts)", HYBRID_TESTS),
+    Mutant("lexical-extra-benign-ignored", "training/lexical_fit.py",
+           "own, extra = _own_windows(cfg, data), _extra_benign_windows(cfg, data)",
+           "own, extra = _own_windows(cfg, data), WindowSet()", HYBRID_TESTS),
+    Mutant("budget-check-least-risky-first", "training/export/variant_budget.py",
+           "order = idx[np.argsort(-fp32_conv_risk[idx], kind=\"stable\")]",
+           "order = idx[np.argsort(fp32_conv_risk[idx], kind=\"stable\")]", ("tests/test_variant_budget.py",)),
     Mutant("engine-running-max-is-last", "serving/engine.py", "overall = max(by_msg)", "overall = by_msg[-1]",
            ENGINE_TESTS),
     Mutant("export-running-max-is-last", "training/export/pipeline.py",
