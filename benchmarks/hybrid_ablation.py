@@ -98,8 +98,8 @@ class TransformerCache:
         self.path = path
         self.values: dict[bytes, float] = {}
         if path.is_file():
-            with np.load(path) as z:
-                self.values = dict(zip((bytes(k) for k in z["keys"]), z["values"].tolist(), strict=True))
+            with np.load(path) as z:  # keys as raw uint8 rows: numpy's bytes dtype drops trailing zero bytes
+                self.values = dict(zip((k.tobytes() for k in z["keys"]), z["values"].tolist(), strict=True))
 
     def fill(self, engine: Any, windows: Sequence[Sequence[int]]) -> None:
         todo = {}
@@ -116,7 +116,8 @@ class TransformerCache:
             parts = engine.score_window_parts(list(todo.values()), progress=lambda n: bar.advance(task, n))
         self.values.update(zip(todo, parts[:, 1].tolist(), strict=True))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(self.path, keys=np.array(list(self.values), dtype="S16"), values=np.array(list(self.values.values())))
+        keys = np.frombuffer(b"".join(self.values), dtype=np.uint8).reshape(len(self.values), 16)
+        np.savez(self.path, keys=keys, values=np.array(list(self.values.values())))
 
     def of(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         return np.array([self.values[_digest(w)] for w in windows])
