@@ -130,6 +130,13 @@ class Scored:
     transformer: np.ndarray  # per window, log-odds units
 
 
+def _extra_benign(cfg: Any) -> Path:
+    if cfg.lexical.extra_benign is None:
+        raise SystemExit("the +real candidates need lexical.extra_benign in the recipe "
+                         "(data mix's real-train-full.jsonl)")
+    return Path(cfg.lexical.extra_benign)
+
+
 def lexical_settings(cand: Candidate, cfg: Any) -> Any:
     """The candidate as the recipe's `lexical:` block (training/train_config.py LexicalSettings)."""
     from groomguard.training.train_config import LexicalSettings
@@ -137,17 +144,19 @@ def lexical_settings(cand: Candidate, cfg: Any) -> Any:
     return LexicalSettings(
         enabled=True, weight=cand.weight, ngram_max=cand.ngram_max, c=cand.c, max_features=cand.max_features,
         windows_per_conversation=None if cand.head_windows == "train" else cand.per_conversation,
-        extra_benign=cfg.data.train.parent / "real-train-full.jsonl" if cand.head_windows.endswith("+real") else None,
+        extra_benign=_extra_benign(cfg) if cand.head_windows.endswith("+real") else None,
         extra_benign_windows=cand.real_windows, max_train_windows=10**9)
 
 
 def evaluate(cand: Candidate, sets: dict[str, Scored], data: Any, cfg: Any, settings: Any) -> dict[str, Any]:
     from groomguard.evaluation.summary import ScoredSet
-    from groomguard.evaluation.thresholds import select_operating_points, tail_threshold
+    from groomguard.evaluation.thresholds import tail_threshold
     from groomguard.evaluation.yardsticks import full_length_alerts, handwritten_metrics
+    from groomguard.lexical import combine_logits
     from groomguard.scores import risk_from_logits
     from groomguard.training.data.real_test_rule import is_real_benign
-    from groomguard.training.export.temperature import fit_platt, fit_temperature
+    from groomguard.training.export.pipeline import choose_operating_points
+    from groomguard.training.export.temperature import calibrate
     from groomguard.training.lexical_fit import fit_lexical, head_windows
     from groomguard.windowing import window_label
 
@@ -159,32 +168,30 @@ def evaluate(cand: Candidate, sets: dict[str, Scored], data: Any, cfg: Any, sett
         fitted = fit_lexical(windows, data.windower.tokenizer.get_vocab_size(), recipe.lexical, cfg.seed)
         head, n_head, fit_s = fitted.head, fitted.n_windows, fitted.seconds
 
-    def z(s: Scored) -> np.ndarray:
+    def logits(s: Scored) -> np.ndarray:
+        """[windows, 2] served logits: the cached part is already in log-odds units (scale 1)."""
+        part = np.c_[np.zeros_like(s.transformer), s.transformer]
         if head is None:
-            return s.transformer
-        return (1 - cand.weight) * s.transformer + cand.weight * head.margins_for(s.plan.windows, pad_id)
+            return part
+        return combine_logits(part, head.margins_for(s.plan.windows, pad_id), cand.weight, 1.0)
 
-    margins = {name: z(s) for name, s in sets.items()}
+    combined = {name: logits(s) for name, s in sets.items()}
     val = sets["val"]
     val_labels = np.array([int(window_label(c, e) or 0) for c, ends in zip(val.convs, val.plan.spans.ends, strict=True)
                            for e in ends])
-    logits = np.c_[np.zeros_like(margins["val"]), margins["val"]]
-    temperature, bias = fit_platt(logits, val_labels, start_temperature=fit_temperature(logits, val_labels))
+    temperature, bias, _ = calibrate(combined["val"], val_labels, cfg.export.calibration)  # as the export does
 
     def risk(name: str) -> ScoredSet:
-        r = risk_from_logits(np.c_[np.zeros_like(margins[name]), margins[name]], temperature, bias=bias)
+        r = risk_from_logits(combined[name], temperature, bias=bias)
         s = sets[name]
         return ScoredSet(name, name, s.plan.by_message(r), s.plan.spans.ends, 0.0, {}, "review")
 
     val_risk = risk("val").conversation_risk
-    y = np.array([int(c.label or 0) for c in val.convs])
-    real = np.array([is_real_benign(c) for c in val.convs])
-    t = cfg.thresholds
-    points = select_operating_points(y, val_risk, real, t.review_alerts_per_1000, t.high_precision,
-                                     t.high_alerts_per_1000)
+    points, _ = choose_operating_points(cfg.thresholds, val.convs, val_risk, log=lambda _m: None)
     th = {"review": points["review"].threshold, "high": points["high"].threshold}
     if cand.high_rule == "tail":
-        th["high"] = max(th["high"], tail_threshold(val_risk[real], t.high_alerts_per_1000))
+        real = np.array([is_real_benign(c) for c in val.convs])
+        th["high"] = max(th["high"], tail_threshold(val_risk[real], cfg.thresholds.high_alerts_per_1000))
     row: dict[str, Any] = {"candidate": cand.name, **cand.__dict__, "head_train_windows": n_head,
                            "head_fit_s": round(fit_s, 1), "thresholds": th}
     for name in sets:

@@ -77,9 +77,19 @@ def _extra_benign_windows(cfg: TrainConfig, data: PreparedData) -> WindowSet:
         if c.conversation_id in val_ids:
             raise DataError(f"{path}: conversation {c.conversation_id!r} is in the validation split "
                             "(thresholds are chosen there; the head must not train on it)")
-    pool = build_windows([c.model_copy(update={"label": 0}) for c in extra], data.windower, 0, cfg.seed)
-    keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(pool))[: cfg.lexical.extra_benign_windows])
-    return WindowSet(input_ids=[pool.input_ids[int(i)] for i in keep], labels=[0] * len(keep))
+    # draw (chat, end) pairs first and build only the windows drawn: every window of 2,315 long chats
+    # would be ~190,000 token lists held in memory for 20,000 kept
+    w = data.windower
+    ends = [(ci, end) for ci, c in enumerate(extra) for end in w.window_ends(len(c.messages))]
+    keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(ends))[: cfg.lexical.extra_benign_windows])
+    ids: dict[int, list[list[int]]] = {}
+    windows = []
+    for i in keep:
+        ci, end = ends[int(i)]
+        if ci not in ids:
+            ids[ci] = w.encode_messages(extra[ci].messages)
+        windows.append(w.window_ids(ids[ci], end))
+    return WindowSet(input_ids=windows, labels=[0] * len(windows))
 
 
 def head_windows(cfg: TrainConfig, data: PreparedData) -> tuple[WindowSet, int]:

@@ -48,12 +48,12 @@ from groomguard.training.checkpoint_meta import reconcile_windowing
 from groomguard.training.data.real_test_rule import is_real_benign
 from groomguard.training.export.model_card import CardInputs, render_model_card
 from groomguard.training.export.parity import ExportError, check_parity, held_out_parity_windows, ort_logits
-from groomguard.training.export.temperature import fit_platt, fit_temperature, nll
+from groomguard.training.export.temperature import calibrate, fit_temperature, nll
 from groomguard.training.export.to_onnx import export_onnx
 from groomguard.training.export.variant_budget import check_variants
 from groomguard.training.export.variants import export_variants, served_risk
 from groomguard.training.lexical_fit import FittedLexical, fit_lexical_head
-from groomguard.training.train_config import TrainConfig
+from groomguard.training.train_config import ThresholdTargets, TrainConfig
 from groomguard.training.windows_dataset import WindowSet
 from groomguard.window_plan import WindowPlan
 from groomguard.windowing import Windower, window_label
@@ -133,11 +133,9 @@ def score_validation(session: Any, windower: Windower, convs: Sequence[Conversat
     return ValidationScores(logits, np.asarray(labels), np.asarray(owner), windows)
 
 
-def choose_operating_points(req: ExportRequest, conv_risk: np.ndarray,
+def choose_operating_points(t: ThresholdTargets, convs: Sequence[Conversation], conv_risk: np.ndarray,
                             log: Any = print) -> tuple[dict[str, OperatingPointInfo], dict[str, float]]:
     """`review`/`high` on validation conversations (running max, every message), plus per-source recall."""
-    t = req.cfg.thresholds
-    convs = req.val_conversations
     labels = np.array([int(c.label or 0) for c in convs])
     real = np.array([is_real_benign(c) for c in convs])
     if not real.any():
@@ -230,11 +228,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     scored = score_validation(fp32_sess, req.windower, req.val_conversations)
     hybrid, scored, part_metrics = _hybrid(req, scored, log)
     val_logits, val_y = scored.logits, scored.labels
-    t_only = fit_temperature(val_logits, val_y)
-    if cfg.export.calibration == "platt":
-        temperature, bias = fit_platt(val_logits, val_y, start_temperature=t_only)
-    else:
-        temperature, bias = t_only, 0.0
+    temperature, bias, t_only = calibrate(val_logits, val_y, cfg.export.calibration)
     val_risk = risk_from_logits(val_logits, temperature, bias=bias)
     # variants after calibration: their error vs fp32 is measured on the risk serving returns
     variants = export_variants(model, tmp, probe, req.val.input_ids, req.pad_id, cfg.export,
@@ -242,7 +236,7 @@ def export_bundle(req: ExportRequest, out: Path, log: Any = print, publish: bool
     ece = reliability(val_y, val_risk).ece
     ece_temperature_only = reliability(val_y, risk_from_logits(val_logits, t_only)).ece
     conv_risk = scored.conversation_max(len(req.val_conversations), temperature, bias)
-    points, point_metrics = choose_operating_points(req, conv_risk, log)
+    points, point_metrics = choose_operating_points(cfg.thresholds, req.val_conversations, conv_risk, log)
     # the thresholds must hold on what `auto` serves, not only on fp32 (training/export/variant_budget.py)
     labels = np.array([int(c.label or 0) for c in req.val_conversations])
     real = np.array([is_real_benign(c) for c in req.val_conversations])

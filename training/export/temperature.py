@@ -91,3 +91,13 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100,
             break
         current = new
     return float(1.0 / a), float(b)
+
+
+def calibrate(logits: np.ndarray, labels: np.ndarray, method: str) -> tuple[float, float, float]:
+    """(T, bias, T of the temperature-only fit) for `export.calibration` ("platt" or "temperature"):
+    the export's calibration, in one place for the export and the hybrid ablation."""
+    t_only = fit_temperature(logits, labels)
+    if method == "platt":
+        temperature, bias = fit_platt(logits, labels, start_temperature=t_only)
+        return temperature, bias, t_only
+    return t_only, 0.0, t_only

@@ -77,7 +77,7 @@ def check_scoring(score: Scorer, sess: Any, fp32_conv_risk: np.ndarray, labels: 
                   recall_tolerance: float) -> BudgetCheck:
     """`check` on a variant's risks, scored real chats first (riskiest by fp32 first, `REAL_CHUNKS`
     parts), stopping as soon as the alerts counted so far exceed a point's limit."""
-    risk = np.full(len(fp32_conv_risk), -np.inf)  # not scored yet: never an alert
+    risk = np.full(len(fp32_conv_risk), -np.inf)
     idx = np.flatnonzero(real)
     order = idx[np.argsort(-fp32_conv_risk[idx], kind="stable")]
     n_real, done = len(idx), 0
@@ -87,7 +87,8 @@ def check_scoring(score: Scorer, sess: Any, fp32_conv_risk: np.ndarray, labels: 
         if done == n_real:
             break
         for point in ("review", "high"):
-            alerts = 1000.0 * float((risk[real] >= points[point].threshold).sum()) / n_real
+            # unscored chats sit at -inf: the count so far, over all real chats, is a lower bound
+            alerts = point_stats(points[point].threshold, labels, risk, real, "").alerts_per_1000_real or 0.0
             limit = alert_limit(point, targets, reference)
             if alerts > limit + 1e-9:
                 return BudgetCheck(passed=False, **{f"{point}_alerts_per_1000_real": alerts},
