@@ -102,6 +102,37 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+EXTENDS_KEY = "extends"
+_MAX_EXTENDS = 8
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A config file with its `extends:` chain resolved: `extends: train-demo.yaml` (relative to the
+    file's folder) reads that file first and merges this one over it, so a variant recipe
+    (configs/train-full.yaml) states only what differs and cannot drift from the one it extends."""
+    chain: list[dict[str, Any]] = []
+    seen: list[Path] = []
+    current = Path(path)
+    while True:
+        if current.resolve() in seen:
+            raise ConfigError(f"{path}: extends loops back to {current}")
+        if len(seen) >= _MAX_EXTENDS:
+            raise ConfigError(f"{path}: more than {_MAX_EXTENDS} files in its extends chain")
+        seen.append(current.resolve())
+        data = read_yaml(current)
+        parent = data.pop(EXTENDS_KEY, None)
+        chain.append(data)
+        if parent is None:
+            break
+        if not isinstance(parent, str) or not parent:
+            raise ConfigError(f"{current}: {EXTENDS_KEY} must name a config file")
+        current = current.parent / parent
+    merged: dict[str, Any] = {}
+    for layer in reversed(chain):
+        deep_merge(merged, layer)
+    return merged
+
+
 def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     """`top` over `base`, section by section (mappings merge; lists and scalars replace)."""
     for key, value in top.items():
@@ -190,7 +221,7 @@ def layered_config(
     if path is not None:
         file = resolve_config_path(path)
         if default is None or file.resolve() != default_config_path(default).resolve():
-            deep_merge(data, read_yaml(file))
+            deep_merge(data, read_config_file(file))
         source = str(path)
     keys = set(data) if env_keys is None else set(env_keys)
     origins: dict[str, str] = {}

@@ -123,3 +123,39 @@ def test_environment_reaches_the_cli_and_flags_beat_it(tmp_path: Path) -> None:
     assert "from-env" in listed_env and "from-flag" not in listed_env
     assert "from-flag" in listed_flag and "from-env" not in listed_flag
     assert not (tmp_path / "var").exists()  # the packaged default store was never touched
+
+
+def test_extends_merges_the_file_over_the_one_it_names(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("name: demo\ntraining:\n  max_steps: 260\n  batch_size: 16\n"
+                                        "lexical:\n  weight: 0.75\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mid.yaml").write_text("extends: ../base.yaml\ntraining:\n  max_steps: 1600\n",
+                                               encoding="utf-8")
+    top = tmp_path / "sub" / "top.yaml"
+    top.write_text("extends: mid.yaml\nname: full\n", encoding="utf-8")
+    got = layered_config(top, ["lexical.weight=0.5"]).data
+    # by hand: base < mid (max_steps) < top (name) < --set (weight); batch_size only in base
+    assert got == {"name": "full", "training": {"max_steps": 1600, "batch_size": 16}, "lexical": {"weight": 0.5}}
+
+
+def test_extends_loops_and_bad_values_are_named(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="loops back"):
+        layered_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="c.yaml: extends must name a config file"):
+        layered_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("extends: missing.yaml\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
+        layered_config(tmp_path / "d.yaml")
+
+
+def test_the_full_recipe_is_the_demo_with_its_own_steps() -> None:
+    from training.train_config import TrainConfig
+    demo = load_config(TrainConfig, ROOT / "configs" / "train-demo.yaml")
+    full = load_config(TrainConfig, ROOT / "configs" / "train-full.yaml")
+    assert (full.name, full.training.max_steps, full.windows.train_per_conversation) == ("full", 1600, 4)
+    # everything the full recipe does not name is the demo's: data, seeds, head, thresholds
+    assert full.data == demo.data and full.lexical == demo.lexical and full.thresholds == demo.thresholds
+    assert full.seed == demo.seed and full.windows.max_length == demo.windows.max_length
