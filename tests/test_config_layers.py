@@ -144,10 +144,10 @@ def test_extends_loops_and_bad_values_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="loops back"):
         layered_config(tmp_path / "a.yaml")
     (tmp_path / "c.yaml").write_text("extends: 3\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="c.yaml: extends must name a config file"):
+    with pytest.raises(ConfigError, match=r"c\.yaml: extends must name a config file"):
         layered_config(tmp_path / "c.yaml")
     (tmp_path / "d.yaml").write_text("extends: missing.yaml\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
+    with pytest.raises(ConfigError, match=r"missing\.yaml: config file not found"):
         layered_config(tmp_path / "d.yaml")
 
 
