@@ -153,7 +153,7 @@ bench: $(STAMP) $(BUNDLE)/bundle.json
 	  --out reports/bench.json --doc docs/performance.md $(BENCH_FLAGS)
 
 $(BUNDLE)/bundle.json: | $(STAMP)
-	$(MAKE) $(if $(filter %/full,$(BUNDLE)),model-full,model)
+	$(MAKE) $(if $(filter %/full,$(BUNDLE)),model-full,$(if $(filter %/e5,$(BUNDLE)),model-e5,model))
 
 demo-data: $(STAMP)
 	$(GG) data synth --config configs/synth-demo.yaml --n-conversations 3000 --seed 7 --pool-half A -o data/synth.jsonl

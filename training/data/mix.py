@@ -108,6 +108,9 @@ def build_mix(cfg: MixConfig, log: Callable[[str], None] = print) -> dict[str, A
     pool_val, pool_train = shuffled[:n_val], shuffled[n_val:]
     real_train = _sample(rng, pool_train, cfg.real_train)
     real_val = _sample(rng, pool_val, cfg.real_val)
+    if cfg.real_val_rest:  # after the draw, so the seeded stream (and with it train.jsonl) is unchanged
+        drawn = {c.conversation_id for c in real_val}
+        real_val += sorted((c for c in pool_val if c.conversation_id not in drawn), key=lambda c: c.conversation_id)
     # validation chats at full length (val_max_messages 0): the alert budget is chosen on what is served
     real_val = [_truncate(full_by_id[c.conversation_id], cfg.val_max_messages or 10**9) for c in real_val]
     benign_grafts = make_grafts(pool_train, round(cfg.benign_grafts_share * len(real_train)), cfg, cfg.seed, True)

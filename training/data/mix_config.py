@@ -51,6 +51,9 @@ class MixConfig(BaseModel):
     real_val_share: float = Field(0.15, gt=0, lt=1)
     real_train: int = Field(0, ge=0)      # real benign conversations in train (0 = all eligible)
     real_val: int = Field(150, gt=0)      # ... in val (these set the false-alert budget)
+    # Also every other validation-side real chat, appended after the seeded sample of `real_val`: the
+    # budget is counted on more chats while train.jsonl and that sample stay byte-identical.
+    real_val_rest: bool = False
     benign_grafts_share: float = Field(0.5, ge=0)  # benign grafts in train, per real benign conversation
     grafts_train: int = Field(0, ge=0)    # grafted positives in train (0 = real benign + benign grafts)
     grafts_val: int = Field(60, ge=0)

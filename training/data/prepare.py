@@ -70,10 +70,10 @@ def prepare_data(cfg: TrainConfig, tokenizer_json: Path, need_train: bool = True
     val = build_windows(convs["val"], windower, w.eval_per_conversation, seed)
     test = build_windows(convs["test"], windower, w.eval_per_conversation, seed) if "test" in convs else None
     sources = {s for i in infos.values() for s in i.sources}
+    # the lexical head's extra benign chats are training data too
+    head_only = [cfg.lexical.extra_benign] if cfg.lexical.enabled and cfg.lexical.extra_benign else []
     info = TrainingDataInfo(
-        # the lexical head's extra benign chats are training data too
-        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train,
-                                 *([cfg.lexical.extra_benign] if cfg.lexical.enabled and cfg.lexical.extra_benign else [])]),
+        fingerprint=fingerprint([cfg.data.train, cfg.data.val, cfg.data.test, *cfg.data.extra_train, *head_only]),
         train_path=str(cfg.data.train), val_path=str(cfg.data.val),
         test_path=str(cfg.data.test) if cfg.data.test else None,
         synthetic=any("synth" in s for s in sources),
