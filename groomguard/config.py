@@ -108,8 +108,9 @@ _MAX_EXTENDS = 8
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A config file with its `extends:` chain resolved: `extends: train-demo.yaml` (relative to the
-    file's folder) reads that file first and merges this one over it, so a variant recipe
-    (configs/train-full.yaml) states only what differs and cannot drift from the one it extends."""
+    file's folder, else the packaged config of that name) reads that file first and merges this one
+    over it, so a variant recipe (configs/train-full.yaml) states only what differs and cannot drift
+    from the one it extends."""
     chain: list[dict[str, Any]] = []
     seen: list[Path] = []
     current = Path(path)
@@ -126,7 +127,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             break
         if not isinstance(parent, str) or not parent:
             raise ConfigError(f"{current}: {EXTENDS_KEY} must name a config file")
-        current = current.parent / parent
+        # beside the file first; else a packaged config of that name (as --config resolves it), so a
+        # recipe copied alone by `groomguard config init -n train-full` still finds the demo it extends
+        sibling, packaged = current.parent / parent, packaged_config_name(parent)
+        current = default_config_path(packaged) if packaged and not sibling.is_file() else sibling
     merged: dict[str, Any] = {}
     for layer in reversed(chain):
         deep_merge(merged, layer)

@@ -163,3 +163,16 @@ def test_the_recipes_beside_the_demo_change_only_what_they_name() -> None:
     assert {k for k in full["windows"] if full["windows"][k] != demo["windows"][k]} == {"train_per_conversation"}
     assert {k for k in demo if demo[k] != e5[k]} == {"name", "base_model", "output_dir"}
     assert str(e5["base_model"]) == "var/base/multilingual-e5-small"
+
+
+def test_a_recipe_copied_alone_extends_the_packaged_demo(tmp_path: Path) -> None:
+    """`groomguard config init -n train-full` copies one file; its `extends: train-demo.yaml` has no
+    sibling there, so the packaged demo is read (a sibling, when present, wins)."""
+    from groomguard.training.train_config import TrainConfig
+    alone = tmp_path / "train-full.yaml"
+    alone.write_text((ROOT / "configs" / "train-full.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(TrainConfig, alone) == load_config(TrainConfig, ROOT / "configs" / "train-full.yaml")
+    demo = (ROOT / "configs" / "train-demo.yaml").read_text(encoding="utf-8")
+    assert "\nseed: 13\n" in demo
+    (tmp_path / "train-demo.yaml").write_text(demo.replace("\nseed: 13\n", "\nseed: 99\n"), encoding="utf-8")
+    assert load_config(TrainConfig, alone).seed == 99

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 @config_app.command("show", no_args_is_help=True)
 def show(
     name: Annotated[str, typer.Argument(help="Config name: serve, eval, data, synth, mix-demo, train-demo, "
-                                             "train-test or triton (.yaml optional).")],
+                                             "train-full, train-e5, train-test or triton (.yaml optional).")],
 ) -> None:
     """Print a packaged default config (the values a command uses when no --config is given).
 
