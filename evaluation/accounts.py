@@ -53,7 +53,7 @@ from groomguard.scores import Thresholds, level_for
 from groomguard.serving.store import AccountsConfig, StoreConfig, open_store
 from groomguard.serving.store.account_rule import AccountRule
 from groomguard.serving.store.accounts import after_append
-from groomguard.serving.store.orm import AccountConversationRow, utc
+from groomguard.serving.store.orm import AccountConversationRow, CaseRow, utc
 
 MODEL_REF = "evaluation"  # written on the replay's (temporary) account cases
 
@@ -96,7 +96,7 @@ def truth_of(convs: Sequence[Conversation]) -> Truth:
     return Truth(accounts, grooming, kinds)
 
 
-def _events(convs: Sequence[Conversation]) -> list[tuple[Any, int, int]]:
+def events_in_time_order(convs: Sequence[Conversation]) -> list[tuple[Any, int, int]]:
     """(time, conversation, message) for every message, in time order; ties keep conversation order."""
     out = []
     for ci, conv in enumerate(convs):
@@ -130,11 +130,15 @@ def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thre
         try:
             with store.write() as s:
                 n = 0
-                for n, (ts, ci, mi) in enumerate(_events(convs), 1):
+                for n, (ts, ci, mi) in enumerate(events_in_time_order(convs), 1):
                     author, risk = convs[ci].messages[mi].author, float(risks[ci][mi])
                     own[author] += 1
-                    if after_append(s, convs[ci].conversation_id, [author], [risk], level_of, rule, MODEL_REF, ts):
-                        account.setdefault(author, own[author])  # one author per append: the case is theirs
+                    for case_id in after_append(s, convs[ci].conversation_id, [author], [risk], level_of, rule,
+                                                MODEL_REF, ts):
+                        # the author's own case, or (when this message gave it a counterpart) another's
+                        case = s.get(CaseRow, case_id)
+                        if case is not None and case.account is not None:
+                            account.setdefault(case.account, own[case.account])
                     if level_of(risk) != "low":
                         best.setdefault(author, own[author])
                     if progress is not None and n % 100 == 0:

@@ -289,6 +289,27 @@ def test_rule_min_risk_counts_conversations_below_review(store: Store, windower:
     assert len(account_cases(store)) == 1
 
 
+def test_rule_is_checked_when_the_child_answers_an_account_that_wrote_first(store: Store,
+                                                                             windower: Windower) -> None:
+    """Serial contact opens conversations: adult_x writes first in w1 (0.3) and w2 (0.35), minimum 0.25,
+    rule 2. When w2 crosses, only kid_a has answered (one counterpart): no case. kid_b's answer gives
+    the second counterpart, and the rule is checked then (before, nothing re-checked it and the account
+    waited for a third conversation). A later newcomer in w2 opens nothing more and audits nothing."""
+    svc = service(store, windower, rule=2, scorer=WordScorer(windower), min_risk=0.25)
+    svc.append_messages("w1", say("adult_x", "want an apple", "1"))
+    svc.append_messages("w1", say("kid_a", PLAIN, "2"))
+    svc.append_messages("w2", say("adult_x", "a banana", "1"))
+    assert account_cases(store) == []  # two conversations at the minimum, one counterpart
+    svc.append_messages("w2", say("kid_b", PLAIN, "2"))
+    (acct,) = account_cases(store)
+    assert acct.account == "adult_x" and acct.conversation_id == "w2"
+    assert svc.get_case(acct.case_id).linked_conversations == ["w1", "w2"]
+    svc.append_messages("w2", say("kid_c", PLAIN, "3"))
+    assert len(account_cases(store)) == 1
+    with store.read() as s:
+        assert [a.action for a in s.scalars(select(AuditRow).where(AuditRow.case_id == acct.case_id))] == ["opened"]
+
+
 def test_rule_min_risk_null_is_the_review_threshold(store: Store, windower: Windower) -> None:
     """The same conversations with rule_min_risk null (= review 0.5): none counts, no case at all."""
     svc = service(store, windower, rule=3, scorer=WordScorer(windower), min_risk=None)

@@ -1,7 +1,8 @@
 """The account rule (issue 25; docs/design.md "Accounts"): when an author's risk in a conversation first
-reaches `AccountRule.min_risk`, count the author's conversations at that risk they wrote in within
-`days`; with >= `conversations` of them and as many distinct counterparts, open an ACCOUNT case
-linking them (no message copied), else link the conversation to the author's active account case.
+reaches `AccountRule.min_risk` (or someone new joins a conversation where it already has), count the
+author's conversations at that risk they wrote in within `days`; with >= `conversations` of them and
+as many distinct counterparts, open an ACCOUNT case linking them (no message copied), else link the
+conversation to the author's active account case.
 
 One implementation: serving/store/accounts.py `after_append` calls it in each append's transaction,
 and `groomguard evaluate --accounts` (evaluation/accounts.py) replays a corpus through that same
@@ -73,18 +74,22 @@ def rule_counts(session: Session, author: str, since: datetime, min_risk: float)
 
 
 def apply_rule(session: Session, author: str, conversation_id: str, rule: AccountRule, model_ref: str,
-               now: datetime) -> tuple[CaseRow | None, bool]:
-    """After the author's risk in `conversation_id` reached the rule's minimum: link it to the author's
-    active account case, or open one when the rule holds. Returns (case or None, opened)."""
+               now: datetime, link: bool = True) -> tuple[CaseRow | None, bool]:
+    """After the author's risk in `conversation_id` reached the rule's minimum (`link`), or a newcomer
+    joined it while the author was at it (not `link`): link it to the author's active account case
+    (when it just reached it; otherwise it was linked then, or when the case opened), or open one
+    when the rule holds. Returns (case or None, opened)."""
     active = session.scalars(select(CaseRow).where(CaseRow.kind == ACCOUNT_KIND, CaseRow.account == author,
                                                    CaseRow.status.in_(ACTIVE_STATUSES)).with_for_update()).first()
+    if active is not None and not link:
+        return active, False
     acr = AccountConversationRow
     mine = session.execute(select(acr.max_risk, acr.level).where(acr.author == author,
                                                                  acr.conversation_id == conversation_id)).one()
     if active is not None:
         upsert = dialect_insert(session.get_bind().dialect.name)
-        link = upsert(CaseLinkRow).values(case_id=active.case_id, conversation_id=conversation_id)
-        session.execute(link.on_conflict_do_nothing(index_elements=["case_id", "conversation_id"]))
+        row = upsert(CaseLinkRow).values(case_id=active.case_id, conversation_id=conversation_id)
+        session.execute(row.on_conflict_do_nothing(index_elements=["case_id", "conversation_id"]))
         active.max_risk = max(active.max_risk, mine.max_risk)
         if RANK[mine.level] > RANK[active.level]:
             active.level = mine.level

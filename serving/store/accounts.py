@@ -14,8 +14,9 @@ accounts from what remains, so nothing about it survives in any count.
 Statements an append adds: one SELECT of the conversation's author rows, one INSERT or UPDATE per
 author of the request, one multi-row upsert of the account rows; plus one INSERT of counterpart pairs
 when a new author joins the conversation, and the account rule's queries when an author's risk in this
-conversation first reaches the rule's minimum (`AccountRule.min_risk`): the SELECT of the author rows
-already holds the old maximum, so telling whether it was crossed costs no query.
+conversation first reaches the rule's minimum (`AccountRule.min_risk`), or when someone new joins a
+conversation where an author already is at it: the SELECT of the author rows already holds the old
+maximum, so telling either costs no query.
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ _ACCOUNT_CONVERSATIONS = cast(Table, AccountConversationRow.__table__)
 
 
 def record_append(session: Session, conversation_id: str, risks_by_author: dict[str, list[float]],
-                  level_of: Callable[[float], str], now: datetime, rule_min: float | None = None) -> list[str]:
+                  level_of: Callable[[float], str], now: datetime,
+                  rule_min: float | None = None) -> list[tuple[str, bool]]:
     """Fold one append (each author's new window risks) into the aggregates; the caller holds the
-    conversation's lock. Returns the authors whose risk in this conversation first reached `rule_min`
-    (the account rule's minimum; None: no rule, none returned)."""
+    conversation's lock. Returns the authors the account rule (minimum `rule_min`; None: no rule, none
+    returned) must look at again, each with True when their risk here first reached the minimum, False
+    when they were already at it and a newcomer just joined (a new counterpart for the rule to count:
+    an account that writes first reaches the minimum before the child has answered)."""
     if not risks_by_author:
         return []
     # Core statements on the session's connection (same transaction): the ORM's bulk-statement layer
@@ -72,7 +76,9 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
                 index_elements=["author", "counterpart"]).returning(AccountCounterpartRow.author)
             gained.update(session.scalars(ins))
     deltas: dict[str, dict[str, Any]] = {}
-    reached: list[str] = []
+    reached: list[tuple[str, bool]] = []
+    if rule_min is not None and joined:
+        reached += [(a, False) for a, r in sorted(existing.items()) if r.max_risk >= rule_min]
     new_rows: list[dict[str, Any]] = []
     for a in authors:
         rs = risks_by_author[a]
@@ -83,7 +89,7 @@ def record_append(session: Session, conversation_id: str, risks_by_author: dict[
         level = level_of(best)
         rank = RANK[level]
         if rule_min is not None and crossed(old.max_risk if old is not None else None, best, rule_min):
-            reached.append(a)
+            reached.append((a, True))
         review_at = now if old_rank < 1 <= rank else None
         if old is None:
             new_rows.append({"author": a, "conversation_id": conversation_id, "messages": len(rs), "max_risk": best,
@@ -146,8 +152,8 @@ def after_append(session: Session, conversation_id: str, authors: Sequence[str],
         record_append(session, conversation_id, by_author, level_of, now)
         return []
     opened: list[str] = []
-    for author in record_append(session, conversation_id, by_author, level_of, now, rule.min_risk):
-        case, new = apply_rule(session, author, conversation_id, rule, model_ref, now)
+    for author, crossed_here in record_append(session, conversation_id, by_author, level_of, now, rule.min_risk):
+        case, new = apply_rule(session, author, conversation_id, rule, model_ref, now, link=crossed_here)
         if new and case is not None:
             opened.append(case.case_id)
     return opened
