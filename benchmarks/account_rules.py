@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from groomguard.evaluation.accounts import Truth, events_in_time_order, rule_metrics, truth_of
+from groomguard.evaluation.accounts import Truth, best_within_budget, events_in_time_order, rule_metrics, truth_of
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 
@@ -48,9 +47,9 @@ from groomguard.schema import Conversation
 class Seen:
     """One author's state in one conversation during the replay."""
 
+    conversation_id: str
     max_risk: float = 0.0
     last_seen: datetime | None = None
-    counterparts: set[str] = field(default_factory=set)
 
 
 # An account rule gets the author's active conversations (highest risk first) and the review threshold,
@@ -89,28 +88,25 @@ def replay_rule(convs: Sequence[Conversation], risks: Sequence[Sequence[float]],
     An author's risk in a conversation is the highest risk of the windows ending at their own messages."""
     own: Counter[str] = Counter()
     seen: dict[str, dict[str, Seen]] = {}
+    members: dict[str, set[str]] = {}  # conversation -> who has written in it so far
     best: dict[str, int] = {}
     account: dict[str, int] = {}
     for ts, ci, mi in events_in_time_order(convs):
-        conv = convs[ci]
-        author, risk = conv.messages[mi].author, float(risks[ci][mi])
+        cid = convs[ci].conversation_id
+        author, risk = convs[ci].messages[mi].author, float(risks[ci][mi])
         own[author] += 1
-        mine = seen.setdefault(author, {}).setdefault(conv.conversation_id, Seen())
+        mine = seen.setdefault(author, {}).setdefault(cid, Seen(cid))
         mine.max_risk, mine.last_seen = max(mine.max_risk, risk), ts
-        mine.counterparts |= {m.author for m in conv.messages[:mi] if m.author != author}
+        members.setdefault(cid, set()).add(author)
         if risk >= review:
             best.setdefault(author, own[author])
-        # the writer, and whoever this message gave a counterpart to (the others in the conversation)
-        for holder in {m.author for m in conv.messages[:mi + 1]}:
-            theirs = seen.get(holder, {})
-            if holder in account or conv.conversation_id not in theirs:
-                continue
-            theirs[conv.conversation_id].counterparts |= {author} - {holder}
+        # the writer, and whoever this message may have given a counterpart (the others in the conversation)
+        for holder in members[cid] - set(account):
             since = ts - timedelta(days=days)
-            active = sorted((s for s in theirs.values() if s.last_seen is not None and s.last_seen >= since),
+            active = sorted((s for s in seen[holder].values() if s.last_seen is not None and s.last_seen >= since),
                             key=lambda s: -s.max_risk)
             support = rule(active, review)
-            if support is not None and len(set().union(*(s.counterparts for s in support))) >= k:
+            if support is not None and len(set().union(*(members[s.conversation_id] for s in support)) - {holder}) >= k:
                 account[holder] = own[holder]
     return best, account
 
@@ -122,11 +118,11 @@ def choose(val: tuple[Truth, Sequence[Conversation], Sequence[Sequence[float]]],
     rows = []
     for params, k, rule in family:
         m = rule_metrics(truth, replay_rule(convs, risks, review, rule, k, days)[1])
-        rows.append({**params, "f0_5": m["f0_5"], "false_flag_rate": m["false_flag_rate"],
-                     "median": m["messages_until_flagged_median"], "chosen": False})
-    within = [r for r in rows if r["false_flag_rate"] <= budget]
-    if within:
-        max(within, key=lambda r: (r["f0_5"], -(r["median"] or math.inf)))["chosen"] = True
+        rows.append({**params, "chosen": False,
+                     **{k: m[k] for k in ("f0_5", "false_flag_rate", "messages_until_flagged_median")}})
+    chosen = best_within_budget(rows, budget)  # the served selection rule (evaluation/accounts.py)
+    if chosen is not None:
+        chosen["chosen"] = True
     return rows
 
 

@@ -201,11 +201,8 @@ def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[floa
             rows.append({"conversations": n, "min_risk": floor,
                          **{k: m[k] for k in ("precision", "recall", "f0_5", "false_flag_rate",
                                               "messages_until_flagged_median", "never_flagged")}})
-    within = [r for r in rows if r["false_flag_rate"] <= budget]
-    if within:
-        # F0.5 first; among equals the rule that flags sooner, then the stricter one (fewer false flags)
-        best = max(within, key=lambda r: (r["f0_5"], -(r["messages_until_flagged_median"] or math.inf),
-                                          r["min_risk"], r["conversations"]))
+    best = best_within_budget(rows, budget, ("min_risk", "conversations"))
+    if best is not None:
         why = (f"highest validation F0.5 with at most {budget:.0%} of non-grooming accounts flagged "
                "(ties: fewer messages until flagged, then the stricter rule)")
     else:
@@ -216,6 +213,18 @@ def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[floa
             # what configs/serve.yaml `rule_min_risk_fraction` serves for this choice
             "chosen_fraction_of_review": best["min_risk"] / thresholds.review if thresholds.review else None,
             "reason": why}
+
+
+def best_within_budget(rows: Sequence[dict[str, Any]], budget: float,
+                       stricter: Sequence[str] = ()) -> dict[str, Any] | None:
+    """The selection rule for account rules: among candidate rows whose `false_flag_rate` is within
+    `budget`, the highest `f0_5`; among equals the one that flags sooner
+    (`messages_until_flagged_median`), then the higher of `stricter` fields. None when none is within."""
+    within = [r for r in rows if r["false_flag_rate"] <= budget]
+    if not within:
+        return None
+    return max(within, key=lambda r: (r["f0_5"], -(r["messages_until_flagged_median"] or math.inf),
+                                      *(r[k] for k in stricter)))
 
 
 def _rule(rule_cfg: AccountsConfig, thresholds: Thresholds) -> AccountRule:
