@@ -38,7 +38,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from groomguard.evaluation.accounts import Truth, best_within_budget, events_in_time_order, rule_metrics, truth_of
+from groomguard.evaluation.account_replay import Truth, events_in_time_order, rule_metrics, truth_of
+from groomguard.evaluation.account_selection import best_within_budget
 from groomguard.jsonl import iter_jsonl
 from groomguard.schema import Conversation
 
@@ -120,7 +121,7 @@ def choose(val: tuple[Truth, Sequence[Conversation], Sequence[Sequence[float]]],
         m = rule_metrics(truth, replay_rule(convs, risks, review, rule, k, days)[1])
         rows.append({**params, "chosen": False,
                      **{k: m[k] for k in ("f0_5", "false_flag_rate", "messages_until_flagged_median")}})
-    chosen = best_within_budget(rows, budget)  # the served selection rule (evaluation/accounts.py)
+    chosen = best_within_budget(rows, budget)  # the served selection rule (evaluation/account_selection.py)
     if chosen is not None:
         chosen["chosen"] = True
     return rows

@@ -26,13 +26,19 @@ review threshold, times `accounts.rule_conversations_candidates`) whose share of
 validation accounts flagged stays within `accounts.max_false_flag_rate`; ties go to the rule that
 flags sooner (median messages until flagged), then to the higher minimum and more conversations.
 Without a validation corpus the configured `rule.rule_min_risk` is used as is.
+
+At `review` the best single conversation flags sooner than any account rule can, and pays for it in
+false flags (docs/model-development.md "Accounts"). So the report also holds the best single
+conversation **at the account rule's false-flag budget**: the conversation threshold (review or
+stricter, `accounts.single_conversation_multiples`) chosen on the same validation accounts by the
+same rule (evaluation/account_selection.py). "Earlier" is judged there, at equal false flags.
+
+Modules: evaluation/account_replay.py replays a corpus and reads the metrics off it;
+evaluation/account_selection.py chooses on validation; this one runs both and builds the block.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -40,22 +46,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from groomguard.errors import DataError
+from groomguard.evaluation.account_replay import first_reaching, paired, replay, rule_metrics, truth_of
+from groomguard.evaluation.account_selection import (
+    candidates,
+    choose_min_risk,
+    choose_single_threshold,
+    rule_from_config,
+)
 from groomguard.evaluation.config import AccountsEvalConfig
 from groomguard.evaluation.held_out import assert_held_out
-from groomguard.evaluation.metrics import f_beta, safe_div
 from groomguard.jsonl import iter_jsonl
 from groomguard.progress import progress_bar
 from groomguard.schema import Conversation
-from groomguard.scores import Thresholds, level_for
-from groomguard.serving.store import AccountsConfig, StoreConfig, open_store
-from groomguard.serving.store.account_rule import AccountRule
-from groomguard.serving.store.accounts import after_append
-from groomguard.serving.store.orm import AccountConversationRow, CaseRow, utc
-
-MODEL_REF = "evaluation"  # written on the replay's (temporary) account cases
+from groomguard.scores import Thresholds
+from groomguard.serving.store import AccountsConfig
 
 
 @dataclass(frozen=True)
@@ -66,182 +71,16 @@ class AccountPaths:
     val: Path | None = None
 
 
-@dataclass(frozen=True)
-class Truth:
-    accounts: frozenset[str]  # authors with >= 2 conversations
-    grooming: frozenset[str]  # accounts named in predator_ids
-    kinds: dict[str, str]  # account -> its `account:` tag (grooming / hard-negative / benign), if tagged
-
-
-@dataclass(frozen=True)
-class Replay:
-    """Per rule, the flagged authors and their own messages until flagged."""
-
-    best_conversation: dict[str, int]
-    account_rule: dict[str, int]
-
-
-def truth_of(convs: Sequence[Conversation]) -> Truth:
-    seen: Counter[str] = Counter(a for c in convs for a in set(c.authors))
-    accounts = frozenset(a for a, n in seen.items() if n >= 2)
-    if not accounts:
-        raise DataError("accounts: no author has two or more conversations (use `groomguard data synth-accounts`)")
-    grooming = frozenset(a for c in convs for a in c.predator_ids if a in accounts)
-    kinds: dict[str, str] = {}
-    for c in convs:
-        tag = next((t.removeprefix("account:") for t in c.tags if t.startswith("account:")), None)
-        holder = [a for a in c.authors if a in accounts]
-        if tag is not None and len(holder) == 1:
-            kinds.setdefault(holder[0], tag)
-    return Truth(accounts, grooming, kinds)
-
-
-def events_in_time_order(convs: Sequence[Conversation]) -> list[tuple[Any, int, int]]:
-    """(time, conversation, message) for every message, in time order; ties keep conversation order."""
-    out = []
-    for ci, conv in enumerate(convs):
-        last = None
-        for mi, m in enumerate(conv.messages):
-            ts = utc(m.timestamp)
-            if ts is None:
-                raise DataError(f"accounts: conversation {conv.conversation_id!r} message {mi} has no timestamp")
-            if last is not None and ts < last:
-                raise DataError(f"accounts: conversation {conv.conversation_id!r} goes back in time at message {mi}")
-            last = ts
-            out.append((ts, ci, mi))
-    out.sort()
-    return out
-
-
-def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thresholds: Thresholds,
-           rule: AccountRule, progress: Callable[[int], None] | None = None) -> Replay:
-    """Every message, one append each in time order, through `after_append` on a fresh SQLite store
-    (one transaction: nothing else writes it). The best-conversation flag is the author's first own
-    message whose window reaches review (where the stored level of that conversation rises from low),
-    checked against the store's rows at the end."""
-    def level_of(r: float) -> str:
-        return level_for(r, thresholds)
-
-    own: Counter[str] = Counter()
-    best: dict[str, int] = {}
-    account: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="groomguard-accounts-") as tmp:
-        store = open_store(StoreConfig(url=f"sqlite:///{Path(tmp) / 'accounts.db'}"))
-        try:
-            with store.write() as s:
-                n = 0
-                for n, (ts, ci, mi) in enumerate(events_in_time_order(convs), 1):
-                    author, risk = convs[ci].messages[mi].author, float(risks[ci][mi])
-                    own[author] += 1
-                    for case_id in after_append(s, convs[ci].conversation_id, [author], [risk], level_of, rule,
-                                                MODEL_REF, ts):
-                        # the author's own case, or (when this message gave it a counterpart) another's
-                        case = s.get(CaseRow, case_id)
-                        if case is not None and case.account is not None:
-                            account.setdefault(case.account, own[case.account])
-                    if level_of(risk) != "low":
-                        best.setdefault(author, own[author])
-                    if progress is not None and n % 100 == 0:
-                        progress(100)
-                if progress is not None:
-                    progress(n % 100)
-                at_review = set(s.scalars(select(AccountConversationRow.author)
-                                          .where(AccountConversationRow.level != "low").distinct()))
-        finally:
-            store.close()
-    if at_review != set(best):  # the store and this replay disagree on what reached review
-        raise RuntimeError("accounts: replay and store disagree on the conversations at review")
-    return Replay(best, account)
-
-
-def rule_metrics(truth: Truth, flagged: dict[str, int]) -> dict[str, Any]:
-    """Precision, recall, F0.5 over accounts; messages until flagged over grooming accounts."""
-    predicted = {a for a in flagged if a in truth.accounts}
-    tp, fp = len(predicted & truth.grooming), len(predicted - truth.grooming)
-    fn = len(truth.grooming - predicted)
-    precision, recall = safe_div(tp, tp + fp), safe_div(tp, tp + fn)
-    negatives = len(truth.accounts) - len(truth.grooming)
-    until = sorted(flagged[a] for a in predicted & truth.grooming)
-    false_by_kind = Counter(truth.kinds.get(a, "untagged") for a in predicted - truth.grooming)
-    return {"precision": precision, "recall": recall, "f0_5": f_beta(precision, recall, 0.5),
-            "f1": f_beta(precision, recall, 1.0), "tp": tp, "fp": fp, "fn": fn,
-            "false_flag_rate": safe_div(fp, negatives), "false_flags_by_kind": dict(sorted(false_by_kind.items())),
-            "messages_until_flagged_median": statistics.median(until) if until else None,
-            "messages_until_flagged": until, "never_flagged": fn}
-
-
-def paired(truth: Truth, best: dict[str, int], account: dict[str, int]) -> dict[str, Any]:
-    """Grooming accounts both rules flag: how many the account rule flags sooner, and by how much."""
-    both = sorted(a for a in truth.grooming if a in best and a in account)
-    gains = [best[a] - account[a] for a in both]  # > 0: the account rule needed fewer of their messages
-    return {"n": len(both), "sooner": sum(g > 0 for g in gains), "same": sum(g == 0 for g in gains),
-            "later": sum(g < 0 for g in gains), "median_messages_saved": statistics.median(gains) if gains else None,
-            "only_account_rule": sum(a in account and a not in best for a in truth.grooming),
-            "only_best_conversation": sum(a in best and a not in account for a in truth.grooming)}
-
-
-def candidates(fractions: Sequence[float], review: float) -> list[float]:
-    """The minimum risks tried on validation: each fraction of the review threshold, and review itself."""
-    return sorted({min(f * review, 1.0) for f in fractions} | {review})  # 1.0 * review is review: no twin
-
-
-def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thresholds: Thresholds,
-                    rule_cfg: AccountsConfig, fractions: Sequence[float], budget: float,
-                    progress: Callable[[int], None] | None = None,
-                    conversations: Sequence[int] = ()) -> dict[str, Any]:
-    """Replay the validation corpus once per candidate (minimum risk x rule conversations) and pick one
-    (module docstring). `conversations` empty: the configured `rule_conversations` only."""
-    truth = truth_of(convs)
-    rows = []
-    for n in sorted(set(conversations) or {rule_cfg.rule_conversations}):
-        for floor in candidates(fractions, thresholds.review):
-            rule = _rule(rule_cfg.model_copy(update={"rule_min_risk": floor, "rule_min_risk_fraction": None,
-                                                     "rule_conversations": n}), thresholds)
-            m = rule_metrics(truth, replay(convs, risks, thresholds, rule, progress).account_rule)
-            rows.append({"conversations": n, "min_risk": floor,
-                         **{k: m[k] for k in ("precision", "recall", "f0_5", "false_flag_rate",
-                                              "messages_until_flagged_median", "never_flagged")}})
-    best = best_within_budget(rows, budget, ("min_risk", "conversations"))
-    if best is not None:
-        why = (f"highest validation F0.5 with at most {budget:.0%} of non-grooming accounts flagged "
-               "(ties: fewer messages until flagged, then the stricter rule)")
-    else:
-        best = {"min_risk": thresholds.review, "conversations": rule_cfg.rule_conversations}
-        why = f"no candidate kept validation false flags within {budget:.0%}: the review threshold"
-    return {"n_accounts": len(truth.accounts), "n_grooming": len(truth.grooming), "budget": budget,
-            "candidates": rows, "chosen": best["min_risk"], "chosen_conversations": best["conversations"],
-            # what configs/serve.yaml `rule_min_risk_fraction` serves for this choice
-            "chosen_fraction_of_review": best["min_risk"] / thresholds.review if thresholds.review else None,
-            "reason": why}
-
-
-def best_within_budget(rows: Sequence[dict[str, Any]], budget: float,
-                       stricter: Sequence[str] = ()) -> dict[str, Any] | None:
-    """The selection rule for account rules: among candidate rows whose `false_flag_rate` is within
-    `budget`, the highest `f0_5`; among equals the one that flags sooner
-    (`messages_until_flagged_median`), then the higher of `stricter` fields. None when none is within."""
-    within = [r for r in rows if r["false_flag_rate"] <= budget]
-    if not within:
-        return None
-    return max(within, key=lambda r: (r["f0_5"], -(r["messages_until_flagged_median"] or math.inf),
-                                      *(r[k] for k in stricter)))
-
-
-def _rule(rule_cfg: AccountsConfig, thresholds: Thresholds) -> AccountRule:
-    rule = AccountRule.from_config(rule_cfg, thresholds.review)
-    if rule is None:
-        raise DataError("accounts.rule.rule_enabled is false: there is no account rule to evaluate")
-    return rule
-
-
 def accounts_block(test: Sequence[Conversation], test_risks: Sequence[Sequence[float]], thresholds: Thresholds,
                    rule_cfg: AccountsConfig, paths: AccountPaths, selection: dict[str, Any] | None,
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[int], None] | None = None,
+                   single: dict[str, Any] | None = None) -> dict[str, Any]:
     """The `accounts` block of metrics.json: both rules on the test corpus, the rule's minimum from
-    `selection` (validation) when given, else from the config."""
+    `selection` (validation) when given, else from the config. `single`: the best single conversation's
+    threshold at the rule's budget, chosen on validation (`choose_single_threshold`), measured here too."""
     chosen = ({"rule_min_risk": selection["chosen"], "rule_min_risk_fraction": None,
                "rule_conversations": selection["chosen_conversations"]} if selection is not None else {})
-    rule = _rule(rule_cfg.model_copy(update=chosen), thresholds)
+    rule = rule_from_config(rule_cfg.model_copy(update=chosen), thresholds)
     truth = truth_of(test)
     result = replay(test, test_risks, thresholds, rule, progress)
     best = rule_metrics(truth, result.best_conversation)
@@ -250,6 +89,12 @@ def accounts_block(test: Sequence[Conversation], test_risks: Sequence[Sequence[f
               for a in {*result.best_conversation, *result.account_rule}}
     kinds = Counter(truth.kinds.get(a, "untagged") for a in truth.accounts)
     b, a = best["messages_until_flagged_median"], acct["messages_until_flagged_median"]
+    at_budget: dict[str, Any] | None = None
+    if single is not None and single["chosen"] is not None:
+        flagged = first_reaching(test, test_risks, single["chosen"])
+        at_budget = {"threshold": single["chosen"], **rule_metrics(truth, flagged),
+                     "paired": paired(truth, flagged, result.account_rule)}
+    s_median = at_budget["messages_until_flagged_median"] if at_budget is not None else None
     return {
         "path": str(paths.test), "val_path": str(paths.val) if paths.val is not None else None,
         "n_conversations": len(test), "n_accounts": len(truth.accounts), "n_grooming": len(truth.grooming),
@@ -262,8 +107,14 @@ def accounts_block(test: Sequence[Conversation], test_risks: Sequence[Sequence[f
         "best_conversation": best, "account_rule": acct,
         "either": rule_metrics(truth, either),  # what serving raises: conversation cases and account cases
         "paired": paired(truth, result.best_conversation, result.account_rule),
+        # one conversation alone at the rule's false-flag budget (None: not chosen, or nothing within it)
+        "single_selection": single, "best_conversation_at_budget": at_budget,
         "target": {"f0_5_above_best_conversation": acct["f0_5"] > best["f0_5"],
-                   "earlier_median": a is not None and b is not None and a < b},
+                   "earlier_median": a is not None and b is not None and a < b,
+                   # at equal false flags: sooner than one conversation alone, and finding at least as many
+                   "earlier_median_at_equal_budget": None if at_budget is None else (
+                       a is not None and (s_median is None or a < s_median)
+                       and acct["recall"] >= at_budget["recall"])},
     }
 
 
@@ -296,11 +147,14 @@ def evaluate_accounts(score: Callable[[Sequence[Conversation], str], Sequence[Se
             done = (scored or {}).get(path.resolve())
             return done if done is not None else score(convs, what)
 
-        selection = None
+        selection = single = None
         if val is not None and paths.val is not None:
-            selection = choose_min_risk(val, risks(paths.val, val, "validation accounts"), thresholds, cfg.rule,
-                                        cfg.min_risk_fractions, cfg.max_false_flag_rate, advance,
-                                        cfg.rule_conversations_candidates)
+            val_risks = risks(paths.val, val, "validation accounts")
+            selection = choose_min_risk(val, val_risks, thresholds, cfg.rule, cfg.min_risk_fractions,
+                                        cfg.max_false_flag_rate, advance, cfg.rule_conversations_candidates)
             selection["path"] = str(paths.val)
+            single = choose_single_threshold(val, val_risks, thresholds, cfg.single_conversation_multiples,
+                                             cfg.max_false_flag_rate)
         return accounts_block(test, risks(paths.test, test, "test accounts"), thresholds, cfg.rule, paths,
-                              selection, advance)
+                              selection, advance, single)
+

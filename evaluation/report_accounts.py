@@ -17,7 +17,11 @@ def _f(x: Any, digits: int = 3) -> str:
 
 def _rows(block: dict[str, Any]) -> list[list[str]]:
     rows = []
+    at = block.get("best_conversation_at_budget")
+    at_label = ("Best single conversation at the rule's false-flag budget (reaches "
+                f"{_f(at['threshold'], 4)}, chosen on validation)" if at else "")
     for label, key in (("Best single conversation (reaches review)", "best_conversation"),
+                       (at_label, "best_conversation_at_budget"),
                        ("Account rule", "account_rule"), ("Either (what serving raises)", "either")):
         m = block.get(key)
         if m is None:
@@ -74,7 +78,22 @@ def render_accounts(block: dict[str, Any] | None) -> str:
             f'{p["sooner"]} sooner, {p["same"]} at the same message, {p["later"]} later (median messages saved '
             f'{saved}). Only the account rule: {p["only_account_rule"]}; only the best conversation: '
             f'{p["only_best_conversation"]}.</p>')
-    return "\n".join([intro, table, pair, _selection(block.get("selection"), r)])
+    return "\n".join([intro, table, pair, _at_budget(block), _selection(block.get("selection"), r)])
+
+
+def _at_budget(block: dict[str, Any]) -> str:
+    """Sooner, at equal false flags: the account rule beside one conversation held to the same budget."""
+    single, at = block.get("single_selection"), block.get("best_conversation_at_budget")
+    if single is None:
+        return ""
+    if at is None:
+        return f'<p class="note">Best single conversation at the rule\'s budget: {escape(single["reason"])}.</p>'
+    p = at["paired"]
+    return ('<p class="note">At equal false flags (one conversation alone held to the account rule\'s validation '
+            f'budget, {single["budget"]:.0%}: {escape(single["reason"])}), grooming accounts both flag: {p["n"]}; '
+            f'the account rule flags {p["sooner"]} sooner, {p["same"]} at the same message, {p["later"]} later '
+            f'(median messages saved {_f(p["median_messages_saved"], 1)}). Only the account rule: '
+            f'{p["only_account_rule"]}; only the single conversation: {p["only_best_conversation"]}.</p>')
 
 
 def account_lines(metrics: dict[str, Any]) -> list[str]:
@@ -83,8 +102,12 @@ def account_lines(metrics: dict[str, Any]) -> list[str]:
     if not block:
         return []
     out = []
-    for label, key in (("best conversation", "best_conversation"), ("account rule", "account_rule")):
-        m = block[key]
+    for label, key in (("best conversation", "best_conversation"),
+                       ("best conversation at the rule's budget", "best_conversation_at_budget"),
+                       ("account rule", "account_rule")):
+        m = block.get(key)
+        if m is None:
+            continue
         out.append(f"accounts ({block['n_accounts']}, {block['n_grooming']} grooming) {label}: precision "
                    f"{_f(m['precision'])} recall {_f(m['recall'])} F0.5 {_f(m['f0_5'])}; messages until flagged "
                    f"{_f(m['messages_until_flagged_median'], 1)} (median), {m['never_flagged']} never flagged")

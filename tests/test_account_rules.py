@@ -1,6 +1,6 @@
 """benchmarks/account_rules.py: its `count` family is a second implementation of the served account
 rule, so it must flag the same accounts at the same message as the replay through the store
-(evaluation/accounts.py `replay`, which calls serving's `after_append`); its `top_sum` family is
+(evaluation/account_replay.py `replay`, which calls serving's `after_append`); its `top_sum` family is
 checked on a corpus worked by hand.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from benchmarks.account_rules import count_rule, replay_rule, top_sum_rule
-from groomguard.evaluation.accounts import replay
+from groomguard.evaluation.account_replay import replay
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
 from groomguard.serving.store.account_rule import AccountRule

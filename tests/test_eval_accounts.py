@@ -25,16 +25,9 @@ from pathlib import Path
 import pytest
 
 from groomguard.errors import DataError
-from groomguard.evaluation.accounts import (
-    AccountPaths,
-    accounts_block,
-    candidates,
-    choose_min_risk,
-    paired,
-    replay,
-    rule_metrics,
-    truth_of,
-)
+from groomguard.evaluation.account_replay import first_reaching, paired, replay, rule_metrics, truth_of
+from groomguard.evaluation.account_selection import candidates, choose_min_risk, choose_single_threshold
+from groomguard.evaluation.accounts import AccountPaths, accounts_block
 from groomguard.evaluation.report_accounts import account_lines, render_accounts
 from groomguard.schema import Conversation, Message
 from groomguard.scores import Thresholds
@@ -152,7 +145,8 @@ def test_block_report_and_lines(tmp_path: Path) -> None:
     block = accounts_block(convs, risks, TH, three, AccountPaths(tmp_path / "t.jsonl"), selection)
     assert block["rule"] == {"conversations": 3, "days": 30, "min_risk": 0.25, "review_threshold": 0.5,
                              "min_risk_source": "validation"}
-    assert block["target"] == {"f0_5_above_best_conversation": True, "earlier_median": True}
+    assert block["target"] == {"f0_5_above_best_conversation": True, "earlier_median": True,
+                               "earlier_median_at_equal_budget": None}  # no single threshold given
     assert block["accounts_by_kind"] == {"benign": 1, "grooming": 2, "hard-negative": 1}
     either = block["either"]
     assert (either["tp"], either["fp"], either["fn"]) == (2, 2, 0) and either["f0_5"] == pytest.approx(5 / 9)
@@ -200,6 +194,8 @@ def test_cli_evaluate_with_accounts(tiny_bundle_dir: Path, tmp_path: Path, capsy
     # configs/eval.yaml tries N = 2 and 3 at each of the two minimums; the report's rule is the chosen pair
     assert len(block["selection"]["candidates"]) == 4 and block["rule"]["min_risk"] == block["selection"]["chosen"]
     assert block["rule"]["conversations"] == block["selection"]["chosen_conversations"]
+    # one conversation alone is also held to the budget: its lowest candidate is review itself
+    assert block["single_selection"]["candidates"][0]["threshold"] == block["rule"]["review_threshold"]
     assert "Accounts: several conversations per author" in (out / "report.html").read_text()
     with pytest.raises(SystemExit) as exc:
         main([*base, "--accounts-val", str(tmp_path / "val.jsonl")])
@@ -221,3 +217,57 @@ def test_a_file_scored_already_is_not_scored_again(tmp_path: Path) -> None:
 
     block = evaluate_accounts(never, [], TH, AccountsEvalConfig(), AccountPaths(path), scored={path.resolve(): risks})
     assert block["rule"]["min_risk"] == 0.5 and block["best_conversation"]["tp"] == 1
+
+
+def test_first_reaching_is_the_replays_best_conversation_and_stricter_thresholds_wait() -> None:
+    """At review (0.5) the store-free reading equals the served replay's best conversation. At 0.55 the
+    same: G1's 0.6 (#4) and B2's 0.6 (#1) are the only risks at or above it. At 0.65 nobody is flagged."""
+    convs, risks = corpus()
+    assert first_reaching(convs, risks, TH.review) == replay(convs, risks, TH, RULE).best_conversation
+    assert first_reaching(convs, risks, 0.55) == {"G1": 4, "B2": 1}
+    assert first_reaching(convs, risks, 0.65) == {}
+    # the child's 0.1 answers are theirs: at 0.1 every author's first message counts (children: one each)
+    low = first_reaching(convs, risks, 0.1)
+    assert low["k1"] == 1 and low["G1"] == 1 and low["G2"] == 1
+
+
+def test_single_conversation_at_the_rules_budget() -> None:
+    """Candidates: multiples 1.0 and 1.3 of review (0.5, 0.65) and high (0.8). At 0.5 best conversation
+    F0.5 0.5 with 1 of 2 non-grooming accounts (B2) flagged; at 0.65 and 0.8 nobody, F0.5 0. A 50 % budget
+    takes 0.5; a 40 % one leaves 0.65 and 0.8 tied at F0.5 0 with no message count, and the tie goes to
+    the stricter (0.8). With high at 0.55 the candidates are 0.5 and 0.55, both flag B2 (50 %), so a
+    40 % budget chooses nothing."""
+    convs, risks = corpus()
+    loose = choose_single_threshold(convs, risks, TH, [1.0, 1.3, 2.5], 0.5)  # 2.5 x 0.5 = 1.25: not tried
+    assert [c["threshold"] for c in loose["candidates"]] == [0.5, 0.65, 0.8]
+    assert [c["f0_5"] for c in loose["candidates"]] == [0.5, 0.0, 0.0]
+    assert [c["false_flag_rate"] for c in loose["candidates"]] == [0.5, 0.0, 0.0]
+    assert loose["chosen"] == 0.5
+    assert choose_single_threshold(convs, risks, TH, [1.0, 1.3], 0.4)["chosen"] == 0.8
+    none = choose_single_threshold(convs, risks, Thresholds(review=0.5, high=0.55), [1.0], 0.4)
+    assert none["chosen"] is None and "up to 0.5500" in none["reason"]
+
+
+def test_block_compares_at_equal_budget(tmp_path: Path) -> None:
+    """The single conversation at 0.55 (chosen on validation, here by hand) flags G1 at #4 and B2; the
+    account rule (3 conversations at 0.25) flags G1 and G2 at #3: sooner on G1 by 1, and G2 only by the
+    rule. So the rule is earlier at equal budget (median 3 against 4) with recall 1 against 0.5."""
+    convs, risks = corpus()
+    three = AccountsConfig(rule_conversations=3)
+    selection = choose_min_risk(convs, risks, TH, three, [0.5], 0.5)
+    single = {"budget": 0.5, "candidates": [], "chosen": 0.55, "reason": "by hand"}
+    block = accounts_block(convs, risks, TH, three, AccountPaths(tmp_path / "t.jsonl"), selection, single=single)
+    at = block["best_conversation_at_budget"]
+    assert at["threshold"] == 0.55 and at["messages_until_flagged"] == [4] and at["recall"] == 0.5
+    assert at["paired"] == {"n": 1, "sooner": 1, "same": 0, "later": 0, "median_messages_saved": 1,
+                            "only_account_rule": 1, "only_best_conversation": 0}
+    assert block["target"]["earlier_median_at_equal_budget"] is True
+    html = render_accounts(block)
+    assert "reaches 0.5500, chosen on validation" in html and "At equal false flags" in html
+    assert any("at the rule's budget" in line for line in account_lines({"accounts": block}))
+    json.dumps(block)
+    unchosen = accounts_block(convs, risks, TH, three, AccountPaths(tmp_path / "t.jsonl"), selection,
+                              single={**single, "chosen": None, "reason": "nothing within 40 %"})
+    assert unchosen["best_conversation_at_budget"] is None
+    assert unchosen["target"]["earlier_median_at_equal_budget"] is None
+    assert "nothing within 40 %" in render_accounts(unchosen)
