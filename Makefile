@@ -182,10 +182,11 @@ model-e5: demo-data $(E5_BASE)/config.json
 	$(GG) train --config configs/train-e5.yaml
 
 # Account-level evaluation (issue 25; docs/model-development.md "Accounts"): SYNTHETIC accounts with
-# several conversations each; the account rule's minimum risk is chosen on validation accounts (pool
-# half A, seed 21) and reported on template-disjoint test accounts (half B, seed 22), beside the best
-# single conversation. Not in `make model`: every message is scored (about 3 minutes per 10,000 on 2
-# cores) and replayed once per candidate minimum through the served account code.
+# several conversations each; the account rule, and the single-conversation threshold held to the
+# rule's false-flag budget, are chosen on validation accounts (pool half B, seed 21) and reported on
+# test accounts (half B, seed 22), beside the best single conversation at review. Not in `make model`:
+# every message is scored (about 3 minutes per 15,000 on 2 cores) and replayed once per candidate
+# minimum through the served account code.
 ACCOUNTS_OUT ?= reports/accounts
 accounts-eval: $(STAMP) $(BUNDLE)/bundle.json
 	$(GG) data synth-accounts -n 60 --seed 21 --pool-half B -o data/accounts-val.jsonl

@@ -84,6 +84,10 @@ CANDIDATES: list[Candidate] = [
             real_windows=10000),
     replace(BASE, name="8 + 10k real, C 1, w 0.75", head_windows="train_all+real", weight=0.75, c=1.0,
             real_windows=10000),
+    # fourth round (stop 36): the served head (8 + real, C 0.5) at other weights, for a transformer that
+    # ranks better on its own (multilingual-e5-small: --bundle models/bundles/e5 --config configs/train-e5.yaml)
+    *(replace(BASE, name=f"8 + real, C 0.5, w {w:g}", head_windows="train_all+real", weight=w, c=0.5)
+      for w in (0.25, 0.4, 0.5, 0.6, 0.85)),
 ]
 
 
