@@ -161,7 +161,9 @@ def test_the_recipes_beside_the_demo_change_only_what_they_name() -> None:
     assert {k for k in demo if demo[k] != full[k]} == {"name", "windows", "training", "output_dir"}
     assert (full["training"]["max_steps"], full["windows"]["train_per_conversation"]) == (1600, 4)
     assert {k for k in full["windows"] if full["windows"][k] != demo["windows"][k]} == {"train_per_conversation"}
-    assert {k for k in demo if demo[k] != e5[k]} == {"name", "base_model", "output_dir"}
+    assert {k for k in demo if demo[k] != e5[k]} == {"name", "base_model", "output_dir", "lexical"}
+    assert {k for k in e5["lexical"] if e5["lexical"][k] != demo["lexical"][k]} == {"weight"}
+    assert (demo["lexical"]["weight"], e5["lexical"]["weight"]) == (0.75, 0.6)
     assert str(e5["base_model"]) == "var/base/multilingual-e5-small"
 
 
