@@ -80,14 +80,12 @@ def events_in_time_order(convs: Sequence[Conversation]) -> list[tuple[Any, int, 
 def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thresholds: Thresholds,
            rule: AccountRule, progress: Callable[[int], None] | None = None) -> Replay:
     """Every message, one append each in time order, through `after_append` on a fresh SQLite store
-    (one transaction: nothing else writes it). The best-conversation flag is the author's first own
-    message whose window reaches review (where the stored level of that conversation rises from low),
-    checked against the store's rows at the end."""
+    (one transaction: nothing else writes it). The best-conversation flag is `first_reaching` at review
+    (where the stored level of that conversation rises from low), checked against the store's rows."""
     def level_of(r: float) -> str:
         return level_for(r, thresholds)
 
     own: Counter[str] = Counter()
-    best: dict[str, int] = {}
     account: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="groomguard-accounts-") as tmp:
         store = open_store(StoreConfig(url=f"sqlite:///{Path(tmp) / 'accounts.db'}"))
@@ -103,8 +101,6 @@ def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thre
                         case = s.get(CaseRow, case_id)
                         if case is not None and case.account is not None:
                             account.setdefault(case.account, own[case.account])
-                    if level_of(risk) != "low":
-                        best.setdefault(author, own[author])
                     if progress is not None and n % 100 == 0:
                         progress(100)
                 if progress is not None:
@@ -113,7 +109,8 @@ def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thre
                                           .where(AccountConversationRow.level != "low").distinct()))
         finally:
             store.close()
-    if at_review != set(best):  # the store and this replay disagree on what reached review
+    best = first_reaching(convs, risks, thresholds.review)
+    if at_review != set(best):  # the store and this reading disagree on what reached review
         raise RuntimeError("accounts: replay and store disagree on the conversations at review")
     return Replay(best, account)
 
@@ -121,8 +118,8 @@ def replay(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thre
 def first_reaching(convs: Sequence[Conversation], risks: Sequence[Sequence[float]],
                    threshold: float) -> dict[str, int]:
     """Per author, their own messages in time order up to the first whose risk reaches `threshold`:
-    the best single conversation at that threshold, without a store. At the review threshold it is
-    `replay`'s `best_conversation` (tests/test_eval_accounts.py checks both on one corpus)."""
+    the best single conversation at that threshold, without a store (`replay` reads its
+    `best_conversation` here at review, and checks it against the store's levels)."""
     own: Counter[str] = Counter()
     out: dict[str, int] = {}
     for _, ci, mi in events_in_time_order(convs):
