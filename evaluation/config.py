@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -81,15 +82,9 @@ class AccountsEvalConfig(_Strict):
     rule_conversations_candidates: list[int] = Field(default_factory=list)
     # the best single conversation at the same budget: conversation thresholds tried, as multiples of
     # review (those below 1), beside review and high
-    single_conversation_multiples: list[float] = Field(
+    # (each at least 1: review or stricter)
+    single_conversation_multiples: list[Annotated[float, Field(ge=1.0)]] = Field(
         default_factory=lambda: [1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.35, 1.4])
-
-    @field_validator("single_conversation_multiples")
-    @classmethod
-    def _multiples(cls, v: list[float]) -> list[float]:
-        if any(m < 1 for m in v):
-            raise ValueError("single_conversation_multiples: each at least 1 (review or stricter)")
-        return v
 
     @field_validator("rule_conversations_candidates")
     @classmethod
