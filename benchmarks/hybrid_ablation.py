@@ -47,9 +47,12 @@ class Candidate:
     per_conversation: int = 8  # train_all: windows per training conversation
     real_windows: int = 20000  # +real: windows of the training side's real chats at full length
     high_rule: str = "budget"  # budget | tail
+    units: str = "ids"  # lexical.units: ids | words
 
 
 BASE = Candidate("today (transformer's windows, w 0.5)")
+WORDS = Candidate("words 1-2, 100k, C 0.5, w 0.85", weight=0.85, c=0.5, max_features=100000,
+                  head_windows="train_all+real", units="words")
 CANDIDATES: list[Candidate] = [
     Candidate("transformer alone", weight=0.0),
     BASE,
@@ -88,6 +91,19 @@ CANDIDATES: list[Candidate] = [
     # ranks better on its own (multilingual-e5-small: --bundle models/bundles/e5 --config configs/train-e5.yaml)
     *(replace(BASE, name=f"8 + real, C 0.5, w {w:g}", head_windows="train_all+real", weight=w, c=0.5)
       for w in (0.25, 0.4, 0.5, 0.6, 0.85)),
+    # fifth round (stop 37): the head on words (lexical.units: words; the ids decoded by the bundle's own
+    # tokenizer, lower-cased, accents stripped), alone and at the weights around the served one
+    *(replace(BASE, name=f"words 1-2, 100k, C 0.5, w {w:g}", head_windows="train_all+real", weight=w, c=0.5,
+              max_features=100000, units="words") for w in (1.0, 0.5, 0.6, 0.75, 0.85)),
+    *(replace(BASE, name=f"words 1-2, 100k, C 1, w {w:g}", head_windows="train_all+real", weight=w, c=1.0,
+              max_features=100000, units="words") for w in (0.6, 0.75)),
+    replace(BASE, name="8 + real, C 0.5, head alone", head_windows="train_all+real", weight=1.0, c=0.5),
+    # around the best of those (w 0.85): its weight, the `high` rule, regularisation, size, trigrams
+    *(replace(WORDS, name=f"words 1-2, 100k, C 0.5, w {w:g}", weight=w) for w in (0.8, 0.9)),
+    replace(WORDS, name="words 1-2, 100k, C 0.5, w 0.85, high: tail", high_rule="tail"),
+    replace(WORDS, name="words 1-2, 100k, C 0.25, w 0.85", c=0.25),
+    replace(WORDS, name="words 1-2, 50k, C 0.5, w 0.85", max_features=50000),
+    replace(WORDS, name="words 1-3, 200k, C 0.5, w 0.85", ngram_max=3, max_features=200000),
 ]
 
 
@@ -149,7 +165,7 @@ def lexical_settings(cand: Candidate, cfg: Any) -> Any:
         enabled=True, weight=cand.weight, ngram_max=cand.ngram_max, c=cand.c, max_features=cand.max_features,
         windows_per_conversation=None if cand.head_windows == "train" else cand.per_conversation,
         extra_benign=_extra_benign(cfg) if cand.head_windows.endswith("+real") else None,
-        extra_benign_windows=cand.real_windows, max_train_windows=10**9)
+        extra_benign_windows=cand.real_windows, max_train_windows=10**9, units=cand.units)
 
 
 def evaluate(cand: Candidate, sets: dict[str, Scored], data: Any, cfg: Any, settings: Any) -> dict[str, Any]:
@@ -169,7 +185,7 @@ def evaluate(cand: Candidate, sets: dict[str, Scored], data: Any, cfg: Any, sett
     if cand.weight > 0:  # the training code path: the same windows `groomguard train` would fit on
         recipe = cfg.model_copy(update={"lexical": lexical_settings(cand, cfg)})
         windows, _ = head_windows(recipe, data)
-        fitted = fit_lexical(windows, data.windower.tokenizer.get_vocab_size(), recipe.lexical, cfg.seed)
+        fitted = fit_lexical(windows, data.windower.tokenizer, recipe.lexical, cfg.seed)
         head, n_head, fit_s = fitted.head, fitted.n_windows, fitted.seconds
 
     def logits(s: Scored) -> np.ndarray:

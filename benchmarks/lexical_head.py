@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     windows = sorted(plan.windows[: args.windows], key=len)  # length-sorted, as the engine batches
     backend = build_backend(bundle, EngineConfig(variant=args.variant))  # type: ignore[arg-type]
     out: dict[str, object] = {"bundle": bundle.manifest.model_ref, "windows": len(windows),
-                              "features": int(hybrid.head.keys.size), "ngram_max": hybrid.head.ngram_max,
+                              "features": hybrid.head.n_features, "ngram_max": hybrid.head.ngram_max,
                               "variant": args.variant, "by_batch": {}}
     try:
         for b in (int(x) for x in args.batches.split(",")):

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from tokenizers import Tokenizer
 
 from groomguard.errors import BundleError
-from groomguard.lexical import LEXICAL_FILE, Hybrid, LexicalHead
+from groomguard.lexical import LEXICAL_FILE, Head, Hybrid, LexicalHead
+from groomguard.lexical_words import WordHead
 from groomguard.normalise import SUPPORTED_NORMALISATION_VERSIONS, NormalisationConfig
 from groomguard.scores import Thresholds
 from groomguard.windowing import WindowConfig, Windower
@@ -59,6 +60,7 @@ class LexicalInfo(BaseModel):
     features: int = Field(ge=0)
     train_windows: int = Field(default=0, ge=0)
     extra_benign_windows: int = Field(default=0, ge=0)  # of train_windows: benign-only chats (lexical.extra_benign)
+    units: Literal["ids", "words"] = "ids"  # n-grams of token ids, or of the words they decode to (lexical.units)
 
 
 class OperatingPointInfo(BaseModel):
@@ -242,8 +244,9 @@ class Bundle:
             return None
         if info.file not in self.manifest.files:
             raise BundleError(f"{self.path}: {MANIFEST} names the lexical head {info.file} but does not list it")
-        head = LexicalHead.load(self.path / info.file)
-        if head.ngram_max != info.ngram_max or head.keys.size != info.features:
+        file = self.path / info.file
+        head: Head = LexicalHead.load(file) if info.units == "ids" else WordHead.load(file, self.tokenizer())
+        if head.ngram_max != info.ngram_max or head.n_features != info.features:
             raise BundleError(f"{self.path / info.file}: does not match {MANIFEST} lexical (n-grams, features)")
         return Hybrid(head, info.weight, info.transformer_scale, self.manifest.onnx.positive_index)
 

@@ -12,6 +12,10 @@ Combined margin of a window, before calibration:
 `transformer_scale` (1 / the transformer's own validation temperature) puts both margins in
 log-odds units before they are averaged; the bundle's calibration is then fitted on z.
 
+Two kinds of head (`lexical.units`): `LexicalHead`, n-grams of the token ids themselves ("ids"), and
+`WordHead` (groomguard/lexical_words.py), n-grams of the words the bundle's tokenizer decodes the ids
+to ("words"). Both take the same padded batch and give one margin per window.
+
 The head is fitted with scikit-learn (training/lexical_fit.py); `LexicalHead.margins` recomputes
 sklearn's `TfidfVectorizer(sublinear_tf=True, norm="l2")` + `LogisticRegression.decision_function`
 in vectorised numpy over padded batches (tests/test_lexical.py checks it against sklearn).
@@ -22,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from groomguard.errors import BundleError
-from groomguard.windowing import pad_batch
+from groomguard.lexical_words import WordHead, margins_in_batches
 
 LEXICAL_FILE = "lexical.npz"
 
@@ -62,6 +67,14 @@ class LexicalHead:
             raise ValueError("lexical head: keys must be strictly ascending")
         if self.vocab_size ** self.ngram_max >= 2**62:
             raise ValueError("lexical head: n-gram keys would overflow int64")
+
+    @property
+    def n_features(self) -> int:
+        return int(self.keys.size)
+
+    @property
+    def units(self) -> Literal["ids", "words"]:
+        return "ids"
 
     def margins(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Logistic-regression margin of each window of a right-padded [batch, seq] id array."""
@@ -102,11 +115,7 @@ class LexicalHead:
 
     def margins_for(self, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int = 256) -> np.ndarray:
         """Margins of unpadded windows, in order."""
-        out = [np.zeros(0)]
-        for i in range(0, len(windows), batch_size):
-            batch = pad_batch(windows[i : i + batch_size], pad_id)
-            out.append(self.margins(batch.input_ids, batch.attention_mask))
-        return np.concatenate(out)
+        return margins_in_batches(self.margins, windows, pad_id, batch_size)
 
     def save(self, path: Path) -> None:
         np.savez(path, keys=self.keys, idf=self.idf, coef=self.coef,
@@ -124,6 +133,9 @@ class LexicalHead:
                 from None
 
 
+Head = LexicalHead | WordHead  # what `lexical.units` ("ids" | "words") fits and a bundle serves
+
+
 def combine_logits(logits: np.ndarray, lexical_margins: np.ndarray, weight: float, transformer_scale: float,
                    positive_index: int = 1) -> np.ndarray:
     """[batch, 2] logits whose margin (l_pos - l_neg) is the combined z of the module docstring."""
@@ -138,7 +150,7 @@ def combine_logits(logits: np.ndarray, lexical_margins: np.ndarray, weight: floa
 class Hybrid:
     """The bundle's lexical head with its combination weights: turns transformer logits into served logits."""
 
-    head: LexicalHead
+    head: Head
     weight: float
     transformer_scale: float
     positive_index: int = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from groomguard.bundle import Bundle
 from groomguard.errors import BundleError
 from groomguard.jsonl import iter_jsonl, write_jsonl
+from groomguard.lexical import LexicalHead
 from groomguard.serving.engine import build_engine
 from groomguard.serving.engine_config import EngineConfig
 from groomguard.window_plan import WindowPlan
@@ -28,22 +30,24 @@ HEAD = ["lexical.enabled=true", f"lexical.weight={WEIGHT}", "lexical.ngram_max=2
         "lexical.extra_benign_windows=100000"]
 
 
-@pytest.fixture(scope="module")
-def hybrid(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("hybrid")
+@pytest.fixture(scope="module", params=["ids", "words"])
+def hybrid(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A trained hybrid bundle, once per `lexical.units` (token-id n-grams; decoded words)."""
+    root = tmp_path_factory.mktemp(f"hybrid-{request.param}")
     paths = make_splits(root / "data", n_train=60)
     # the head's own windows: 3 per training conversation plus every window of benign-only long chats
     rng = random.Random(5)
     extra = [make_conversation(rng, f"long-{i}", grooming=False) for i in range(4)]
     write_jsonl(root / "data" / "extra-benign.jsonl", extra)
     sets = [*overrides(paths, root / "bundle", root / "work"), "training.max_steps=8", "windows.max_length=48",
-            *HEAD, "export.int8=false", "export.fused=false", "evaluation.enabled=false",
+            *HEAD, f"lexical.units={request.param}", "export.int8=false", "export.fused=false", "evaluation.enabled=false",
             "thresholds.review_alerts_per_1000=250", f"lexical.extra_benign={root / 'data' / 'extra-benign.jsonl'}"]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
         args += ["--set", s]
     assert run_cli(args) == 0
-    return {**paths, "bundle": root / "bundle", "root": root, "extra": root / "data" / "extra-benign.jsonl"}
+    return {**paths, "bundle": root / "bundle", "root": root, "extra": root / "data" / "extra-benign.jsonl",
+            "units": request.param}
 
 
 def _val_parts(bundle: Bundle, val: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]:
@@ -62,10 +66,11 @@ def _nll(m: np.ndarray, y: np.ndarray, t: np.ndarray, b: np.ndarray) -> np.ndarr
     return np.mean(np.logaddexp(0.0, z) - y[None, None, :] * z, axis=2)
 
 
-def test_bundle_carries_the_head_and_its_weights(hybrid: dict[str, Path]) -> None:
+def test_bundle_carries_the_head_and_its_weights(hybrid: dict[str, Any]) -> None:
     bundle = Bundle.load(hybrid["bundle"])
     lx = bundle.manifest.lexical
     assert lx is not None and lx.weight == WEIGHT and lx.ngram_max == 2 and lx.features > 0
+    assert lx.units == hybrid["units"] and bundle.hybrid().head.units == lx.units  # type: ignore[union-attr]
     assert "lexical.npz" in bundle.manifest.files
     # 3 windows per training conversation (every window of the shorter ones), then every window of the
     # extra benign chats: one per message (stride 1)
@@ -77,7 +82,7 @@ def test_bundle_carries_the_head_and_its_weights(hybrid: dict[str, Path]) -> Non
     assert "lexical head" in (hybrid["bundle"] / "model_card.md").read_text()
 
 
-def test_scale_calibration_and_thresholds_are_those_of_the_combination(hybrid: dict[str, Path]) -> None:
+def test_scale_calibration_and_thresholds_are_those_of_the_combination(hybrid: dict[str, Any]) -> None:
     bundle = Bundle.load(hybrid["bundle"])
     m, lex, y, owner, conv_y = _val_parts(bundle, hybrid["val"])
     lx, cal = bundle.manifest.lexical, bundle.manifest.calibration
@@ -99,7 +104,7 @@ def test_scale_calibration_and_thresholds_are_those_of_the_combination(hybrid: d
     assert bundle.manifest.thresholds.review == pytest.approx(review, abs=1e-9)
 
 
-def test_engine_and_the_append_batch_call_serve_the_combination(hybrid: dict[str, Path]) -> None:
+def test_engine_and_the_append_batch_call_serve_the_combination(hybrid: dict[str, Any]) -> None:
     bundle = Bundle.load(hybrid["bundle"])
     m, lex, _, _, _ = _val_parts(bundle, hybrid["val"])
     lx, cal = bundle.manifest.lexical, bundle.manifest.calibration
@@ -119,7 +124,7 @@ def test_engine_and_the_append_batch_call_serve_the_combination(hybrid: dict[str
         engine.close()
 
 
-def test_a_missing_or_foreign_head_is_refused(hybrid: dict[str, Path], tmp_path: Path) -> None:
+def test_a_missing_or_foreign_head_is_refused(hybrid: dict[str, Any], tmp_path: Path) -> None:
     import shutil
 
     copy = tmp_path / "b"
@@ -133,9 +138,15 @@ def test_a_missing_or_foreign_head_is_refused(hybrid: dict[str, Path], tmp_path:
     (tmp_path / "c" / "bundle.json").write_text(broken.model_dump_json(), encoding="utf-8")
     with pytest.raises(BundleError, match=r"does not match bundle\.json lexical"):
         Bundle.load(tmp_path / "c").hybrid()
+    # a manifest naming the other kind of head than its file holds is refused, not misread
+    other = "ids" if hybrid["units"] == "words" else "words"
+    flipped = manifest.model_copy(update={"lexical": manifest.lexical.model_copy(update={"units": other})})  # type: ignore[union-attr]
+    (tmp_path / "c" / "bundle.json").write_text(flipped.model_dump_json(), encoding="utf-8")
+    with pytest.raises(BundleError, match=r"lexical\.npz: not a valid (word|lexical) head"):
+        Bundle.load(tmp_path / "c").hybrid()
 
 
-def test_the_report_shows_each_part_beside_the_combination(hybrid: dict[str, Path], tmp_path: Path) -> None:
+def test_the_report_shows_each_part_beside_the_combination(hybrid: dict[str, Any], tmp_path: Path) -> None:
     """`evaluate` on a hybrid bundle: the yardstick blocks carry each part's ROC-AUC, recomputed here
     from the parts scored window by window (the handwritten slot takes any labelled file)."""
     from groomguard.evaluation.metrics import roc_auc
@@ -163,13 +174,14 @@ def test_the_report_shows_each_part_beside_the_combination(hybrid: dict[str, Pat
     assert "part alone" in (tmp_path / "r" / "report.html").read_text()
 
 
-def test_export_of_the_checkpoint_refits_the_same_head(hybrid: dict[str, Path], tmp_path: Path) -> None:
+def test_export_of_the_checkpoint_refits_the_same_head(hybrid: dict[str, Any], tmp_path: Path) -> None:
     """`groomguard export` on the saved checkpoint refits the head from the training split (seeded):
     the same arrays, so the same calibration and thresholds as the trained bundle."""
     out = tmp_path / "exported"
     args = ["export", "--checkpoint", str(hybrid["root"] / "work" / "tiny-test" / "best"), "--config", str(CONFIG),
             "-o", str(out)]
     for s in [*overrides(hybrid, out, hybrid["root"] / "work"), "windows.max_length=48", *HEAD,
+              f"lexical.units={hybrid['units']}",
               f"lexical.extra_benign={hybrid['extra']}", "export.int8=false", "export.fused=false",
               "thresholds.review_alerts_per_1000=250"]:
         args += ["--set", s]
@@ -177,7 +189,9 @@ def test_export_of_the_checkpoint_refits_the_same_head(hybrid: dict[str, Path], 
     again, first = Bundle.load(out), Bundle.load(hybrid["bundle"])
     a, b = again.hybrid(), first.hybrid()
     assert a is not None and b is not None
-    np.testing.assert_array_equal(a.head.keys, b.head.keys)
+    assert a.head.units == b.head.units == hybrid["units"]
+    np.testing.assert_array_equal(a.head.keys if isinstance(a.head, LexicalHead) else a.head.terms,
+                                  b.head.keys if isinstance(b.head, LexicalHead) else b.head.terms)
     np.testing.assert_allclose(a.head.coef, b.head.coef, rtol=1e-9)
     assert again.manifest.calibration.temperature == pytest.approx(first.manifest.calibration.temperature, rel=1e-6)
     assert again.manifest.thresholds == first.manifest.thresholds

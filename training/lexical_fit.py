@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from groomguard.errors import ConfigError, DataError
 from groomguard.jsonl import iter_jsonl
-from groomguard.lexical import LexicalHead, ngram_key, token_ngrams
+from groomguard.lexical import Head, LexicalHead, ngram_key, token_ngrams
+from groomguard.lexical_words import WordHead, word_vectorizer
 from groomguard.training.data.prepare import PreparedData
 from groomguard.training.data.real_test_rule import assert_not_real_test
 from groomguard.training.train_config import LexicalSettings, TrainConfig
@@ -25,14 +27,15 @@ from groomguard.training.windows_dataset import WindowSet, build_windows
 
 @dataclass(frozen=True)
 class FittedLexical:
-    head: LexicalHead
+    head: Head
     n_windows: int
     seconds: float
     n_extra_benign: int = 0  # of n_windows before the cap: from `lexical.extra_benign`
 
 
-def fit_lexical(windows: WindowSet, vocab_size: int, settings: LexicalSettings, seed: int) -> FittedLexical:
-    """Fit the head on these training windows (a seeded subsample when over `max_train_windows`)."""
+def fit_lexical(windows: WindowSet, tokenizer: Tokenizer, settings: LexicalSettings, seed: int) -> FittedLexical:
+    """Fit the head on these training windows (a seeded subsample when over `max_train_windows`): on
+    their token ids, or on the words `tokenizer` decodes them to (`settings.units`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -44,12 +47,17 @@ def fit_lexical(windows: WindowSet, vocab_size: int, settings: LexicalSettings, 
     if len(set(labels)) < 2:
         raise ConfigError("lexical head: the training windows need both labels")
     n = settings.ngram_max
-    vec = TfidfVectorizer(analyzer=lambda w: token_ngrams(w, n), sublinear_tf=True, min_df=2,
-                          max_features=settings.max_features)
-    x = vec.fit_transform(ids)
     lr = LogisticRegression(C=settings.c, class_weight="balanced", max_iter=2000)
-    lr.fit(x, labels)
-    return FittedLexical(to_head(vec, lr, vocab_size, n), len(ids), time.perf_counter() - t0)
+    if settings.units == "words":
+        words = word_vectorizer(n, min_df=2, max_features=settings.max_features)
+        lr.fit(words.fit_transform(tokenizer.decode_batch(ids, skip_special_tokens=True)), labels)
+        head: Head = to_word_head(words, lr, n, tokenizer)
+    else:
+        vec = TfidfVectorizer(analyzer=lambda w: token_ngrams(w, n), sublinear_tf=True, min_df=2,
+                              max_features=settings.max_features)
+        lr.fit(vec.fit_transform(ids), labels)
+        head = to_head(vec, lr, tokenizer.get_vocab_size(), n)
+    return FittedLexical(head, len(ids), time.perf_counter() - t0)
 
 
 def _own_windows(cfg: TrainConfig, data: PreparedData) -> WindowSet:
@@ -106,7 +114,7 @@ def fit_lexical_head(cfg: TrainConfig, data: PreparedData) -> FittedLexical | No
     if not cfg.lexical.enabled:
         return None
     windows, n_extra = head_windows(cfg, data)
-    fitted = fit_lexical(windows, data.windower.tokenizer.get_vocab_size(), cfg.lexical, cfg.seed)
+    fitted = fit_lexical(windows, data.windower.tokenizer, cfg.lexical, cfg.seed)
     return replace(fitted, n_extra_benign=n_extra)
 
 
@@ -120,3 +128,12 @@ def to_head(vectorizer: object, classifier: object, vocab_size: int, ngram_max: 
     order = np.argsort(keys)
     return LexicalHead(keys[order], idf[index[order]], coef[index[order]],
                        float(classifier.intercept_[0]), ngram_max, vocab_size)  # type: ignore[attr-defined]
+
+
+def to_word_head(vectorizer: object, classifier: object, ngram_max: int, tokenizer: Tokenizer) -> WordHead:
+    """A fitted `word_vectorizer` + binary LogisticRegression as a WordHead (terms in feature order)."""
+    vocabulary: dict[str, int] = vectorizer.vocabulary_  # type: ignore[attr-defined]
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    return WordHead(tuple(terms), np.asarray(vectorizer.idf_, dtype=np.float64),  # type: ignore[attr-defined]
+                    np.asarray(classifier.coef_, dtype=np.float64).ravel(),  # type: ignore[attr-defined]
+                    float(classifier.intercept_[0]), ngram_max, tokenizer)  # type: ignore[attr-defined]

@@ -157,6 +157,10 @@ class LexicalSettings(_Strict):
     extra_benign: Path | None = None
     extra_benign_windows: int = Field(default=20_000, ge=1)
     max_train_windows: int = Field(default=20_000, ge=1)  # all the head's windows (seeded sample above it)
+    # What the n-grams are made of: "ids", the tokens themselves; "words", the lower-cased, accent-free
+    # words the tokenizer decodes the window to (groomguard/lexical_words.py; docs/model-development.md,
+    # stop 37: on the hand-written dev set the head alone ranks 0.978 against 0.967 on MiniLM's ids)
+    units: Literal["ids", "words"] = "ids"
 
 
 class EvaluationSettings(_Strict):

@@ -101,13 +101,16 @@ def _extra(n: int) -> str:
     return f", {n} of them from the training side's real chats at full length" if n else ""
 
 
+_UNITS = {"ids": "token-id", "words": "word (the window's ids decoded by the bundle's tokenizer)"}
+
+
 def _lexical_lines(m: BundleManifest) -> list[str]:
     """The hybrid's parts: what the margin in the calibration line is made of."""
     lx = m.lexical
     if lx is None:
         return ["- Parts: the transformer alone (no lexical head)"]
     return [f"- Parts: margin = {1 - lx.weight:g} x transformer margin x {lx.transformer_scale:.4f} + {lx.weight:g} x "
-            f"lexical head ({lx.file}: TF-IDF over {lx.features} token-id 1-{lx.ngram_max}-grams + logistic "
+            f"lexical head ({lx.file}: TF-IDF over {lx.features} {_UNITS[lx.units]} 1-{lx.ngram_max}-grams + logistic "
             f"regression, fitted on {lx.train_windows} training windows{_extra(lx.extra_benign_windows)}; "
             "groomguard/lexical.py). Each part's ROC-AUC "
             "alone is in the metrics (`*_part_roc_auc`) and the evaluation report"]

@@ -172,7 +172,9 @@ def _hybrid(req: ExportRequest, scored: ValidationScores,
     metrics = {"val_window_roc_auc_transformer": _auc(scored.labels.tolist(), transformer),
                "val_window_roc_auc_lexical": _auc(scored.labels.tolist(), lexical),
                "lexical_fit_seconds": req.lexical.seconds}
-    log(f"lexical head: {req.lexical.head.keys.size} token n-grams (1-{req.lexical.head.ngram_max}) from "
+    head = req.lexical.head
+    log(f"lexical head: {head.n_features} n-grams of {'token ids' if head.units == 'ids' else 'words'} "
+        f"(1-{head.ngram_max}) from "
         f"{req.lexical.n_windows} training windows in {req.lexical.seconds:.1f} s; weight {hybrid.weight:g}, "
         f"transformer temperature {t_transformer:.3f}; validation window ROC-AUC transformer "
         f"{metrics['val_window_roc_auc_transformer']:.3f}, lexical {metrics['val_window_roc_auc_lexical']:.3f}")
@@ -186,7 +188,8 @@ def _lexical_info(req: ExportRequest, hybrid: Hybrid | None, tmp: Path) -> Lexic
         return None
     hybrid.head.save(tmp / LEXICAL_FILE)
     return LexicalInfo(weight=hybrid.weight, transformer_scale=hybrid.transformer_scale,
-                       ngram_max=hybrid.head.ngram_max, features=int(hybrid.head.keys.size),
+                       ngram_max=hybrid.head.ngram_max, features=hybrid.head.n_features,
+                       units=hybrid.head.units,
                        train_windows=req.lexical.n_windows, extra_benign_windows=req.lexical.n_extra_benign)
 
 
