@@ -40,7 +40,8 @@ def hybrid(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     extra = [make_conversation(rng, f"long-{i}", grooming=False) for i in range(4)]
     write_jsonl(root / "data" / "extra-benign.jsonl", extra)
     sets = [*overrides(paths, root / "bundle", root / "work"), "training.max_steps=8", "windows.max_length=48",
-            *HEAD, f"lexical.units={request.param}", "export.int8=false", "export.fused=false", "evaluation.enabled=false",
+            *HEAD, f"lexical.units={request.param}", "export.int8=false", "export.fused=false",
+            "evaluation.enabled=false",
             "thresholds.review_alerts_per_1000=250", f"lexical.extra_benign={root / 'data' / 'extra-benign.jsonl'}"]
     args = ["train", "--config", str(CONFIG)]
     for s in sets:
