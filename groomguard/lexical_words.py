@@ -49,12 +49,17 @@ def margins_in_batches(margins: Callable[[np.ndarray, np.ndarray], np.ndarray], 
     return np.concatenate(out)
 
 
+def decode_windows(tokenizer: Tokenizer, windows: Sequence[Sequence[int]]) -> list[str]:
+    """The text the head analyses: each unpadded window's ids decoded, special tokens skipped (the fit
+    and serving both call this)."""
+    return list(tokenizer.decode_batch([list(w) for w in windows], skip_special_tokens=True))
+
+
 def window_texts(tokenizer: Tokenizer, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[str]:
-    """The text of each window of a right-padded batch, as the bundle's tokenizer decodes its ids."""
+    """`decode_windows` of a right-padded batch."""
     ids = np.asarray(input_ids, dtype=np.int64)
     mask = np.asarray(attention_mask).astype(bool)
-    return list(tokenizer.decode_batch([row[m].tolist() for row, m in zip(ids, mask, strict=True)],
-                                       skip_special_tokens=True))
+    return decode_windows(tokenizer, [row[m].tolist() for row, m in zip(ids, mask, strict=True)])
 
 
 @dataclass(frozen=True)

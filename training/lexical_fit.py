@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 from groomguard.errors import ConfigError, DataError
 from groomguard.jsonl import iter_jsonl
 from groomguard.lexical import Head, LexicalHead, ngram_key, token_ngrams
-from groomguard.lexical_words import WordHead, word_vectorizer
+from groomguard.lexical_words import WordHead, decode_windows, word_vectorizer
 from groomguard.training.data.prepare import PreparedData
 from groomguard.training.data.real_test_rule import assert_not_real_test
 from groomguard.training.train_config import LexicalSettings, TrainConfig
@@ -50,7 +50,7 @@ def fit_lexical(windows: WindowSet, tokenizer: Tokenizer, settings: LexicalSetti
     lr = LogisticRegression(C=settings.c, class_weight="balanced", max_iter=2000)
     if settings.units == "words":
         words = word_vectorizer(n, min_df=2, max_features=settings.max_features)
-        lr.fit(words.fit_transform(tokenizer.decode_batch(ids, skip_special_tokens=True)), labels)
+        lr.fit(words.fit_transform(decode_windows(tokenizer, ids)), labels)
         head: Head = to_word_head(words, lr, n, tokenizer)
     else:
         vec = TfidfVectorizer(analyzer=lambda w: token_ngrams(w, n), sublinear_tf=True, min_df=2,
