@@ -77,9 +77,9 @@ class WordHead:
             raise ValueError("word head: terms, idf and coef must have one length")
         from sklearn.feature_extraction.text import CountVectorizer
 
-        # scikit-learn counts the fitted vocabulary with the analysis of `word_vectorizer`
-        counts = CountVectorizer(**{k: v for k, v in word_vectorizer(self.ngram_max).get_params().items()
-                                    if k in CountVectorizer().get_params()} | {"vocabulary": list(self.terms)})
+        # scikit-learn counts the fitted vocabulary with `word_vectorizer`'s own analyzer
+        counts = CountVectorizer(analyzer=word_vectorizer(self.ngram_max).build_analyzer(),
+                                 vocabulary=list(self.terms))
         object.__setattr__(self, "_counts", counts)
 
     @property

@@ -173,8 +173,7 @@ def _hybrid(req: ExportRequest, scored: ValidationScores,
                "val_window_roc_auc_lexical": _auc(scored.labels.tolist(), lexical),
                "lexical_fit_seconds": req.lexical.seconds}
     head = req.lexical.head
-    log(f"lexical head: {head.n_features} n-grams of {'token ids' if head.units == 'ids' else 'words'} "
-        f"(1-{head.ngram_max}) from "
+    log(f"lexical head: {head.n_features} n-grams of {head.units} (1-{head.ngram_max}) from "
         f"{req.lexical.n_windows} training windows in {req.lexical.seconds:.1f} s; weight {hybrid.weight:g}, "
         f"transformer temperature {t_transformer:.3f}; validation window ROC-AUC transformer "
         f"{metrics['val_window_roc_auc_transformer']:.3f}, lexical {metrics['val_window_roc_auc_lexical']:.3f}")
