@@ -1,6 +1,7 @@
 """What every extra evaluation set (real chat, yardsticks) needs, computed once per `evaluate`.
 
-The model is scored through the serving engine exactly as `groomguard serve` scores it, at stride 1;
+The model is scored through the serving engine exactly as `groomguard serve` scores it, at stride 1
+unless a caller asks for the main set's stride (the synthetic yardsticks, beside the main set);
 TF-IDF (trained once on the same training file) is scored on the same windows, at operating points
 chosen on the same validation file by the bundle's own rule, so every comparison is like for like.
 """
@@ -48,13 +49,13 @@ class EvalContext:
         """Everything the model was trained, tuned or calibrated on that is at hand (held-out checks)."""
         return [*self.train_convs, *self.val]
 
-    def model(self, convs: Sequence[Conversation], what: str) -> ScoredSet:
-        return self.score_model(convs, REAL_STRIDE, what)
+    def model(self, convs: Sequence[Conversation], what: str, stride: int = REAL_STRIDE) -> ScoredSet:
+        return self.score_model(convs, stride, what)
 
-    def tfidf(self, convs: Sequence[Conversation]) -> ScoredSet | None:
+    def tfidf(self, convs: Sequence[Conversation], stride: int = REAL_STRIDE) -> ScoredSet | None:
         if self.tfidf_thresholds() is None:
             return None
-        return tfidf_score(self.tfidf_model, self.bundle.windower(), convs, REAL_STRIDE, 0.5)
+        return tfidf_score(self.tfidf_model, self.bundle.windower(), convs, stride, 0.5)
 
     def tfidf_thresholds(self) -> dict[str, float] | None:
         """TF-IDF's review/high chosen on validation by the bundle's rule (None: no TF-IDF or no val)."""

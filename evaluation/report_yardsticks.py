@@ -74,12 +74,13 @@ def _disjoint(d: dict[str, Any]) -> str:
             continue
         m, t = row["model"], row.get("tfidf") or {}
         parts = ", ".join(f"{escape(k)} {_f(v)}" for k, v in (m.get("parts_roc_auc") or {}).items()) or "–"
-        rows.append([escape(name.replace("_", " ")), str(m["n"]), _f(m["roc_auc"]), _f(m["recall_at_review"]), parts,
+        rows.append([escape(name.replace("_", " ")), str(m["n"]), str(row.get("stride", 1)), _f(m["roc_auc"]),
+                     _f(m["recall_at_review"]), parts,
                      _f(t.get("roc_auc")), _f(t.get("recall_at_review"))])
     return ('<h3>Template-disjoint</h3><p class="note">Trained on half A of every synthetic pool; the disjoint sets '
             "use half B, phrasings the model never saw. Same-pool beside disjoint: the gap is what memorised "
             "phrasing was worth. Grafted sets are grooming only (ROC-AUC undefined).</p>"
-            + _table(["Set", "Conversations", "Model ROC-AUC", "Model recall at review",
+            + _table(["Set", "Conversations", "Stride", "Model ROC-AUC", "Model recall at review",
                       "Model parts alone: ROC-AUC", "TF-IDF ROC-AUC", "TF-IDF recall at review"], rows))
 
 
@@ -87,7 +88,8 @@ def render_yardsticks(block: dict[str, Any] | None) -> str:
     if not block:
         return NOT_MEASURED
     parts = ['<p class="note">TF-IDF columns: the baseline trained on the same training file, its thresholds chosen '
-             "on the same validation file by the bundle's rule. Every conversation scored at stride 1, as served.</p>"]
+             "on the same validation file by the bundle's rule. Real chat and the hand-written set scored at stride 1, "
+             "as served; the synthetic sets at the main set's stride (column Stride).</p>"]
     if block.get("handwritten"):
         parts.append(_handwritten(block["handwritten"]))
     if block.get("real_full"):

@@ -31,7 +31,7 @@ from groomguard.evaluation.config import DEFAULT_EVAL_CONFIG, EvalConfig
 from groomguard.evaluation.context import EvalContext
 from groomguard.evaluation.held_out import assert_held_out
 from groomguard.evaluation.metrics import MetricError
-from groomguard.evaluation.real_chat import baseline_block, load_real, real_chat_block
+from groomguard.evaluation.real_chat import REAL_STRIDE, baseline_block, load_real, real_chat_block
 from groomguard.evaluation.slices import slice_table, worst_errors
 from groomguard.evaluation.summary import EvalSettings, ScoredSet, summarise
 from groomguard.evaluation.thresholds import threshold_for_precision, threshold_for_recall
@@ -215,20 +215,26 @@ def _yardsticks(ctx: EvalContext, main: tuple[Sequence[Conversation], ScoredSet]
                                            ctx.model_thresholds, tt, ctx.settings, paths.real_full)
     sets: dict[str, tuple[Sequence[Conversation], ScoredSet, ScoredSet | None]] = {}
     named: dict[str, str] = {}
+    strides: dict[str, int] = {}
     if paths.test_disjoint is not None:
+        # Both synthetic sets at the main set's stride (the main set is the same-pool one): like for like,
+        # and `make model`'s stride 5 keeps its report within budget. Real-chat sets stay at stride 1.
         convs, scored = main
-        sets["synthetic_same_pool"] = (convs, scored, ctx.tfidf(convs))
+        stride = ctx.cfg.stride
+        sets["synthetic_same_pool"] = (convs, scored, ctx.tfidf(convs, stride))
         disjoint = load_labelled(paths.test_disjoint)
-        sets["synthetic_disjoint"] = (disjoint, ctx.model(disjoint, "template-disjoint synthetic"),
-                                      ctx.tfidf(disjoint))
+        sets["synthetic_disjoint"] = (disjoint, ctx.model(disjoint, "template-disjoint synthetic", stride),
+                                      ctx.tfidf(disjoint, stride))
         named["synthetic_disjoint"] = str(paths.test_disjoint)
+        strides.update(synthetic_same_pool=stride, synthetic_disjoint=stride)
     for name, path in (("grafted_same_pool", paths.grafted_same), ("grafted_disjoint", paths.grafted_disjoint)):
         if path is not None:
             grafted = load_real(path, 1)
             sets[name] = (grafted, ctx.model(grafted, name.replace("_", " ")), ctx.tfidf(grafted))
             named[name] = str(path)
+            strides[name] = REAL_STRIDE
     if sets:
-        out["disjoint"] = disjoint_block(sets, ctx.model_thresholds, tt, named)
+        out["disjoint"] = disjoint_block(sets, ctx.model_thresholds, tt, named, strides)
     if tt is not None:
         out["tfidf_thresholds"] = tt
     return out

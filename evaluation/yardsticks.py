@@ -14,8 +14,11 @@ about whether the model understands grooming. Three measures do not share that w
   messages at full length, by length bucket: a running maximum only grows with length, so a budget
   checked on short chats does not hold on long ones.
 
-Every conversation is scored at stride 1, as serving scores it. A conversation alerts at a
-threshold when its running maximum reaches it (`groomguard.scores` rule).
+Real chat and the hand-written set are scored at stride 1, as serving scores them. The two synthetic
+test sets (same-pool: the main `--input` set; disjoint) share the main set's stride, so they compare
+like for like (`make model` evaluates at stride 5 to stay within its time budget; `groomguard
+evaluate` defaults to 1). A conversation alerts at a threshold when its running maximum reaches it
+(`groomguard.scores` rule).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from groomguard.schema import Conversation
 
 LENGTH_BUCKETS: tuple[tuple[str, int, int], ...] = (("10-30", 10, 30), ("31-60", 31, 60), ("61-150", 61, 150),
                                                     (">150", 151, 10**9))
-# A scorer: conversations -> a ScoredSet at stride 1 (the bundle through the serving engine, or TF-IDF).
+# A scorer: conversations -> a ScoredSet (the bundle through the serving engine, or TF-IDF).
 Scorer = Callable[[Sequence[Conversation], str], ScoredSet]
 
 
@@ -185,13 +188,13 @@ def _pair(scored: ScoredSet, convs: Sequence[Conversation], review: float) -> di
 
 def disjoint_block(sets: dict[str, tuple[Sequence[Conversation], ScoredSet, ScoredSet | None]],
                    thresholds: dict[str, float], tfidf_thresholds: dict[str, float] | None,
-                   paths: dict[str, str]) -> dict[str, Any]:
+                   paths: dict[str, str], strides: dict[str, int]) -> dict[str, Any]:
     """`sets`: name -> (conversations, model scores, TF-IDF scores); names like synthetic_same_pool,
-    synthetic_disjoint, grafted_same_pool, grafted_disjoint."""
+    synthetic_disjoint, grafted_same_pool, grafted_disjoint. `strides`: the stride each set was scored at."""
     block: dict[str, Any] = {"label": "template-disjoint: trained on pool half A, tested on half B, beside the "
                                       "same-pool sets", "paths": paths}
     for name, (convs, model, tfidf) in sets.items():
-        row: dict[str, Any] = {"model": _pair(model, convs, thresholds["review"])}
+        row: dict[str, Any] = {"stride": strides[name], "model": _pair(model, convs, thresholds["review"])}
         if tfidf is not None and tfidf_thresholds is not None:
             row["tfidf"] = _pair(tfidf, convs, tfidf_thresholds["review"])
         block[name] = row

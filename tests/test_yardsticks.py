@@ -110,9 +110,30 @@ def test_evaluate_reports_every_yardstick_beside_tfidf(tiny_bundle_dir: Path, tm
     disjoint = write_labelled(tmp_path / "disjoint.jsonl", 10, seed=6)
     code, _, err = run_cli(capsys, "evaluate", "--bundle", str(bundle), "-i", str(test), "-o", str(tmp_path / "out"),
                            "--handwritten", str(hw), "--real-full", str(full), "--test-disjoint", str(disjoint),
-                           "--set", "bootstrap.resamples=20")
+                           "--set", "bootstrap.resamples=20", "--set", "stride=3")
     assert code == 0, err
     y = json.loads((tmp_path / "out" / "metrics.json").read_text())["yardsticks"]
+    # the two synthetic sets at the main set's stride (3), like for like; grafts and real chat at 1.
+    # Expected figures from the engine's own conversation scores at stride 3 and scikit-learn's AUC.
+    from sklearn.metrics import roc_auc_score
+
+    from groomguard.jsonl import iter_jsonl
+    from groomguard.serving.engine import build_engine
+    from groomguard.serving.engine_config import EngineConfig
+
+    assert y["disjoint"]["synthetic_same_pool"]["stride"] == y["disjoint"]["synthetic_disjoint"]["stride"] == 3
+    engine = build_engine(str(bundle), EngineConfig(providers=["CPUExecutionProvider"]))
+    try:
+        for name, path in (("synthetic_disjoint", disjoint), ("synthetic_same_pool", test)):
+            convs = list(iter_jsonl(path))
+            risk = [s.risk for s in engine.score_conversations(convs, stride=3)]
+            labels = [int(c.label or 0) for c in convs]
+            got = y["disjoint"][name]["model"]
+            assert got["roc_auc"] == pytest.approx(roc_auc_score(labels, risk), abs=1e-9)
+            hits = [r >= engine.thresholds.review for r, lab in zip(risk, labels, strict=True) if lab]
+            assert got["recall_at_review"] == pytest.approx(sum(hits) / len(hits), abs=1e-9)
+    finally:
+        engine.close()
     assert y["handwritten"]["n"] == 15 and {"model", "tfidf"} <= set(y["handwritten"])
     assert "DEV" in y["handwritten"]["label"]
     assert y["real_full"]["n"] == 10 and {"model", "tfidf"} <= set(y["real_full"])
