@@ -189,7 +189,7 @@ model-e5: demo-data $(E5_BASE)/config.json
 # minimum through the served account code.
 ACCOUNTS_OUT ?= reports/accounts
 accounts-eval: $(STAMP) $(BUNDLE)/bundle.json
-	$(GG) data synth-accounts -n 60 --seed 21 --pool-half B -o data/accounts-val.jsonl
+	$(GG) data synth-accounts -n 240 --seed 21 --pool-half B -o data/accounts-val.jsonl
 	$(GG) data synth-accounts -n 60 --seed 22 --pool-half B -o data/accounts-test.jsonl
 	$(GG) evaluate --bundle $(BUNDLE) -i data/accounts-test.jsonl -o $(ACCOUNTS_OUT) \
 	  --accounts data/accounts-test.jsonl --accounts-val data/accounts-val.jsonl --set baselines.tfidf.enabled=false

@@ -17,7 +17,7 @@ the way `evaluate --accounts` chooses the served one (highest F0.5 with at most 
 non-grooming accounts flagged, ties to the sooner rule), then measured on the test accounts beside
 the best single conversation.
 
-    groomguard data synth-accounts -n 60 --seed 21 --pool-half B -o data/accounts-val.jsonl
+    groomguard data synth-accounts -n 240 --seed 21 --pool-half B -o data/accounts-val.jsonl
     groomguard data synth-accounts -n 60 --seed 22 --pool-half B -o data/accounts-test.jsonl
     PYTHONPATH=$PWD .venv/bin/python -m benchmarks.account_rules --bundle models/bundles/demo \
         -o reports/account-rules.json

@@ -371,6 +371,12 @@ def test_rule_from_config() -> None:
     assert AccountRule.from_config(AccountsConfig(rule_enabled=False), 0.6) is None
     # a fraction of the bundle's review threshold follows the bundle: 0.9 x 0.6 = 0.54
     assert AccountRule.from_config(AccountsConfig(rule_min_risk_fraction=0.9), 0.6) == AccountRule(2, 30, 0.54)
+    # above review (stricter): 1.2 x 0.6 = 0.72; a product above 1 is capped at a risk of 1
+    assert AccountRule.from_config(AccountsConfig(rule_min_risk_fraction=1.2), 0.6) == AccountRule(2, 30,
+                                                                                                   pytest.approx(0.72))
+    assert AccountRule.from_config(AccountsConfig(rule_min_risk_fraction=2.0), 0.6) == AccountRule(2, 30, 1.0)
+    with pytest.raises(ValueError):
+        AccountsConfig(rule_min_risk_fraction=2.5)
     with pytest.raises(ValueError, match="not both"):
         AccountsConfig(rule_min_risk=0.2, rule_min_risk_fraction=0.9)
 

@@ -55,7 +55,7 @@ class AccountRule:
         if accounts.rule_min_risk is not None:
             floor = accounts.rule_min_risk
         else:
-            floor = (accounts.rule_min_risk_fraction or 1.0) * review
+            floor = min((accounts.rule_min_risk_fraction or 1.0) * review, 1.0)  # as candidates() caps it
         return cls(accounts.rule_conversations, accounts.rule_days, floor)
 
 

@@ -59,7 +59,8 @@ class AccountsConfig(BaseModel):
     rule_conversations: int = Field(default=2, ge=2)  # chosen on validation accounts (configs/serve.yaml)
     rule_days: float = Field(default=30, gt=0)
     rule_min_risk: float | None = Field(default=None, ge=0, le=1)
-    rule_min_risk_fraction: float | None = Field(default=None, gt=0, le=1)
+    # above 1: stricter than review (chosen on validation at stop 38: 1.2); the floor is capped at a risk of 1
+    rule_min_risk_fraction: float | None = Field(default=None, gt=0, le=2)
 
     @model_validator(mode="after")
     def _one_minimum(self) -> AccountsConfig:
