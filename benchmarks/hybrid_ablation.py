@@ -104,6 +104,10 @@ CANDIDATES: list[Candidate] = [
     replace(WORDS, name="words 1-2, 100k, C 0.25, w 0.85", c=0.25),
     replace(WORDS, name="words 1-2, 50k, C 0.5, w 0.85", max_features=50000),
     replace(WORDS, name="words 1-3, 200k, C 0.5, w 0.85", ngram_max=3, max_features=200000),
+    # sixth round (stop 38): the served head (words 1-3, 200k) at lower weights, for a transformer that ranks
+    # better on its own (multilingual-e5-small: --bundle models/bundles/e5 --config configs/train-e5.yaml)
+    *(replace(WORDS, name=f"words 1-3, 200k, C 0.5, w {w:g}", ngram_max=3, max_features=200000, weight=w)
+      for w in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0)),
 ]
 
 
