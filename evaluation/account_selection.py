@@ -21,14 +21,14 @@ from groomguard.evaluation.account_replay import first_reaching, replay, rule_me
 from groomguard.schema import Conversation
 from groomguard.scores import Thresholds
 from groomguard.serving.store import AccountsConfig
-from groomguard.serving.store.account_rule import AccountRule
+from groomguard.serving.store.account_rule import AccountRule, min_risk_for
 
 _READ = ("precision", "recall", "f0_5", "false_flag_rate", "messages_until_flagged_median", "never_flagged")
 
 
 def candidates(fractions: Sequence[float], review: float) -> list[float]:
     """The minimum risks tried on validation: each fraction of the review threshold, and review itself."""
-    return sorted({min(f * review, 1.0) for f in fractions} | {review})  # 1.0 * review is review: no twin
+    return sorted({min_risk_for(f, review) for f in fractions} | {review})  # 1.0 * review is review: no twin
 
 
 def choose_min_risk(convs: Sequence[Conversation], risks: Sequence[Sequence[float]], thresholds: Thresholds,

@@ -55,8 +55,14 @@ class AccountRule:
         if accounts.rule_min_risk is not None:
             floor = accounts.rule_min_risk
         else:
-            floor = min((accounts.rule_min_risk_fraction or 1.0) * review, 1.0)  # as candidates() caps it
+            floor = min_risk_for(accounts.rule_min_risk_fraction or 1.0, review)
         return cls(accounts.rule_conversations, accounts.rule_days, floor)
+
+
+def min_risk_for(fraction: float, review: float) -> float:
+    """The rule's minimum risk for a fraction of the review threshold, capped at a risk of 1 (a fraction
+    above 1 asks for more than review). Serving and the validation candidates both compute it here."""
+    return min(fraction * review, 1.0)
 
 
 def rule_counts(session: Session, author: str, since: datetime, min_risk: float) -> tuple[list[str], int]:
